@@ -1,0 +1,158 @@
+"""Loading, defaults, energy benchmarks and CRS handling of the estate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import DEMO, edit_csv
+
+from tp_assets import estate, settings
+from tp_assets._errors import InputError, TpAssetsError
+
+
+def test_tiny_place_loads_with_documented_defaults(place: Path) -> None:
+    est = estate.load_place(place)
+    s = est.sites.set_index("site_id")
+    assert est.sites.crs.to_epsg() == 27700
+    assert list(s.index) == ["S1", "S2", "S3", "S4", "S5"]
+    # capacity defaults to the documented share of GIA
+    assert s.loc["S2", "capacity_m2"] == pytest.approx(500 * settings.CAPACITY_SHARE_OF_GIA)
+    assert s.loc["S1", "capacity_m2"] == 800
+    assert s.loc["S2", "lease_end"] == pd.Timestamp("2029-03-31")
+    assert pd.isna(s.loc["S1", "lease_end"])
+    assert s.loc["S3", "status"] == "retain"
+    assert s.loc["S1", "geometry"].equals(shapely.Point(537500, 173500))
+    v = est.services.set_index("service_id")
+    assert bool(v.loc["V5", "movable"]) is True  # "yes" / "no" spellings
+    assert bool(v.loc["V4", "splittable"]) is True
+    assert v.loc["V3", "geometry"].equals(s.loc["S2", "geometry"])  # located at its site
+    assert est.zones["population"].sum() == 5400
+    assert est.demand_columns == ["population", "pop_65_plus"]
+    assert list(est.zones["point_source"].unique()) == ["point"]
+
+
+def test_tm46_fills_missing_energy_and_flags_it(place: Path) -> None:
+    s = estate.load_place(place).sites.set_index("site_id")
+    # S1 fully metered
+    assert s.loc["S1", ["electricity_kwh_pa", "heat_kwh_pa"]].tolist() == [70000, 200000]
+    assert s.loc["S1", "energy_source"] == "metered"
+    # S2 clinic, 500 m2, nothing metered: 70 and 200 kWh/m2/yr
+    assert s.loc["S2", "electricity_kwh_pa"] == pytest.approx(35000)
+    assert s.loc["S2", "heat_kwh_pa"] == pytest.approx(100000)
+    assert s.loc["S2", "energy_source"] == "benchmark"
+    # S3 office: electricity metered, heat estimated at 120 kWh/m2 x 3000 m2
+    assert s.loc["S3", "electricity_kwh_pa"] == 280000
+    assert s.loc["S3", "electricity_source"] == "metered"
+    assert s.loc["S3", "heat_kwh_pa"] == pytest.approx(360000)
+    assert s.loc["S3", "heat_source"] == "benchmark"
+    assert s.loc["S3", "energy_source"] == "benchmark"
+    # S4 community hall with no heating: electricity 40 kWh/m2, heat 0
+    assert s.loc["S4", "electricity_kwh_pa"] == pytest.approx(12000)
+    assert s.loc["S4", "heat_kwh_pa"] == 0
+    # S5 emergency services 70 / 390
+    assert s.loc["S5", ["electricity_kwh_pa", "heat_kwh_pa"]].tolist() == [140000, 780000]
+
+
+def test_tm46_table_names_its_source_and_issue_values() -> None:
+    t = estate.tm46_benchmarks()
+    assert t["source"].str.contains("CIBSE TM46").all()
+    expected = {"general_office": (95, 120), "cultural_activities": (70, 200),
+                "schools_and_community": (40, 150), "dry_sports_and_leisure": (95, 330),
+                "swimming_pool_centre": (245, 1130), "public_buildings_light_usage": (20, 105)}
+    for category, (elec, heat) in expected.items():
+        assert tuple(t.loc[category, ["electricity_kwh_m2_pa", "fossil_thermal_kwh_m2_pa"]]) == (
+            elec, heat)
+    assert len(t) == 29
+
+
+def test_crs_round_trip_geopackage_and_lonlat_csv(place: Path, tmp_path: Path) -> None:
+    """Sites given in WGS84 (GeoPackage, lon/lat CSV) land where the BNG originals are."""
+    original = estate.load_place(place).sites.set_index("site_id").geometry
+    raw = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
+    gdf = gpd.GeoDataFrame(raw.drop(columns=["x", "y"]),
+                           geometry=gpd.points_from_xy(raw.x.astype(float), raw.y.astype(float)),
+                           crs="EPSG:27700").to_crs("EPSG:4326")
+    gdf.to_file(place / "sites.gpkg", driver="GPKG")
+    lonlat = raw.drop(columns=["x", "y"]).assign(lon=gdf.geometry.x.map("{:.9f}".format),
+                                                 lat=gdf.geometry.y.map("{:.9f}".format))
+    lonlat.to_csv(place / "sites_lonlat.csv", index=False)
+    for name in ("sites.gpkg", "sites_lonlat.csv"):
+        est = estate.load_estate(place / name, place / "services.csv", place / "zones.csv",
+                                 crs={"zones": "EPSG:27700"}, boundary=place / "boundary.geojson")
+        got = est.sites.set_index("site_id").geometry
+        assert est.sites.crs.to_epsg() == 27700
+        d = got.distance(original)
+        assert float(d.max()) < 0.01, name
+        assert est.sites["gia_m2"].tolist() == [1000, 500, 3000, 300, 2000]
+
+
+def test_polygon_zones_use_population_weighted_centroid(place: Path, tmp_path: Path) -> None:
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["A", "B"], "population": [100, 50], "pwc_x": [537600.0, None],
+         "pwc_y": [173600.0, None]},
+        geometry=[shapely.box(537500, 173500, 538000, 174000),
+                  shapely.box(538000, 174000, 538400, 174200)], crs="EPSG:27700")
+    zones.to_file(tmp_path / "zones.gpkg", driver="GPKG")
+    est = estate.load_estate(place / "sites.csv", place / "services.csv", tmp_path / "zones.gpkg",
+                             crs={"sites": "EPSG:27700"})
+    z = est.zones.set_index("zone_id")
+    assert (z.loc["A", "point_x"], z.loc["A", "point_y"]) == (537600, 173600)
+    assert z.loc["A", "point_source"] == "pwc"
+    assert (z.loc["B", "point_x"], z.loc["B", "point_y"]) == pytest.approx((538200, 174100))
+    assert z.loc["B", "point_source"] == "centroid"
+
+
+def test_site_just_outside_boundary_is_kept_with_a_note(place: Path) -> None:
+    edit_csv(place / "sites.csv", "S4", "x", "536700")  # 300 m west of the boundary
+    est = estate.load_place(place)
+    assert "S4" in set(est.sites["site_id"])
+    assert any("S4" in n and "300 m outside" in n for n in est.notes)
+
+
+def test_folder_without_manifest_uses_default_names(place: Path) -> None:
+    (place / "place.toml").unlink()
+    # CSVs with x/y need a declared CRS: without place.toml there is none
+    with pytest.raises(InputError, match=r"sites.csv: has x/y coordinates but no CRS"):
+        estate.load_place(place)
+
+
+def test_errors_subclass_builtin_and_package_base() -> None:
+    assert issubclass(InputError, ValueError)
+    assert issubclass(InputError, TpAssetsError)
+
+
+def test_demo_place_meets_the_brief() -> None:
+    est = estate.load_place(DEMO)
+    s, v, z = est.sites, est.services, est.zones
+    assert len(s) >= 250 and s["owner"].nunique() >= 7
+    assert len(v) >= 400 and v["service_type"].nunique() >= 10
+    assert len(z) >= 800
+    assert 290_000 <= z["population"].sum() <= 310_000
+    assert {"pop_0_15", "pop_16_64", "pop_65_plus"} <= set(z.columns)
+    assert np.allclose(z[["pop_0_15", "pop_16_64", "pop_65_plus"]].sum(axis=1), z["population"])
+    assert set(s["tenure"]) == {"freehold", "leasehold"}
+    assert s.loc[s["tenure"] == "leasehold", "lease_end"].notna().all()
+    assert set(s["energy_source"]) == {"metered", "benchmark"}
+    minx, miny, maxx, maxy = s.total_bounds
+    assert minx >= 533000 and maxx <= 541500 and miny >= 169000 and maxy <= 178500
+    # status quo is feasible: no building is over-occupied today
+    assert not [n for n in est.notes if "over-occupied" in n]
+    # realistic running costs: between 30 and 150 GBP per m2 of GIA a year
+    per_m2 = s[["rent_gbp_pa", "rates_gbp_pa", "fm_gbp_pa"]].sum().sum() / s["gia_m2"].sum()
+    assert 30 < per_m2 < 150
+
+
+def test_data_readme_documents_every_column() -> None:
+    doc = (DEMO.parent / "README.md").read_text()
+    for col in (*estate.site_columns(), *estate.SERVICE_COLUMNS, *estate.ZONE_COLUMNS):
+        assert f"`{col.name}`" in doc, col.name
+    for category in estate.tm46_benchmarks().index[:3]:
+        assert category in (DEMO.parent.parent / "tp_assets" / "data"
+                            / "cibse_tm46_benchmarks.csv").read_text()
+    assert f"{settings.CAPACITY_SHARE_OF_GIA:g} x gia_m2" in doc
+    assert f"{settings.PLACE_MARGIN_M:,.0f} m" in doc

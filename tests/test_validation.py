@@ -1,0 +1,238 @@
+"""Every bad input named in the foundation issue gives a message naming file, row/id,
+column, value and fix; the CLI exits 2 and writes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from conftest import ROOT, edit_csv
+
+from tp_assets import estate
+from tp_assets._errors import InputError
+
+
+def _cell(file: str, row_id: str, column: str, value: str, *more: str) -> Callable[[Path], None]:
+    """Set one cell, or several: more = (row_id, column, value, row_id, column, value, ...)."""
+    edits = [(row_id, column, value), *zip(more[::3], more[1::3], more[2::3], strict=True)]
+
+    def change(p: Path) -> None:
+        for edit in edits:
+            edit_csv(p / file, *edit)
+    return change
+
+
+def _header(file: str, **kwargs: object) -> Callable[[Path], None]:
+    def change(p: Path) -> None:
+        edit_csv(p / file, **kwargs)  # type: ignore[arg-type]
+    return change
+
+
+def _toml(old: str, new: str) -> Callable[[Path], None]:
+    def change(p: Path) -> None:
+        text = (p / "place.toml").read_text()
+        assert old in text
+        (p / "place.toml").write_text(text.replace(old, new))
+    return change
+
+
+# (case id, change to the valid place, fragments the one message must contain)
+CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
+    ("missing column", _header("sites.csv", drop_column="gia_m2"),
+     ["sites.csv", "missing required column 'gia_m2'", "columns present", "data/README.md"]),
+    ("misnamed column", _header("services.csv", rename=("area_m2", "Area_m2")),
+     ["services.csv", "'area_m2'", "found 'Area_m2': rename it to 'area_m2'"]),
+    ("duplicate id", _cell("services.csv", "V2", "service_id", "V1"),
+     ["services.csv row 3 (service_id V1)", "column 'service_id'", "duplicate id 'V1'",
+      "also on row 2", "must be unique"]),
+    ("service at unknown site", _cell("services.csv", "V3", "site_id", "S22"),
+     ["services.csv row 4 (service_id V3)", "column 'site_id'", "'S22' is not a site_id in "
+      "sites.csv", "did you mean 'S2'"]),
+    ("non-numeric area", _cell("sites.csv", "S2", "gia_m2", "about 500"),
+     ["sites.csv row 3 (site_id S2)", "column 'gia_m2'", "'about 500' is not a number",
+      "give a number in m2 greater than 0"]),
+    ("zero area", _cell("sites.csv", "S2", "gia_m2", "0"),
+     ["sites.csv row 3 (site_id S2)", "column 'gia_m2'", "'0' is 0", "greater than 0"]),
+    ("negative cost", _cell("sites.csv", "S4", "rent_gbp_pa", "-6000"),
+     ["sites.csv row 5 (site_id S4)", "column 'rent_gbp_pa'", "'-6000' is negative",
+      "0 or more"]),
+    ("cost with currency symbol", _cell("sites.csv", "S4", "fm_gbp_pa", "£8,000"),
+     ["sites.csv row 5 (site_id S4)", "column 'fm_gbp_pa'", "'£8,000' is not a number",
+      "no currency symbols or thousands separators"]),
+    ("negative population", _cell("zones.csv", "Z3", "population", "-800"),
+     ["zones.csv row 4 (zone_id Z3)", "column 'population'", "'-800' is negative"]),
+    ("bad demand column", _cell("zones.csv", "Z2", "pop_65_plus", "n/a"),
+     ["zones.csv row 3 (zone_id Z2)", "column 'pop_65_plus'", "'n/a' is not a number"]),
+    ("negative service area", _cell("services.csv", "V6", "area_m2", "-200"),
+     ["services.csv row 7 (service_id V6)", "column 'area_m2'", "'-200' is negative"]),
+    ("unknown tenure", _cell("sites.csv", "S1", "tenure", "freehld"),
+     ["sites.csv row 2 (site_id S1)", "column 'tenure'", "'freehld' is not a known value",
+      "did you mean 'freehold'", "valid values: freehold, leasehold"]),
+    ("unknown status", _cell("sites.csv", "S5", "status", "sell"),
+     ["sites.csv row 6 (site_id S5)", "column 'status'", "'sell'",
+      "valid values: candidate, retain, dispose"]),
+    ("unknown heat fuel", _cell("sites.csv", "S2", "heat_fuel", "coal"),
+     ["sites.csv row 3 (site_id S2)", "column 'heat_fuel'", "'coal'",
+      "valid values: gas, oil, electric, district, none"]),
+    ("unknown benchmark", _cell("sites.csv", "S2", "benchmark", "surgery"),
+     ["sites.csv row 3 (site_id S2)", "column 'benchmark'", "'surgery'", "valid values:"]),
+    ("bad boolean", _cell("services.csv", "V7", "movable", "maybe"),
+     ["services.csv row 8 (service_id V7)", "column 'movable'", "'maybe' is not true or false",
+      "true/false"]),
+    ("leasehold without lease_end", _cell("sites.csv", "S2", "lease_end", ""),
+     ["sites.csv row 3 (site_id S2)", "column 'lease_end'", "a leasehold needs",
+      "YYYY-MM-DD"]),
+    ("malformed date", _cell("sites.csv", "S4", "lease_end", "30/09/2027"),
+     ["sites.csv row 5 (site_id S4)", "column 'lease_end'", "'30/09/2027' is not a date",
+      "YYYY-MM-DD"]),
+    ("missing CRS", _toml('crs = "EPSG:27700"\n', ""),
+     ["sites.csv", "no CRS is declared", 'crs = "EPSG:27700"', "place.toml"]),
+    ("unknown CRS", _toml('crs = "EPSG:27700"', 'crs = "EPSG:999999"'),
+     ["place.toml key 'crs'", "unknown CRS 'EPSG:999999'", "EPSG:27700"]),
+    ("empty site coordinates", _cell("sites.csv", "S3", "x", "", "S3", "y", ""),
+     ["sites.csv row 4 (site_id S3)", "no coordinates", "give x/y (or lon/lat) values"]),
+    ("non-numeric coordinate", _cell("sites.csv", "S3", "x", "53820O"),
+     ["sites.csv row 4", "column 'x'", "'53820O' is not a number"]),
+    ("site far outside", _cell("sites.csv", "S5", "y", "183300"),
+     ["sites.csv row 6 (site_id S5)", "lies 8.3 km outside the place boundary",
+      "1,000 m margin", "check its coordinates and their CRS", "EPSG:27700"]),
+    ("x and y swapped", _cell("sites.csv", "S1", "x", "173500", "S1", "y", "537500"),
+     ["sites.csv row 2 (site_id S1)", "outside the place boundary",
+      "x/y values look swapped: swapping them puts it inside"]),
+    ("service bigger than any site", _cell("services.csv", "V1", "area_m2", "5000"),
+     ["services.csv row 2 (service_id V1)", "column 'area_m2'", "needs 5,000 m2",
+      "largest site offers 2,400 m2 (S3)", "splittable = true"]),
+    ("zone with people but no geometry", _cell("zones.csv", "Z2", "x", "", "Z2", "y", ""),
+     ["zones.csv row 3 (zone_id Z2)", "no coordinates"]),
+    ("blank required value", _cell("services.csv", "V6", "service_type", ""),
+     ["services.csv row 7 (service_id V6)", "column 'service_type'", "value is blank",
+      "give text"]),
+    ("unknown place key", _toml('name = "Test place"', 'name = "Test place"\nzone = "z.csv"'),
+     ["place.toml line 3", "unknown key 'zone'", "allowed keys:"]),
+    ("missing file", _toml('zones = "zones.csv"', 'zones = "zones2.csv"'),
+     ["zones2.csv: file not found", "check the path"]),
+    ("empty file", lambda p: (p / "services.csv").write_text(""),
+     ["services.csv: the file is empty", "header row"]),
+    ("header only", lambda p: (p / "services.csv").write_text(
+        "service_id,site_id,service_type,owner,area_m2\n"),
+     ["services.csv: has a header row but no data rows"]),
+    ("wrong encoding", lambda p: (p / "sites.csv").write_bytes(
+        (p / "sites.csv").read_text().replace("Catford Library", "Café Library")
+        .encode("cp1252")),
+     ["sites.csv: not UTF-8 text", "byte 0xE9 on line 2", "CSV UTF-8", "iconv"]),
+    ("semicolon separated", lambda p: (p / "services.csv").write_text(
+        (p / "services.csv").read_text().replace(",", ";")),
+     ["services.csv: columns are separated by ';'", "comma-separated"]),
+    ("not geodata", lambda p: (_toml('zones = "zones.csv"', 'zones = "zones.gpkg"')(p),
+                               (p / "zones.gpkg").write_bytes(b"this is not a geopackage")),
+     ["zones.gpkg: cannot be read as geodata", "valid GeoPackage or GeoJSON"]),
+]
+
+
+@pytest.mark.parametrize(("change", "fragments"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bad_input_message(place: Path, change: Callable[[Path], None],
+                           fragments: list[str]) -> None:
+    change(place)
+    with pytest.raises(InputError) as info:
+        estate.load_place(place)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+
+
+def test_all_problems_reported_at_once(place: Path) -> None:
+    edit_csv(place / "sites.csv", "S1", "tenure", "owned")
+    edit_csv(place / "sites.csv", "S2", "gia_m2", "-1")
+    edit_csv(place / "services.csv", "V3", "site_id", "S99")
+    edit_csv(place / "zones.csv", "Z1", "population", "lots")
+    with pytest.raises(InputError) as info:
+        estate.load_place(place)
+    assert len(info.value.problems) == 4
+    assert str(info.value).startswith("4 problems found in the input:")
+
+
+def test_lonlat_swapped_is_named(place: Path) -> None:
+    sites = estate.load_place(place).sites.to_crs("EPSG:4326")
+    lines = (place / "sites.csv").read_text().splitlines()
+    header = lines[0].replace(",x,y,", ",lon,lat,")
+    out = [header]
+    for line, geom in zip(lines[1:], sites.geometry, strict=True):
+        cells = line.split(",")
+        cells[3], cells[4] = f"{geom.y:.6f}", f"{geom.x:.6f}"  # lat in lon, lon in lat
+        out.append(",".join(cells))
+    (place / "sites.csv").write_text("\n".join(out) + "\n")
+    with pytest.raises(InputError) as info:
+        estate.load_place(place)
+    assert len(info.value.problems) == 5
+    assert "sites.csv row 2 (site_id S1)" in str(info.value)
+    assert "lon/lat values look swapped" in str(info.value)
+
+
+def test_invalid_and_empty_polygon_zones(place: Path, tmp_path: Path) -> None:
+    bowtie = shapely.Polygon([(537500, 173500), (537600, 173600), (537600, 173500),
+                              (537500, 173600)])
+    zones = gpd.GeoDataFrame({"zone_id": ["A", "B", "C"], "population": [10, 20, 0]},
+                             geometry=[bowtie, None, None], crs="EPSG:27700")
+    zones.to_file(tmp_path / "zones.gpkg", driver="GPKG")
+    with pytest.raises(InputError) as info:
+        estate.load_estate(place / "sites.csv", place / "services.csv", tmp_path / "zones.gpkg",
+                           crs={"sites": "EPSG:27700"})
+    msg = str(info.value)
+    assert "zones.gpkg feature 1 (zone_id A): invalid geometry (Self-intersection" in msg
+    assert "Fix Geometries" in msg
+    assert "zones.gpkg feature 2 (zone_id B): no geometry" in msg
+    assert "feature 3" not in msg  # no people, no geometry: left out, not an error
+    assert len(info.value.problems) == 2
+
+
+def test_geodata_without_crs(place: Path, tmp_path: Path) -> None:
+    zones = gpd.GeoDataFrame({"zone_id": ["A"], "population": [10]},
+                             geometry=[shapely.Point(537500, 173500)])
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        zones.to_file(tmp_path / "zones.gpkg", driver="GPKG")
+    with pytest.raises(InputError, match=r"zones.gpkg: the file declares no CRS.*Set CRS"):
+        estate.load_estate(place / "sites.csv", place / "services.csv", tmp_path / "zones.gpkg",
+                           crs={"sites": "EPSG:27700"})
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tp_assets", *args], capture_output=True,
+                          text=True, cwd=cwd, check=False)
+
+
+def test_cli_exits_2_with_messages_and_writes_nothing(place: Path) -> None:
+    edit_csv(place / "sites.csv", "S2", "lease_end", "soon")
+    before = sorted(p.name for p in place.rglob("*"))
+    result = _cli("validate", str(place), cwd=place.parent)
+    assert result.returncode == 2
+    assert "sites.csv row 3 (site_id S2), column 'lease_end': value 'soon'" in result.stderr
+    assert result.stdout == ""
+    assert sorted(p.name for p in place.rglob("*")) == before
+    assert sorted(p.name for p in place.parent.iterdir()) == ["place"]
+
+
+def test_cli_validate_demo_prints_summary() -> None:
+    result = _cli("validate", "data/demo", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Lewisham (synthetic demo place): valid" in out
+    assert "259 sites, 407 services, 880 zones, 300,000 residents" in out
+    assert "annual running cost (rent + rates + FM) £" in out
+    assert "estimated from CIBSE TM46 benchmarks" in out
+    assert "London Fire Brigade" in out
+    assert "library" in out
+
+
+def test_cli_bad_arguments_show_an_example() -> None:
+    result = _cli("validate", cwd=ROOT)
+    assert result.returncode == 2
+    assert "PLACE_OR_SCENARIO" in result.stderr
+    missing = _cli("validate", "no/such/place", cwd=ROOT)
+    assert missing.returncode == 2
+    assert "no/such/place: not found; give a place folder (e.g. data/demo)" in missing.stderr

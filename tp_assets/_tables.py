@@ -1,0 +1,256 @@
+"""Private plumbing: read one input table (CSV, GeoPackage, GeoJSON) into raw cells.
+
+The reader does not judge the values: it returns every cell as read, the geometry
+reprojected to the working CRS, and the problems that stop the file from being
+read at all. :mod:`tp_assets.estate` parses and validates the cells.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from tp_assets._errors import InputError
+from tp_assets.settings import WORKING_CRS
+
+#: File suffixes read as CSV and as vector geodata.
+CSV_SUFFIXES = (".csv", ".txt")
+GEO_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
+
+
+@dataclass
+class RawTable:
+    """One input table as read, before its values are parsed.
+
+    Attributes
+    ----------
+    path
+        The file it came from.
+    cells
+        Attribute columns, one row per record, values as read (``str`` for CSV).
+    geometry
+        Geometry per row in EPSG:27700 (``None`` where the row has none).
+    source_xy
+        Coordinates of each row's representative point in the file's own CRS
+        (NaN where the row has no geometry); used to spot swapped axes.
+    source_crs
+        The CRS the file's coordinates were declared in.
+    is_csv
+        Whether rows are numbered as a spreadsheet shows them (header = row 1).
+    """
+
+    path: Path
+    cells: pd.DataFrame
+    geometry: gpd.GeoSeries
+    source_xy: np.ndarray
+    source_crs: pyproj.CRS | None
+    is_csv: bool
+    problems: list[str] = field(default_factory=list)
+
+    def where(self, i: int, id_value: object = None, id_name: str | None = None) -> str:
+        """Locate row ``i`` (0-based) for a message: file, 1-based row and id.
+
+        Parameters
+        ----------
+        i
+            Position of the record, 0-based.
+        id_value, id_name
+            The record's identifier, named in the message where known.
+        """
+        row = f"row {i + 2}" if self.is_csv else f"feature {i + 1}"
+        ident = f" ({id_name} {id_value})" if id_name and _present(id_value) else ""
+        return f"{self.path.name} {row}{ident}"
+
+
+def _present(value: object) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float) and np.isnan(value):
+        return False
+    return str(value).strip() != ""
+
+
+def parse_crs(value: str, *, where: str) -> pyproj.CRS:
+    """Turn a user's CRS text (``"EPSG:27700"``) into a CRS, or raise a clear error.
+
+    Parameters
+    ----------
+    value
+        Anything :func:`pyproj.CRS.from_user_input` accepts.
+    where
+        Where the value was given, for the message (file and key).
+    """
+    try:
+        return pyproj.CRS.from_user_input(value)
+    except pyproj.exceptions.CRSError:
+        raise InputError(
+            f"{where}: unknown CRS {value!r}; give an EPSG code such as "
+            '"EPSG:27700" (British National Grid) or "EPSG:4326" (longitude/latitude)'
+        ) from None
+
+
+def read_table(path: Path, *, crs: str | None = None, layer: str | None = None) -> RawTable:
+    """Read a CSV, GeoPackage or GeoJSON table.
+
+    Parameters
+    ----------
+    path
+        The file. CSV files locate rows by ``x``/``y`` columns (in ``crs``) or by
+        ``lon``/``lat`` columns (WGS84, EPSG:4326); a CSV may also carry no
+        coordinates at all (services).
+    crs
+        CRS of a CSV's ``x``/``y`` columns, e.g. ``"EPSG:27700"``. Ignored for
+        geodata files, which carry their own CRS.
+    layer
+        Layer to read from a multi-layer GeoPackage (default: the first).
+
+    Returns
+    -------
+    RawTable
+        The cells and geometry (EPSG:27700). File-level problems (unreadable,
+        empty, wrong encoding, missing CRS) raise :class:`InputError` at once,
+        since nothing further can be checked.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: file not found; check the path (it is read relative to the "
+                         "place or scenario file that names it)")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a table file; name a .csv, .gpkg or .geojson")
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _read_csv(path, crs)
+    if suffix in GEO_SUFFIXES:
+        return _read_geo(path, layer)
+    raise InputError(f"{path}: unsupported file type {suffix!r}; use CSV (.csv), "
+                     "GeoPackage (.gpkg) or GeoJSON (.geojson)")
+
+
+def _read_csv(path: Path, crs: str | None) -> RawTable:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}); "
+                         "check its permissions") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path.name}: not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line}); "
+            "save it as 'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) or convert it, "
+            f"e.g. iconv -f cp1252 -t utf-8 {path.name}"
+        ) from None
+    if not text.strip():
+        raise InputError(f"{path.name}: the file is empty; it needs a header row and one row "
+                         "per record (see data/README.md)")
+    try:
+        cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"{path.name}: not a readable CSV table ({exc}); use commas between "
+                         "columns and one header row") from None
+    cells.columns = [str(c).strip() for c in cells.columns]
+    if len(cells) == 0:
+        raise InputError(f"{path.name}: has a header row but no data rows")
+    if len(cells.columns) == 1 and ";" in cells.columns[0]:
+        raise InputError(f"{path.name}: columns are separated by ';' not ','; save it as "
+                         "comma-separated CSV")
+    cols = set(cells.columns)
+    n = len(cells)
+    if {"lon", "lat"} <= cols:
+        source_crs: pyproj.CRS | None = pyproj.CRS.from_epsg(4326)
+        xs, ys = cells["lon"], cells["lat"]
+        xname, yname = "lon", "lat"
+    elif {"x", "y"} <= cols:
+        if crs is None or str(crs).strip() == "":
+            raise InputError(
+                f"{path.name}: has x/y coordinates but no CRS is declared; add "
+                'crs = "EPSG:27700" (or the right EPSG code) to its table in place.toml, '
+                "or give lon/lat columns in WGS84 instead"
+            )
+        source_crs = parse_crs(crs, where=f"{path.name} (crs)")
+        xs, ys = cells["x"], cells["y"]
+        xname, yname = "x", "y"
+    else:
+        empty = gpd.GeoSeries([None] * n, crs=WORKING_CRS)
+        return RawTable(path, cells, empty, np.full((n, 2), np.nan), None, is_csv=True)
+
+    problems: list[str] = []
+    xy = np.full((n, 2), np.nan)
+    for i, (xv, yv) in enumerate(zip(xs, ys, strict=True)):
+        if xv.strip() == "" and yv.strip() == "":
+            continue
+        for j, (name, value) in enumerate(((xname, xv), (yname, yv))):
+            try:
+                xy[i, j] = float(value)
+            except ValueError:
+                problems.append(f"{path.name} row {i + 2}, column '{name}': value {value!r} is "
+                                "not a number; write plain decimal coordinates")
+                xy[i] = np.nan
+                break
+    points = shapely.points(xy)
+    points = np.where(np.isnan(xy).any(axis=1), None, points)
+    geom = gpd.GeoSeries(points, crs=source_crs).to_crs(WORKING_CRS)
+    table = RawTable(path, cells, geom, xy, source_crs, is_csv=True, problems=problems)
+    return table
+
+
+def _read_geo(path: Path, layer: str | None) -> RawTable:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError and others
+        raise InputError(f"{path.name}: cannot be read as geodata ({exc}); check that it is a "
+                         "valid GeoPackage or GeoJSON file") from None
+    if len(gdf) == 0:
+        raise InputError(f"{path.name}: the layer has no features")
+    if gdf.crs is None:
+        raise InputError(f"{path.name}: the file declares no CRS; set one in QGIS "
+                         "(Layer > Set CRS) or with ogr2ogr -a_srs EPSG:27700")
+    source_crs = pyproj.CRS.from_user_input(gdf.crs)
+    geom = gdf.geometry
+    missing = geom.isna() | geom.is_empty
+    reps = geom.copy()
+    reps[~missing] = geom[~missing].representative_point()
+    xy = np.column_stack([
+        np.where(missing, np.nan, reps.x.where(~missing)),
+        np.where(missing, np.nan, reps.y.where(~missing)),
+    ]) if len(reps) else np.empty((0, 2))
+    cells = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    out_geom = geom.to_crs(WORKING_CRS)
+    out_geom = gpd.GeoSeries(np.where(missing, None, out_geom.values), crs=WORKING_CRS)
+    return RawTable(path, cells.reset_index(drop=True), out_geom, xy, source_crs, is_csv=False)
+
+
+def swapped_in_place(table: RawTable, i: int, place: shapely.Geometry) -> bool:
+    """Whether row ``i`` would fall inside ``place`` if its two coordinates were swapped.
+
+    Parameters
+    ----------
+    table
+        The table the row comes from.
+    i
+        Row position, 0-based.
+    place
+        The place's area in EPSG:27700 (boundary plus margin).
+    """
+    x, y = table.source_xy[i]
+    if table.source_crs is None or np.isnan(x) or np.isnan(y):
+        return False
+    try:
+        transformer = pyproj.Transformer.from_crs(table.source_crs, WORKING_CRS, always_xy=True)
+        sx, sy = transformer.transform(y, x)
+    except pyproj.exceptions.ProjError:
+        return False
+    if not (np.isfinite(sx) and np.isfinite(sy)):
+        return False
+    return bool(place.contains(shapely.Point(sx, sy)))
