@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tp_assets import __version__
-from tp_assets._errors import TpAssetsError
+from tp_assets._errors import InputError, TpAssetsError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
@@ -32,7 +32,20 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Example: tp-assets validate data/demo",
     )
     validate.add_argument("place", type=Path, metavar="PLACE_OR_SCENARIO",
-                          help="a place folder (e.g. data/demo) or its place.toml")
+                          help="a place folder (e.g. data/demo), its place.toml, or a scenario")
+    access = sub.add_parser(
+        "access", help="baseline access per service type and the overlaps between sites",
+        description="Travel times from every zone to every site over the street network; "
+        "per service type with a standard, the residents within it today, the zones outside, "
+        "and overlapping sites. Writes results/<scenario>/baseline_access/.",
+        epilog="Example: tp-assets access optimisation/colocation.toml",
+    )
+    access.add_argument("scenario", type=Path, metavar="SCENARIO",
+                        help="a scenario file, e.g. optimisation/colocation.toml")
+    access.add_argument("--out", type=Path, default=Path("results"),
+                        help="results folder (default: results)")
+    access.add_argument("--cache", type=Path, default=None,
+                        help="travel-time cache folder (default: .tp_assets_cache)")
     return parser
 
 
@@ -42,7 +55,10 @@ def _money(value: float) -> str:
 
 def _print_validate(path: Path, out: TextIO) -> None:
     from tp_assets import estate as estate_mod
+    from tp_assets import scenario as scenario_mod
 
+    if path.suffix == ".toml" and path.name != "place.toml":
+        path = scenario_mod.load(path).place
     est = estate_mod.load_place(path)
     s = estate_mod.summary(est)
     w = out.write
@@ -70,6 +86,43 @@ def _print_validate(path: Path, out: TextIO) -> None:
             w(f"    ... and {len(est.notes) - 20} more\n")
 
 
+def _run_access(scenario_path: Path, out_dir: Path, cache: Path | None, out: TextIO) -> None:
+    from tp_assets import access, io
+    from tp_assets import estate as estate_mod
+    from tp_assets import scenario as scenario_mod
+
+    scen = scenario_mod.load(scenario_path)
+    est = estate_mod.load_place(scen.place)
+    scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
+                                      est.demand_columns)
+    if not scen.standards:
+        raise InputError(f"{scenario_path.name}: no [standards.<service_type>] "
+                                      "tables; add one, e.g. [standards.library] max_minutes = 20")
+    times = {mode: access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cutoff,
+                                       cache_dir=cache)
+             for mode, cutoff in access.cutoffs(scen.standards).items()}
+    report = access.baseline(est, times, scen.standards)
+    target = out_dir / scen.name / "baseline_access"
+    with io.atomic_folder(target) as tmp:
+        access.write_report(report, est, tmp)
+    w = out.write
+    w(f"{scen.name}: baseline access on {est.name}\n")
+    for t in times.values():
+        w(f"  {t.mode}: {t.network}{' (cached)' if t.from_cache else ''}\n")
+    for row in report.standards.itertuples():
+        w(f"  {row.service_type:<20} {row.share_within:6.1%} of {row.demand_column} within "
+          f"{row.max_minutes:g} min {row.mode} ({row.sites} sites; {row.zones_outside} zones "
+          "outside)\n")
+    n_pairs = len(report.overlaps)
+    w(f"  {n_pairs} overlapping site pairs"
+      + (f"; top: {report.overlaps.iloc[0]['name_a']} / {report.overlaps.iloc[0]['name_b']} "
+         f"({report.overlaps.iloc[0]['service_type']}, {report.overlaps.iloc[0]['overlap']:.0%})"
+         if n_pairs else "") + "\n")
+    for note in report.notes:
+        w(f"  warning: {note}\n")
+    w(f"  written to {target}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
 
@@ -87,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             _print_validate(args.place, sys.stdout)
+        elif args.command == "access":
+            _run_access(args.scenario, args.out, args.cache, sys.stdout)
         return EXIT_OK
     except TpAssetsError as exc:
         print(f"error: {exc}", file=sys.stderr)

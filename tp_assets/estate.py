@@ -393,6 +393,8 @@ def _parse_demand_columns(table: RawTable, frame: pd.DataFrame, problems: list[s
 
 # --------------------------------------------------------------------------- geometry checks
 
+_BOUNDARY = "the place boundary"
+
 
 def _check_geometry(table: RawTable, frame: pd.DataFrame, id_col: str, *, place: shapely.Geometry
                     | None, margin_m: float, place_label: str, problems: list[str],
@@ -429,7 +431,7 @@ def _check_geometry(table: RawTable, frame: pd.DataFrame, id_col: str, *, place:
                     f"(declared {table.source_crs.to_string() if table.source_crs else 'none'})."
                     + hint)
                 continue
-            if distance > 0:
+            if distance > 0 and place_label == _BOUNDARY:
                 notes.append(f"{where} lies {distance:,.0f} m outside {place_label}, within "
                              f"the {margin_m:,.0f} m margin: kept")
         ok[i] = True
@@ -529,11 +531,11 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
     # Zones first: without a boundary their extent is the place's.
     zone_has_people = [bool(p) for p in z["population"].fillna(0)]
     zone_ok = _check_geometry(raw["zones"], z, "zone_id", place=place,
-                              margin_m=settings.PLACE_MARGIN_M, place_label="the place boundary",
+                              margin_m=settings.PLACE_MARGIN_M, place_label=_BOUNDARY,
                               problems=problems, notes=notes,
                               required=lambda i: zone_has_people[i])
     if place is not None:
-        site_place, margin, label = place, settings.PLACE_MARGIN_M, "the place boundary"
+        site_place, margin, label = place, settings.PLACE_MARGIN_M, _BOUNDARY
     else:
         located = raw["zones"].geometry[zone_ok]
         site_place = shapely.box(*located.total_bounds) if len(located) else None

@@ -60,10 +60,9 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
     if problems:
         raise InputError(problems)
     codes = table.cells[table_code].astype(str).str.strip()
-    duplicated = codes[codes.duplicated(keep=False)]
-    problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code {c!r}; the "
+    problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code {codes[i]!r}; the "
                  "population table needs one row per area (sum age bands first)"
-                 for i, c in duplicated.items()]
+                 for i in np.flatnonzero(codes.duplicated(keep=False).to_numpy())]
     counts = pd.to_numeric(table.cells[population_column], errors="coerce")
     problems += [f"{table.where(int(i), codes[i], table_code)}, column '{population_column}': "
                  f"value {table.cells[population_column][i]!r} is not a count of people"
