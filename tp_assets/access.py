@@ -704,8 +704,9 @@ def overlaps(estate: Estate, times: TravelTimes, standard: Standard,
     pair (a, b), ``share_of_a`` is the share of a's catchment demand also within b's,
     and ``overlap`` the larger of the two shares. Pairs with ``overlap`` at least
     :data:`settings.OVERLAP_MIN_SHARE` are listed, ranked by overlap then shared
-    demand; ``cluster`` numbers groups of sites joined by overlaps of at least
-    :data:`settings.OVERLAP_CLUSTER_SHARE` (0 = in no cluster).
+    demand; ``cluster`` numbers (per service type, largest first) groups of sites
+    joined by overlaps of at least :data:`settings.OVERLAP_CLUSTER_SHARE` (0 = the
+    pair is in no cluster).
 
     Parameters
     ----------
