@@ -146,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TpAssetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into head, less ...: stop quietly
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130

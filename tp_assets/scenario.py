@@ -8,12 +8,14 @@ Every key, its type and default is documented in ``optimisation/README.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from tp_assets import settings
 from tp_assets._errors import InputError
 from tp_assets._toml import check_keys, line_of, read_toml
+from tp_assets.finance import Finance
 
 NETWORK_SOURCES: tuple[str, ...] = ("graphml", "osm_xml", "osm", "straight_line")
 RULES: tuple[str, ...] = ("no_loss", "coverage")
@@ -68,6 +70,74 @@ class NetworkSpec:
 
 
 @dataclass(frozen=True)
+class Rules:
+    """What may move where.
+
+    Attributes
+    ----------
+    incompatible
+        Pairs of service types that must not share a site.
+    not_hosted
+        Site ``benchmark`` category -> service types such a building cannot host.
+    max_move_minutes
+        A service may move only to sites within this many minutes' walk of its
+        current site (crow-fly x circuity); prunes candidate hosts.
+    max_candidates
+        At most this many candidate hosts per movable service (the nearest), besides
+        its current site.
+    """
+
+    incompatible: tuple[tuple[str, str], ...] = ()
+    not_hosted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    max_move_minutes: float = settings.MAX_MOVE_MINUTES
+    max_candidates: int = settings.MAX_CANDIDATES
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Optional limits on the plan.
+
+    Attributes
+    ----------
+    max_one_off_gbp
+        Ceiling on one-off costs of moves and fit-out (GBP, optimism bias included).
+    max_disposals
+        Ceiling on the number of sites disposed (forced disposals included).
+    min_sites_per_owner
+        Owner -> fewest sites it must keep.
+    """
+
+    max_one_off_gbp: float | None = None
+    max_disposals: int | None = None
+    min_sites_per_owner: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """OR-Tools MathOpt settings.
+
+    Attributes
+    ----------
+    backend
+        ``{"highs", "scip", "cpsat"}``.
+    time_limit_s
+        Wall-clock limit (seconds).
+    threads
+        Threads (HiGHS ignores it: its MIP search is single-threaded).
+    seed
+        Random seed, for reproducible runs.
+    relative_gap
+        Stop when the gap between the best plan and the bound is below this share.
+    """
+
+    backend: str = settings.SOLVER_BACKEND
+    time_limit_s: float = settings.SOLVER_TIME_LIMIT_S
+    threads: int = settings.SOLVER_THREADS
+    seed: int = settings.SOLVER_SEED
+    relative_gap: float = settings.SOLVER_RELATIVE_GAP
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One scenario file, validated.
 
@@ -85,6 +155,11 @@ class Scenario:
         Access standard per service type.
     description
         Free text.
+    finance, rules, caps, solver
+        See :class:`~tp_assets.finance.Finance`, :class:`Rules`, :class:`Caps`,
+        :class:`SolverSettings`.
+    retain, dispose
+        Site ids forced to be kept / disposed (on top of the sites' ``status``).
     """
 
     name: str
@@ -93,9 +168,17 @@ class Scenario:
     network: NetworkSpec
     standards: dict[str, Standard] = field(default_factory=dict)
     description: str = ""
+    finance: Finance = field(default_factory=Finance)
+    rules: Rules = field(default_factory=Rules)
+    caps: Caps = field(default_factory=Caps)
+    solver: SolverSettings = field(default_factory=SolverSettings)
+    retain: tuple[str, ...] = ()
+    dispose: tuple[str, ...] = ()
 
 
-TOP_KEYS = ("name", "description", "place", "network", "standards")
+TOP_KEYS = ("name", "description", "place", "network", "standards", "finance", "rules",
+            "caps", "solver", "status")
+BACKENDS: tuple[str, ...] = ("highs", "scip", "cpsat")
 NETWORK_KEYS = ("source", "path", "network_type")
 STANDARD_KEYS = ("max_minutes", "mode", "demand", "rule", "coverage")
 
@@ -148,11 +231,167 @@ def load(path: str | Path) -> Scenario:
                             "scenario file")
     network = _network(data.get("network", {}), base, path, text, problems)
     standards = _standards(data.get("standards", {}), path, text, problems)
+    r = _Reader(path, text, problems)
+    finance = _finance(r, r.table(data, "finance"))
+    rules = _rules(r, r.table(data, "rules"))
+    caps = _caps(r, r.table(data, "caps"))
+    solver = _solver(r, r.table(data, "solver"))
+    status = r.table(data, "status")
+    r.keys(status, ("retain", "dispose"), "status")
+    retain = tuple(r.get(status, "retain", list, [], "status", "a list of site ids"))
+    dispose = tuple(r.get(status, "dispose", list, [], "status", "a list of site ids"))
     if problems:
         raise InputError(problems)
     assert place is not None
     return Scenario(name=name, path=path, place=place, network=network, standards=standards,
-                    description=str(data.get("description", "")))
+                    description=str(data.get("description", "")), finance=finance,
+                    rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose)
+
+
+class _Reader:
+    """Typed access to TOML tables that records problems with key and line."""
+
+    def __init__(self, path: Path, text: str, problems: list[str]) -> None:
+        self.path, self.text, self.problems = path, text, problems
+
+    def where(self, key: str, table: str | None) -> str:
+        line = line_of(self.text, key, table)
+        return f"{self.path.name}{f' line {line}' if line else ''}: " + (
+            f"[{table}] " if table else "")
+
+    def table(self, data: dict[str, Any], key: str, parent: str | None = None) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.problems.append(f"{self.where(key, parent)}'{key}' must be a table "
+                                 f"([{key}] followed by key = value lines)")
+            return {}
+        return value
+
+    def keys(self, data: dict[str, Any], allowed: tuple[str, ...], table: str) -> None:
+        self.problems += check_keys(data, allowed, path=self.path, text=self.text, table=table)
+
+    def get(self, data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
+            table: str, expected: str, *, minimum: float | None = None,
+            maximum: float | None = None) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+        if ok and isinstance(value, int | float) and not isinstance(value, bool):
+            ok = (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+        if not ok:
+            self.problems.append(f"{self.where(key, table)}{key} = {value!r} must be {expected}")
+            return default
+        return value
+
+
+_NUMBER = (int, float)
+
+
+def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
+    keys = ("start_date", "horizon_years", "discount_rate", "energy_prices_gbp_per_kwh",
+            "carbon_kg_per_kwh", "carbon_factor_years", "relocation_gbp_per_fte",
+            "fitout_gbp_per_m2", "disposal_cost_share", "optimism_bias")
+    r.keys(t, keys, "finance")
+    d = Finance()
+    fuels = tuple(d.energy_prices_gbp_per_kwh)
+    maps = {}
+    for key, kind, minimum in (("energy_prices_gbp_per_kwh", _NUMBER, 0.0),
+                               ("carbon_kg_per_kwh", _NUMBER, 0.0),
+                               ("carbon_factor_years", int, 1990)):
+        sub = r.table(t, key, "finance")
+        r.keys(sub, fuels, f"finance.{key}")
+        merged = dict(getattr(d, key))
+        for fuel in fuels:
+            merged[fuel] = r.get(sub, fuel, kind, merged[fuel], f"finance.{key}",
+                                 "a number, 0 or more" if kind is _NUMBER else "a year",
+                                 minimum=minimum)
+        maps[key] = merged
+    start = r.get(t, "start_date", date, d.start_date, "finance",
+                  "a date written without quotes, e.g. start_date = 2027-04-01")
+    return Finance(
+        start_date=start,
+        horizon_years=r.get(t, "horizon_years", int, d.horizon_years, "finance",
+                            "a whole number of years from 1 to 60", minimum=1, maximum=60),
+        discount_rate=r.get(t, "discount_rate", _NUMBER, d.discount_rate, "finance",
+                            "a yearly rate between 0 and 0.2 (0.035 = 3.5 %)",
+                            minimum=0.0, maximum=0.2),
+        energy_prices_gbp_per_kwh=maps["energy_prices_gbp_per_kwh"],
+        carbon_kg_per_kwh=maps["carbon_kg_per_kwh"],
+        carbon_factor_years=maps["carbon_factor_years"],
+        relocation_gbp_per_fte=r.get(t, "relocation_gbp_per_fte", _NUMBER,
+                                     d.relocation_gbp_per_fte, "finance",
+                                     "a cost in GBP, 0 or more", minimum=0.0),
+        fitout_gbp_per_m2=r.get(t, "fitout_gbp_per_m2", _NUMBER, d.fitout_gbp_per_m2,
+                                "finance", "a cost in GBP per m2, 0 or more", minimum=0.0),
+        disposal_cost_share=r.get(t, "disposal_cost_share", _NUMBER, d.disposal_cost_share,
+                                  "finance", "a share between 0 and 1", minimum=0.0,
+                                  maximum=1.0),
+        optimism_bias=r.get(t, "optimism_bias", _NUMBER, d.optimism_bias, "finance",
+                            "a share, 0 or more (0.2 = +20 %)", minimum=0.0, maximum=5.0),
+    )
+
+
+def _rules(r: _Reader, t: dict[str, Any]) -> Rules:
+    r.keys(t, ("incompatible", "not_hosted", "max_move_minutes", "max_candidates"), "rules")
+    pairs = r.get(t, "incompatible", list, [], "rules",
+                  'a list of pairs, e.g. incompatible = [["youth", "probation"]]')
+    clean: list[tuple[str, str]] = []
+    for pair in pairs:
+        if (isinstance(pair, list) and len(pair) == 2
+                and all(isinstance(p, str) for p in pair)):
+            clean.append((pair[0], pair[1]))
+        else:
+            r.problems.append(f"{r.where('incompatible', 'rules')}incompatible entry {pair!r} "
+                              'must be a pair of service types, e.g. ["youth", "probation"]')
+    hosted = r.table(t, "not_hosted", "rules")
+    not_hosted: dict[str, tuple[str, ...]] = {}
+    for category, types in hosted.items():
+        if isinstance(types, list) and all(isinstance(x, str) for x in types):
+            not_hosted[category] = tuple(types)
+        else:
+            r.problems.append(f"{r.where(category, 'rules.not_hosted')}{category} must list "
+                              'service types, e.g. emergency_services = ["youth"]')
+    return Rules(incompatible=tuple(clean), not_hosted=not_hosted,
+                 max_move_minutes=r.get(t, "max_move_minutes", _NUMBER,
+                                        settings.MAX_MOVE_MINUTES, "rules",
+                                        "a number of minutes greater than 0", minimum=1e-9),
+                 max_candidates=r.get(t, "max_candidates", int, settings.MAX_CANDIDATES,
+                                      "rules", "a whole number, 1 or more", minimum=1))
+
+
+def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
+    r.keys(t, ("max_one_off_gbp", "max_disposals", "min_sites_per_owner"), "caps")
+    owners = r.table(t, "min_sites_per_owner", "caps")
+    mins = {}
+    for owner in owners:
+        mins[owner] = r.get(owners, owner, int, 0, "caps.min_sites_per_owner",
+                            "a whole number of sites, 0 or more", minimum=0)
+    return Caps(
+        max_one_off_gbp=r.get(t, "max_one_off_gbp", _NUMBER, None, "caps",
+                              "a sum in GBP, 0 or more", minimum=0.0),
+        max_disposals=r.get(t, "max_disposals", int, None, "caps",
+                            "a whole number of sites, 0 or more", minimum=0),
+        min_sites_per_owner=mins)
+
+
+def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
+    r.keys(t, ("backend", "time_limit_s", "threads", "seed", "relative_gap"), "solver")
+    backend = r.get(t, "backend", str, settings.SOLVER_BACKEND, "solver",
+                    "one of " + ", ".join(BACKENDS))
+    if backend not in BACKENDS:
+        r.problems.append(f"{r.where('backend', 'solver')}backend {backend!r} must be one of "
+                          + ", ".join(BACKENDS))
+    return SolverSettings(
+        backend=backend,
+        time_limit_s=r.get(t, "time_limit_s", _NUMBER, settings.SOLVER_TIME_LIMIT_S, "solver",
+                           "seconds, greater than 0", minimum=1e-3),
+        threads=r.get(t, "threads", int, settings.SOLVER_THREADS, "solver",
+                      "a whole number from 1 to 64", minimum=1, maximum=64),
+        seed=r.get(t, "seed", int, settings.SOLVER_SEED, "solver", "a whole number",
+                   minimum=0),
+        relative_gap=r.get(t, "relative_gap", _NUMBER, settings.SOLVER_RELATIVE_GAP,
+                           "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0))
 
 
 def _network(raw: Any, base: Path, path: Path, text: str, problems: list[str]) -> NetworkSpec:

@@ -75,3 +75,63 @@ OVERLAP_MIN_SHARE: float = 0.5
 
 #: Overlap clusters join pairs whose overlap (the larger of the two shares) is at least this.
 OVERLAP_CLUSTER_SHARE: float = 0.75
+
+# --------------------------------------------------------------------------- finance defaults
+
+#: HM Treasury Green Book social time preference rate (real), years 0-30.
+GREEN_BOOK_RATE: float = 0.035
+
+#: Appraisal period (years) when a scenario gives none.
+HORIZON_YEARS: int = 10
+
+#: Indicative non-domestic energy prices (GBP/kWh, excluding VAT) by fuel, from DESNZ
+#: Quarterly Energy Prices (non-domestic, 2024 averages, rounded). Replace them with
+#: contract prices in a scenario's [finance.energy_prices_gbp_per_kwh].
+ENERGY_PRICES_GBP_PER_KWH: dict[str, float] = {
+    "electricity": 0.245, "gas": 0.058, "oil": 0.065, "district": 0.085,
+}
+ENERGY_PRICES_SOURCE: str = "DESNZ Quarterly Energy Prices, non-domestic, 2024 (indicative)"
+
+#: Greenhouse gas conversion factors (kgCO2e per kWh) with the year of the UK government
+#: set each comes from (DESNZ/DEFRA "Greenhouse gas reporting: conversion factors").
+CARBON_KG_PER_KWH: dict[str, float] = {
+    "electricity": 0.20705, "gas": 0.18293, "oil": 0.24677, "district": 0.17965,
+}
+CARBON_FACTOR_YEARS: dict[str, int] = {
+    "electricity": 2024, "gas": 2023, "oil": 2023, "district": 2023,
+}
+
+#: One-off cost of moving one full-time-equivalent member of staff (churn: IT, removals).
+RELOCATION_GBP_PER_FTE: float = 2000.0
+
+#: One-off fit-out cost per m2 a receiving site takes in.
+FITOUT_GBP_PER_M2: float = 350.0
+
+#: Disposal costs (agents, legal) as a share of the receipt.
+DISPOSAL_COST_SHARE: float = 0.02
+
+#: Optimism-bias uplift on one-off costs (0.0 = none; the Green Book's supplementary
+#: guidance suggests up to 0.24-0.51 for standard buildings at outline business case).
+OPTIMISM_BIAS: float = 0.0
+
+#: First day of the appraisal (year 1 is the financial year that starts here).
+APPRAISAL_START: str = "2027-04-01"
+
+# --------------------------------------------------------------------------- optimisation
+
+#: Candidate hosts: a service may move only to sites within this many minutes' walk
+#: of its current site (crow-fly distance x STRAIGHT_LINE_CIRCUITY at walking speed).
+MAX_MOVE_MINUTES: float = 30.0
+
+#: Candidate hosts: at most this many sites per movable service (the nearest ones that
+#: pass the other rules, plus its current site). DESIGN.md measured single-assignment
+#: location with 20 candidates per customer: unrestricted pairs gave answers 1.8x worse
+#: within the same time.
+MAX_CANDIDATES: int = 20
+
+#: Solver defaults (see benchmarks/README.md for the measurements behind the backend).
+SOLVER_BACKEND: str = "highs"
+SOLVER_TIME_LIMIT_S: float = 60.0
+SOLVER_THREADS: int = 2
+SOLVER_SEED: int = 0
+SOLVER_RELATIVE_GAP: float = 1e-4

@@ -222,8 +222,8 @@ def _sites_and_services(rng: np.random.Generator, boundary: shapely.Polygon
             if kind.label in ("Fire Station", "Police Station") or (
                     kind.label == "Civic Offices" and town == "Catford"):
                 status = "retain"
-            elif rng.random() < 0.015:
-                status = "dispose"
+            elif rng.random() < 0.015 and not set(kind.services) & IMMOVABLE:
+                status = "dispose"  # known surplus: its services must all be able to move
             sites.append({
                 "site_id": site_id, "name": name, "owner": OWNERS[kind.owner],
                 "x": x, "y": y, "gia_m2": gia,
@@ -258,7 +258,8 @@ def _sites_and_services(rng: np.random.Generator, boundary: shapely.Polygon
                     "service_type": stype, "owner": s_owner,
                     "name": f"{town} {SERVICE_NAMES[stype]}", "area_m2": area,
                     "fte": round(area / M2_PER_FTE.get(stype, 25.0), 1),
-                    "movable": "false" if stype in IMMOVABLE or rng.random() < 0.04 else "true",
+                    "movable": "false" if stype in IMMOVABLE or (
+                        rng.random() < 0.04 and status != "dispose") else "true",
                     "splittable": "true" if stype in SPLITTABLE else "false",
                 })
     return pd.DataFrame(sites), pd.DataFrame(services)

@@ -1,0 +1,197 @@
+"""Money over time: appraisal years, discounting and the value of disposing a site.
+
+Conventions (HM Treasury Green Book): the appraisal starts on ``start_date``; year
+``t`` (1..horizon) is the financial year starting ``t - 1`` years later; one-off
+costs of moves and fit-out fall in year 0 (undiscounted); a disposal's receipt,
+disposal costs and avoided backlog fall in the first year the site is vacated;
+recurring savings run from that year to the horizon; values in year ``t`` are
+discounted by ``1 / (1 + rate) ** t``. A leasehold is vacated in the first
+appraisal year that starts on or after its ``lease_end`` (the year containing a
+mid-year break is still paid in full: a conservative reading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from tp_assets import settings
+
+#: Recurring cost categories of a site, in the order tables show them.
+RECURRING = ("rent", "rates", "fm", "electricity", "heat")
+
+
+@dataclass(frozen=True)
+class Finance:
+    """Finance parameters of a scenario.
+
+    Attributes
+    ----------
+    start_date
+        First day of appraisal year 1.
+    horizon_years
+        Number of appraisal years.
+    discount_rate
+        Real discount rate per year (0.035 = Green Book).
+    energy_prices_gbp_per_kwh
+        Price per fuel: ``electricity``, ``gas``, ``oil``, ``district`` (GBP/kWh).
+    carbon_kg_per_kwh
+        Conversion factor per fuel (kgCO2e/kWh).
+    carbon_factor_years
+        Year of the government set each factor comes from.
+    relocation_gbp_per_fte
+        One-off cost per FTE moved (GBP).
+    fitout_gbp_per_m2
+        One-off fit-out per m2 received (GBP).
+    disposal_cost_share
+        Disposal costs as a share of receipts.
+    optimism_bias
+        Uplift on one-off costs (0.2 = +20 %).
+    """
+
+    start_date: date = field(default_factory=lambda: date.fromisoformat(settings.APPRAISAL_START))
+    horizon_years: int = settings.HORIZON_YEARS
+    discount_rate: float = settings.GREEN_BOOK_RATE
+    energy_prices_gbp_per_kwh: dict[str, float] = field(
+        default_factory=lambda: dict(settings.ENERGY_PRICES_GBP_PER_KWH))
+    carbon_kg_per_kwh: dict[str, float] = field(
+        default_factory=lambda: dict(settings.CARBON_KG_PER_KWH))
+    carbon_factor_years: dict[str, int] = field(
+        default_factory=lambda: dict(settings.CARBON_FACTOR_YEARS))
+    relocation_gbp_per_fte: float = settings.RELOCATION_GBP_PER_FTE
+    fitout_gbp_per_m2: float = settings.FITOUT_GBP_PER_M2
+    disposal_cost_share: float = settings.DISPOSAL_COST_SHARE
+    optimism_bias: float = settings.OPTIMISM_BIAS
+
+    def discount(self, year: int | np.ndarray) -> np.ndarray:
+        """Discount factor of appraisal year(s): ``1 / (1 + rate) ** year``."""
+        return 1.0 / (1.0 + self.discount_rate) ** np.asarray(year, dtype=float)
+
+    def fin_year(self, year: int) -> str:
+        """Financial-year label of appraisal year ``year`` (year 1 from 2027-04-01: 2027/28)."""
+        first = self.start_date.year + year - 1
+        if self.start_date.month == 1 and self.start_date.day == 1:
+            return str(first)
+        return f"{first}/{(first + 1) % 100:02d}"
+
+    def year_start(self, year: int) -> date:
+        """First day of appraisal year ``year`` (1-based)."""
+        return self.start_date.replace(year=self.start_date.year + year - 1)
+
+
+def heat_fuel_price_key(heat_fuel: str) -> str | None:
+    """Which price applies to a site's heating fuel (``electric`` heating pays electricity).
+
+    Parameters
+    ----------
+    heat_fuel
+        ``{"gas", "oil", "electric", "district", "none"}``.
+    """
+    return {"electric": "electricity", "none": None}.get(heat_fuel, heat_fuel)
+
+
+def vacate_year(finance: Finance, tenure: str, lease_end: pd.Timestamp | None) -> int:
+    """First appraisal year (1-based) a site can be vacated; ``horizon + 1`` if never within it.
+
+    Parameters
+    ----------
+    finance
+        Scenario finance (start date, horizon).
+    tenure
+        ``{"freehold", "leasehold"}``.
+    lease_end
+        First date a leasehold can be vacated.
+    """
+    if tenure != "leasehold" or lease_end is None or pd.isna(lease_end):
+        return 1
+    end = pd.Timestamp(lease_end).date()
+    for year in range(1, finance.horizon_years + 1):
+        if finance.year_start(year) >= end:
+            return year
+    return finance.horizon_years + 1
+
+
+def recurring_costs(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
+    """Annual running cost of each site by category (GBP/yr).
+
+    Parameters
+    ----------
+    sites
+        Sites table of an :class:`~tp_assets.estate.Estate`.
+    finance
+        Energy prices.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``rent``, ``rates``, ``fm``, ``electricity``, ``heat`` (GBP/yr), same
+        index as ``sites``.
+    """
+    prices = finance.energy_prices_gbp_per_kwh
+    heat_price = sites["heat_fuel"].map(
+        lambda f: prices.get(heat_fuel_price_key(f) or "", 0.0)).astype(float)
+    return pd.DataFrame({
+        "rent": sites["rent_gbp_pa"].astype(float),
+        "rates": sites["rates_gbp_pa"].astype(float),
+        "fm": sites["fm_gbp_pa"].astype(float),
+        "electricity": sites["electricity_kwh_pa"].astype(float) * prices["electricity"],
+        "heat": sites["heat_kwh_pa"].astype(float) * heat_price,
+    }, index=sites.index)
+
+
+def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
+    """Net present value (GBP) of disposing each site, and when it can happen.
+
+    Parameters
+    ----------
+    sites
+        Sites table of an :class:`~tp_assets.estate.Estate`.
+    finance
+        Scenario finance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``vacate_year`` (1..horizon, or horizon + 1 when it cannot be vacated within
+        the appraisal), ``annual_saving_gbp`` (GBP/yr), ``receipt_gbp``,
+        ``disposal_cost_gbp``, ``backlog_gbp`` and ``npv_gbp`` (discounted sum of
+        recurring savings from the vacate year, net receipt and avoided backlog).
+    """
+    annual = recurring_costs(sites, finance).sum(axis=1)
+    years = np.array([vacate_year(finance, t, e) for t, e in
+                      zip(sites["tenure"], sites["lease_end"], strict=True)])
+    freehold = (sites["tenure"] == "freehold").to_numpy()
+    receipt = np.where(freehold, sites["market_value_gbp"].astype(float), 0.0)
+    disposal_cost = receipt * finance.disposal_cost_share
+    backlog = sites["backlog_gbp"].astype(float).to_numpy()
+    horizon = finance.horizon_years
+    all_years = np.arange(1, horizon + 1)
+    factors = finance.discount(all_years)
+    # sum of discount factors from vacate year to horizon
+    tail = np.array([factors[y - 1:].sum() if y <= horizon else 0.0 for y in years])
+    at_vacate = np.array([finance.discount(y) if y <= horizon else 0.0 for y in years])
+    npv = annual.to_numpy() * tail + (receipt - disposal_cost + backlog) * at_vacate
+    return pd.DataFrame({"vacate_year": years, "annual_saving_gbp": annual.to_numpy(),
+                         "receipt_gbp": receipt, "disposal_cost_gbp": disposal_cost,
+                         "backlog_gbp": backlog, "npv_gbp": npv}, index=sites.index)
+
+
+def move_costs(services: pd.DataFrame, finance: Finance) -> np.ndarray:
+    """One-off cost (GBP, year 0, optimism bias included) of moving each whole service.
+
+    Relocation per FTE plus fit-out per m2 at the receiving site; a splittable
+    service moving a share pays that share.
+
+    Parameters
+    ----------
+    services
+        Services table of an :class:`~tp_assets.estate.Estate`.
+    finance
+        Scenario finance.
+    """
+    base = (services["fte"].astype(float) * finance.relocation_gbp_per_fte
+            + services["area_m2"].astype(float) * finance.fitout_gbp_per_m2)
+    return (base * (1.0 + finance.optimism_bias)).to_numpy()

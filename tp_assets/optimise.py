@@ -1,0 +1,810 @@
+"""Choose which sites to keep, which to dispose of and where each service goes.
+
+The only module that imports OR-Tools. A pure-array core (:class:`Problem` in,
+:class:`Plan` out; no files, no geometry) solved through MathOpt, and an adapter
+(:func:`build_problem`) from an estate, its travel times and a scenario.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tp_assets import finance as fin
+from tp_assets import settings
+from tp_assets._errors import InfeasibleError, InputError
+from tp_assets.access import TravelTimes, sites_offering
+from tp_assets.estate import Estate
+from tp_assets.scenario import Scenario, SolverSettings
+
+# --------------------------------------------------------------------------- the core
+
+
+@dataclass
+class AccessRule:
+    """One access standard in array form.
+
+    Zones that can reach exactly the same candidate host sites within the standard
+    are merged into one *group*; a group is served when any of its sites hosts the
+    service type.
+
+    Attributes
+    ----------
+    service_type
+        Index into :attr:`Problem.type_names`.
+    rule
+        ``{"no_loss", "coverage"}``.
+    coverage
+        Required share of demand served (``coverage`` rule), 0-1.
+    group_sites
+        Per group, the site indices within the standard that could host the type.
+    group_demand
+        Per group, the demand of its zones (people).
+    group_required
+        Per group, whether it must stay served (``no_loss``: served today).
+    group_zones
+        Per group, the zone ids (for explanations).
+    total_demand
+        Demand of all zones, including zones no candidate site can serve (people).
+    """
+
+    service_type: int
+    rule: str
+    coverage: float
+    group_sites: list[np.ndarray]
+    group_demand: np.ndarray
+    group_required: np.ndarray
+    group_zones: list[list[str]]
+    total_demand: float
+    max_minutes: float = 0.0
+
+
+@dataclass
+class Problem:
+    r"""A co-location and disposal problem in arrays.
+
+    Formulation (maximise the NPV of the plan against the status quo):
+
+    .. math::
+
+        \max \sum_b V_b (1 - x_b) - \sum_{(s,b) \in P} c_{sb} y_{sb}
+
+    subject to, for every service :math:`s`, :math:`\sum_b y_{sb} = 1` over its
+    candidate hosts :math:`P_s`; :math:`y_{sb} \le x_b`; capacity
+    :math:`\sum_s a_s y_{sb} \le K_b x_b`; :math:`y_{sb} \le h_{t(s)b}`,
+    :math:`h_{tb} \le \sum_{s \in t} y_{sb}`, :math:`h_{tb} \le x_b` (type :math:`t`
+    hosted at :math:`b`); incompatible types :math:`h_{t_1 b} + h_{t_2 b} \le 1`;
+    ``no_loss`` groups :math:`\sum_{b \in G} h_{tb} \ge 1`; ``coverage``
+    :math:`u_g \le \sum_{b \in G} h_{tb}`, :math:`\sum_g d_g u_g \ge X D`; optional
+    caps on one-off spend :math:`\sum c_{sb} y_{sb}`, on disposals and on sites kept
+    per owner. :math:`x_b` (keep), :math:`h_{tb}` binary; :math:`y_{sb}` binary, or in
+    [0, 1] for a splittable service; :math:`u_g \in [0, 1]`.
+
+    Attributes
+    ----------
+    site_ids, service_ids
+        Labels.
+    disposal_value
+        :math:`V_b`, NPV gained by disposing site b (GBP).
+    capacity
+        :math:`K_b` (m2).
+    keep_fixed
+        1: must keep, 0: must dispose, -1: free.
+    area
+        :math:`a_s` (m2).
+    splittable
+        Whether service s may be spread over several sites.
+    current
+        Site index of each service today (-1: none, e.g. a published instance).
+    service_type
+        Type index of each service; names in ``type_names``.
+    pair_service, pair_site, pair_cost
+        Candidate (service, site) pairs and the one-off cost :math:`c_{sb}` (GBP) of
+        placing the whole service there (0 for its current site).
+    conflicts
+        Pairs of type indices that must not share a site.
+    rules
+        Access standards.
+    max_one_off_gbp, max_disposals
+        Optional caps.
+    site_owner, owner_names, min_sites_per_owner
+        Owner index of each site, the owners' names, and owner index -> fewest
+        sites kept.
+    """
+
+    site_ids: np.ndarray
+    service_ids: np.ndarray
+    disposal_value: np.ndarray
+    capacity: np.ndarray
+    keep_fixed: np.ndarray
+    area: np.ndarray
+    splittable: np.ndarray
+    current: np.ndarray
+    service_type: np.ndarray
+    type_names: list[str]
+    pair_service: np.ndarray
+    pair_site: np.ndarray
+    pair_cost: np.ndarray
+    conflicts: list[tuple[int, int]] = field(default_factory=list)
+    rules: list[AccessRule] = field(default_factory=list)
+    max_one_off_gbp: float | None = None
+    max_disposals: int | None = None
+    site_owner: np.ndarray | None = None
+    owner_names: list[str] = field(default_factory=list)
+    min_sites_per_owner: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+        return len(self.site_ids)
+
+
+@dataclass
+class Plan:
+    """The solver's answer.
+
+    Attributes
+    ----------
+    site_ids
+        Site labels, in the order of ``keep``.
+    keep
+        Whether each site is kept.
+    assignment
+        One row per service and host: ``service_id``, ``site_id``, ``share`` (1.0
+        unless the service is split).
+    status
+        ``{"OPTIMAL", "FEASIBLE"}``.
+    objective_gbp
+        NPV of the plan against the status quo (GBP).
+    best_bound_gbp
+        Best bound on the NPV the solver proved (GBP).
+    gap
+        Relative gap between them (0 when optimal).
+    solve_seconds
+        Wall time of the solve (seconds).
+    solver
+        ``"OR-Tools <version> MathOpt/<backend>"``.
+    model_size
+        Variables and constraints of the model.
+    """
+
+    site_ids: np.ndarray
+    keep: np.ndarray
+    assignment: pd.DataFrame
+    status: str
+    objective_gbp: float
+    best_bound_gbp: float
+    gap: float
+    solve_seconds: float
+    solver: str
+    model_size: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def disposed(self) -> list[str]:
+        """Ids of the sites disposed of."""
+        return [str(s) for s in self.site_ids[~self.keep]]
+
+
+_BACKENDS = {"highs": "HIGHS", "scip": "GSCIP", "cpsat": "CP_SAT"}
+
+
+class _Model:
+    """MathOpt model of a :class:`Problem`, optionally with elastic slack on its rules."""
+
+    def __init__(self, problem: Problem, *, elastic: bool = False, integral: bool = True):
+        from ortools.math_opt.python import mathopt
+
+        self.mo = mathopt
+        self.p = p = problem
+        self.model = m = mathopt.Model(name="tp-assets")
+        self.elastic = elastic
+        self.slacks: list[tuple[Any, str, Any]] = []
+        add_bin = m.add_binary_variable if integral else (
+            lambda name: m.add_variable(lb=0.0, ub=1.0, name=name))
+        self.x = [add_bin(name=f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
+        for b, fixed in enumerate(p.keep_fixed):
+            if fixed >= 0:
+                self.x[b].lower_bound = self.x[b].upper_bound = float(fixed)
+        self.y = []
+        for k, (s, b) in enumerate(zip(p.pair_service, p.pair_site, strict=True)):
+            name = f"place[{p.service_ids[s]},{p.site_ids[b]}]"
+            if p.splittable[s] or not integral:
+                self.y.append(m.add_variable(lb=0.0, ub=1.0, name=name))
+            else:
+                self.y.append(m.add_binary_variable(name=name))
+            del k
+        by_service: dict[int, list[int]] = defaultdict(list)
+        by_site: dict[int, list[int]] = defaultdict(list)
+        by_type_site: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for k, (s, b) in enumerate(zip(p.pair_service, p.pair_site, strict=True)):
+            by_service[int(s)].append(k)
+            by_site[int(b)].append(k)
+            by_type_site[(int(p.service_type[s]), int(b))].append(k)
+        fast_sum = mathopt.fast_sum
+        for s in range(len(p.service_ids)):
+            expr = fast_sum(self.y[k] for k in by_service[s])
+            if elastic:
+                slack = m.add_variable(lb=0.0, ub=1.0, name=f"unplaced[{p.service_ids[s]}]")
+                self.slacks.append((slack, "unplaced", s))
+                expr = expr + slack
+            m.add_linear_constraint(expr == 1.0, name=f"assign[{p.service_ids[s]}]")
+        for k, b in enumerate(p.pair_site):
+            m.add_linear_constraint(self.y[k] <= self.x[b])
+        for b in range(p.n_sites):
+            if not by_site[b]:
+                continue
+            load = fast_sum(p.area[p.pair_service[k]] * self.y[k] for k in by_site[b])
+            rhs = p.capacity[b] * self.x[b]
+            if elastic:
+                slack = m.add_variable(lb=0.0, name=f"overfull[{p.site_ids[b]}]")
+                self.slacks.append((slack, "capacity", b))
+                rhs = rhs + slack
+            m.add_linear_constraint(load <= rhs, name=f"capacity[{p.site_ids[b]}]")
+        # which (type, site) pairs need a "hosted" indicator
+        needed_types = {r.service_type for r in p.rules} | {t for pair in p.conflicts
+                                                              for t in pair}
+        self.h: dict[tuple[int, int], Any] = {}
+        for (t, b), ks in by_type_site.items():
+            if t not in needed_types:
+                continue
+            h = add_bin(name=f"hosts[{p.type_names[t]},{p.site_ids[b]}]")
+            self.h[(t, b)] = h
+            for k in ks:
+                m.add_linear_constraint(self.y[k] <= h)
+            m.add_linear_constraint(h <= fast_sum(self.y[k] for k in ks))
+            m.add_linear_constraint(h <= self.x[b])
+        for t1, t2 in p.conflicts:
+            for b in range(p.n_sites):
+                if (t1, b) in self.h and (t2, b) in self.h:
+                    m.add_linear_constraint(self.h[(t1, b)] + self.h[(t2, b)] <= 1.0)
+        for r_index, rule in enumerate(p.rules):
+            t = rule.service_type
+            served = []
+            for g, sites in enumerate(rule.group_sites):
+                hosts = [self.h[(t, int(b))] for b in sites if (t, int(b)) in self.h]
+                if rule.rule == "no_loss":
+                    if not rule.group_required[g]:
+                        continue
+                    expr = fast_sum(hosts) if hosts else 0.0
+                    if elastic:
+                        slack = m.add_variable(lb=0.0, ub=1.0)
+                        self.slacks.append((slack, "no_loss", (r_index, g)))
+                        expr = expr + slack
+                    m.add_linear_constraint(expr >= 1.0)
+                elif hosts:
+                    u = m.add_variable(lb=0.0, ub=1.0)
+                    m.add_linear_constraint(u <= fast_sum(hosts))
+                    served.append(rule.group_demand[g] * u)
+            if rule.rule == "coverage":
+                expr = fast_sum(served) if served else 0.0
+                need = rule.coverage * rule.total_demand
+                if elastic:
+                    slack = m.add_variable(lb=0.0, ub=max(need, 0.0))
+                    self.slacks.append((slack, "coverage", r_index))
+                    expr = expr + slack
+                m.add_linear_constraint(expr >= need)
+        spend = fast_sum(float(p.pair_cost[k]) * self.y[k] for k in range(len(self.y))
+                         if p.pair_cost[k] != 0.0)
+        if p.max_one_off_gbp is not None:
+            rhs = p.max_one_off_gbp
+            if elastic:
+                slack = m.add_variable(lb=0.0)
+                self.slacks.append((slack, "one_off", None))
+                spend_row = spend - slack
+            else:
+                spend_row = spend
+            m.add_linear_constraint(spend_row <= rhs)
+        if p.max_disposals is not None:
+            expr = fast_sum(1.0 - self.x[b] for b in range(p.n_sites))
+            if elastic:
+                slack = m.add_variable(lb=0.0)
+                self.slacks.append((slack, "disposals", None))
+                expr = expr - slack
+            m.add_linear_constraint(expr <= float(p.max_disposals))
+        for owner, minimum in p.min_sites_per_owner.items():
+            assert p.site_owner is not None
+            expr = fast_sum(self.x[b] for b in np.flatnonzero(p.site_owner == owner))
+            if elastic:
+                slack = m.add_variable(lb=0.0)
+                self.slacks.append((slack, "owner", owner))
+                expr = expr + slack
+            m.add_linear_constraint(expr >= float(minimum))
+        if elastic:
+            weights = {"unplaced": 1e3, "capacity": 1.0 / max(float(p.capacity.max()), 1.0),
+                       "no_loss": 1.0, "one_off": 1e-6, "disposals": 1.0, "owner": 1.0}
+            total = []
+            for var, kind, key in self.slacks:
+                w = weights.get(kind)
+                if kind == "coverage":
+                    assert isinstance(key, int)
+                    w = 1.0 / max(p.rules[key].total_demand, 1.0)
+                total.append(float(w or 1.0) * var)
+            m.minimize(fast_sum(total))
+        else:
+            value = fast_sum(float(p.disposal_value[b]) * (1.0 - self.x[b])
+                             for b in range(p.n_sites) if p.disposal_value[b] != 0.0)
+            m.maximize(value - spend)
+        self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
+                     "keep_variables": len(self.x), "placement_variables": len(self.y)}
+
+    def hint(self) -> Any:
+        """Status quo as a (partial) solution hint: keep every site, nothing moves."""
+        p = self.p
+        if (p.current < 0).any():
+            return None
+        values = {}
+        for b, var in enumerate(self.x):
+            values[var] = 0.0 if p.keep_fixed[b] == 0 else 1.0
+        for k, (s, b) in enumerate(zip(p.pair_service, p.pair_site, strict=True)):
+            values[self.y[k]] = 1.0 if p.current[s] == b else 0.0
+        for (t, b), var in self.h.items():
+            values[var] = 1.0 if ((p.current == b) & (p.service_type == t)).any() else 0.0
+        return self.mo.SolutionHint(variable_values=values)
+
+    def solve(self, solver: SolverSettings) -> Any:
+        mathopt = self.mo
+        kwargs: dict[str, object] = {
+            "time_limit": datetime.timedelta(seconds=solver.time_limit_s),
+            "random_seed": solver.seed,
+            "relative_gap_tolerance": solver.relative_gap,
+        }
+        if solver.backend != "highs":  # HiGHS through MathOpt rejects a thread count
+            kwargs["threads"] = solver.threads
+        params = mathopt.SolveParameters(**kwargs)
+        hint = self.hint()
+        model_params = mathopt.ModelSolveParameters(solution_hints=[hint]) if hint else None
+        backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
+        return mathopt.solve(self.model, backend, params=params, model_params=model_params)
+
+
+def solver_name(backend: str) -> str:
+    """``"OR-Tools <version> MathOpt/<backend>"`` for summaries.
+
+    Parameters
+    ----------
+    backend
+        ``{"highs", "scip", "cpsat"}``.
+    """
+    import ortools
+
+    label = {"highs": "HiGHS", "scip": "SCIP", "cpsat": "CP-SAT"}[backend]
+    return f"OR-Tools {ortools.__version__} MathOpt/{label}"
+
+
+def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
+    """Solve a :class:`Problem` with OR-Tools MathOpt.
+
+    Parameters
+    ----------
+    problem
+        The problem in arrays.
+    solver
+        Backend, time limit (s), threads, seed and relative gap.
+
+    Returns
+    -------
+    Plan
+        Status OPTIMAL or FEASIBLE with objective, best bound and gap.
+
+    Raises
+    ------
+    InfeasibleError
+        When the solver proves the rules cannot all hold (call :func:`explain` for
+        why), or finds no plan within the time limit.
+    InputError
+        A backend that cannot handle the problem (CP-SAT with splittable services).
+    """
+    solver = solver or SolverSettings()
+    if solver.backend == "cpsat" and problem.splittable.any():
+        raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
+                         "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
+    started = time.perf_counter()
+    model = _Model(problem)
+    result = model.solve(solver)
+    seconds = time.perf_counter() - started
+    reason = result.termination.reason
+    mathopt = model.mo
+    if reason in (mathopt.TerminationReason.INFEASIBLE,
+                  mathopt.TerminationReason.INFEASIBLE_OR_UNBOUNDED):
+        raise InfeasibleError("the scenario's rules cannot all hold")
+    if not result.has_primal_feasible_solution():
+        raise InfeasibleError(
+            f"no plan found within the time limit of {solver.time_limit_s:g} s "
+            f"({reason.name}); raise [solver] time_limit_s or relax the rules")
+    status = "OPTIMAL" if reason == mathopt.TerminationReason.OPTIMAL else "FEASIBLE"
+    objective = float(result.objective_value())
+    bound = float(result.termination.objective_bounds.dual_bound)
+    if not np.isfinite(bound):
+        bound = objective if status == "OPTIMAL" else np.inf
+    gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) else np.inf
+    if status == "OPTIMAL":
+        gap = min(gap, solver.relative_gap)
+    keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
+    y = np.asarray(result.variable_values(model.y), dtype=float)
+    return Plan(problem.site_ids, keep, _assignment(problem, y), status, objective, bound,
+                gap, seconds, solver_name(solver.backend), model.size)
+
+
+def _assignment(problem: Problem, y: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for s in range(len(problem.service_ids)):
+        ks = np.flatnonzero(problem.pair_service == s)
+        values = y[ks]
+        if problem.splittable[s]:
+            values = np.where(values > 1e-7, values, 0.0)
+            values = values / values.sum()
+            for k, v in zip(ks, values, strict=True):
+                if v > 0:
+                    rows.append((problem.service_ids[s], problem.site_ids[problem.pair_site[k]],
+                                 float(v)))
+        else:
+            k = ks[int(values.argmax())]
+            rows.append((problem.service_ids[s], problem.site_ids[problem.pair_site[k]], 1.0))
+    return pd.DataFrame(rows, columns=["service_id", "site_id", "share"])
+
+
+# --------------------------------------------------------------------------- the adapter
+
+
+def walk_minutes_between(xy_a: np.ndarray, xy_b: np.ndarray) -> np.ndarray:
+    """Walking minutes between points, crow-fly distance x circuity (for pruning).
+
+    Parameters
+    ----------
+    xy_a, xy_b
+        Arrays of shape (n, 2) and (m, 2), metres in EPSG:27700.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n x m`` minutes.
+    """
+    metres = np.hypot(xy_a[:, None, 0] - xy_b[None, :, 0], xy_a[:, None, 1] - xy_b[None, :, 1])
+    return metres * settings.STRAIGHT_LINE_CIRCUITY / (settings.WALK_SPEED_KMH * 1000 / 60)
+
+
+def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Problem:
+    """Turn an estate, its travel times and a scenario into a :class:`Problem`.
+
+    Candidate hosts of each movable service are pruned to sites that are not forced
+    out, may host its type (``[rules.not_hosted]``) and lie within
+    ``[rules] max_move_minutes`` walk of its current site, keeping the nearest
+    ``[rules] max_candidates`` of them besides its current site; an immovable service
+    stays where it is. A site over-occupied today keeps its current load as its capacity,
+    so the status quo is always a feasible plan. A leasehold that cannot be vacated
+    within the appraisal (``lease_end`` after the horizon) is kept.
+
+    Parameters
+    ----------
+    estate
+        The validated estate.
+    times
+        Travel times by mode, up to each mode's largest standard.
+    scenario
+        Standards, rules, caps and finance.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    InputError
+        Site ids, service types or owners in the scenario that the estate lacks.
+    """
+    sites = estate.sites.reset_index(drop=True)
+    services = estate.services.reset_index(drop=True)
+    site_ids = sites["site_id"].to_numpy(dtype=object)
+    index = {sid: i for i, sid in enumerate(site_ids)}
+    problems = []
+    types = sorted(set(services["service_type"]))
+    type_code = {t: i for i, t in enumerate(types)}
+    owners = sorted(set(sites["owner"]))
+    owner_code = {o: i for i, o in enumerate(owners)}
+    for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
+        for sid in ids:
+            if sid not in index:
+                problems.append(f"{scenario.path.name}: [status] {key} names site {sid!r}, "
+                                "which is not in the sites table")
+    for pair in scenario.rules.incompatible:
+        for t in pair:
+            if t not in type_code:
+                problems.append(f"{scenario.path.name}: [rules] incompatible names service "
+                                f"type {t!r}, which no service has; types: {', '.join(types)}")
+    for category, excluded in scenario.rules.not_hosted.items():
+        if category not in set(sites["benchmark"]) and category not in _tm46_categories():
+            problems.append(f"{scenario.path.name}: [rules.not_hosted] {category!r} is not a "
+                            "site benchmark category")
+        for t in excluded:
+            if t not in type_code:
+                problems.append(f"{scenario.path.name}: [rules.not_hosted] {category} names "
+                                f"service type {t!r}, which no service has")
+    for owner in scenario.caps.min_sites_per_owner:
+        if owner not in owner_code:
+            problems.append(f"{scenario.path.name}: [caps.min_sites_per_owner] owner {owner!r} "
+                            f"holds no site; owners: {', '.join(owners)}")
+    if problems:
+        raise InputError(problems)
+
+    values = fin.disposal_values(sites, scenario.finance)
+    keep_fixed = np.full(len(sites), -1, dtype=int)
+    keep_fixed[(sites["status"] == "retain").to_numpy()] = 1
+    keep_fixed[values["vacate_year"].to_numpy() > scenario.finance.horizon_years] = 1
+    keep_fixed[[index[s] for s in scenario.retain]] = 1
+    keep_fixed[(sites["status"] == "dispose").to_numpy()] = 0
+    keep_fixed[[index[s] for s in scenario.dispose]] = 0
+
+    current = services["site_id"].map(index).to_numpy(dtype=int)
+    area = services["area_m2"].to_numpy(dtype=float)
+    load = np.bincount(current, weights=area, minlength=len(sites))
+    capacity = np.maximum(sites["capacity_m2"].to_numpy(dtype=float), load)
+    service_type = services["service_type"].map(type_code).to_numpy(dtype=int)
+    movable = services["movable"].to_numpy(dtype=bool)
+    move_cost = fin.move_costs(services, scenario.finance)
+    xy = np.column_stack([sites.geometry.x, sites.geometry.y])
+    apart = walk_minutes_between(xy, xy)
+    near = apart <= scenario.rules.max_move_minutes
+    banned = np.zeros((len(types), len(sites)), dtype=bool)
+    benchmark = sites["benchmark"].to_numpy()
+    for category, banned_types in scenario.rules.not_hosted.items():
+        for name in banned_types:
+            banned[type_code[name], benchmark == category] = True
+    pair_s, pair_b, pair_c = [], [], []
+    for s in range(len(services)):
+        c = current[s]
+        if not movable[s]:  # stays put; none left if its site is forced out
+            hosts = np.array([c] if keep_fixed[c] != 0 else [], dtype=int)
+        else:
+            ok = near[c] & (keep_fixed != 0) & ~banned[service_type[s]]
+            ok[c] = False
+            others = np.flatnonzero(ok)
+            others = others[np.argsort(apart[c, others], kind="stable")]
+            others = others[:scenario.rules.max_candidates]
+            hosts = np.sort(np.r_[others, [c] if keep_fixed[c] != 0 else []].astype(int))
+        pair_s += [s] * len(hosts)
+        pair_b += hosts.tolist()
+        pair_c += [0.0 if b == c else float(move_cost[s]) for b in hosts]
+    pair_service = np.array(pair_s, dtype=int)
+    pair_site = np.array(pair_b, dtype=int)
+
+    offering = sites_offering(estate)
+    rules = []
+    for st in scenario.standards.values():
+        code = type_code[st.service_type]
+        hosts = np.unique(pair_site[service_type[pair_service] == code])
+        minutes = times[st.mode].minutes
+        within: np.ndarray = minutes[:, hosts] <= st.max_minutes
+        today = np.asarray((minutes[:, offering[st.service_type]] <= st.max_minutes).any(axis=1))
+        demand = estate.zones[st.demand].to_numpy(dtype=float)
+        zone_ids = estate.zones["zone_id"].to_numpy()
+        groups: dict[bytes, list[int]] = defaultdict(list)
+        for z in range(len(zone_ids)):
+            if within[z].any() or today[z]:
+                groups[np.packbits(within[z]).tobytes()].append(z)
+        members = list(groups.values())
+        rules.append(AccessRule(
+            service_type=code, rule=st.rule, coverage=float(st.coverage or 0.0),
+            group_sites=[hosts[within[zs[0]]] for zs in members],
+            group_demand=np.array([demand[zs].sum() for zs in members]),
+            group_required=np.array([bool(today[zs].any()) for zs in members]),
+            group_zones=[[str(zone_ids[z]) for z in zs] for zs in members],
+            total_demand=float(demand.sum()), max_minutes=st.max_minutes))
+    conflicts = [(type_code[a], type_code[b]) for a, b in scenario.rules.incompatible]
+    return Problem(
+        site_ids=site_ids, service_ids=services["service_id"].to_numpy(dtype=object),
+        disposal_value=values["npv_gbp"].to_numpy(dtype=float), capacity=capacity,
+        keep_fixed=keep_fixed, area=area, splittable=services["splittable"].to_numpy(bool),
+        current=current, service_type=service_type, type_names=types,
+        pair_service=pair_service, pair_site=pair_site, pair_cost=np.array(pair_c),
+        conflicts=conflicts, rules=rules, max_one_off_gbp=scenario.caps.max_one_off_gbp,
+        max_disposals=scenario.caps.max_disposals,
+        site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,
+        min_sites_per_owner={owner_code[o]: n for o, n in
+                             scenario.caps.min_sites_per_owner.items()})
+
+
+def _tm46_categories() -> set[str]:
+    from tp_assets.estate import tm46_benchmarks
+
+    return set(tm46_benchmarks().index)
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def _names(ids: list[str], limit: int = 8) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def _why_not(problem: Problem, b: int, names: dict[str, str]) -> str:
+    sid = str(problem.site_ids[b])
+    label = f"site {sid}" + (f" ({names[sid]})" if sid in names else "")
+    if problem.keep_fixed[b] == 0:
+        return f"{label}, which status = dispose forces out"
+    return label
+
+
+def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
+    """Conflicts that can be seen before solving, in an estates officer's words.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    estate
+        The estate, for site and service names in the messages.
+
+    Returns
+    -------
+    list of str
+        One sentence per conflict; empty when none is visible.
+    """
+    p = problem
+    names = ({} if estate is None else
+             dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
+    out = []
+    placed = np.bincount(p.pair_service, minlength=len(p.service_ids))
+    for s in np.flatnonzero(placed == 0):
+        c = p.current[s]
+        label = f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]})"
+        if c < 0:
+            out.append(f"{label} has no candidate site")
+        elif p.keep_fixed[c] == 0:
+            out.append(f"{label} cannot be placed: it is at {_why_not(p, int(c), names)}, and "
+                       "it is immovable (movable = false) or no other site within reach "
+                       "may host it")
+        else:
+            out.append(f"{label} has no site it may use")
+    for rule in p.rules:
+        t = p.type_names[rule.service_type]
+        if rule.rule == "no_loss":
+            for g in np.flatnonzero(rule.group_required):
+                sites = [b for b in rule.group_sites[g] if p.keep_fixed[b] != 0]
+                if sites:
+                    continue
+                today = [b for b in range(p.n_sites) if b in set(p.current[
+                    p.service_type == rule.service_type]) and p.keep_fixed[b] == 0]
+                zones = rule.group_zones[g]
+                if today:
+                    only = " and ".join(_why_not(p, b, names) for b in today[:3])
+                    out.append(f"no_loss for {t} cannot hold: zone(s) {_names(zones)} are within "
+                               f"{rule.max_minutes:g} minutes only of {only}")
+                else:
+                    out.append(f"no_loss for {t} cannot hold: zone(s) {_names(zones)} can reach "
+                               f"no site that may host {t} within {rule.max_minutes:g} minutes")
+        else:
+            reachable = sum(d for d, sites in zip(rule.group_demand, rule.group_sites,
+                                                  strict=True) if len(sites))
+            best = reachable / rule.total_demand if rule.total_demand else 1.0
+            if best + 1e-12 < rule.coverage:
+                out.append(f"coverage for {t} cannot reach {rule.coverage:.0%}: even with {t} in "
+                           f"every site that may host it, only {best:.1%} of the demand is "
+                           f"within {rule.max_minutes:g} minutes")
+    free = p.keep_fixed != 0
+    if p.area.sum() > p.capacity[free].sum() + 1e-6:
+        out.append(f"the services need {p.area.sum():,.0f} m2 but the sites not forced out offer "
+                   f"only {p.capacity[free].sum():,.0f} m2")
+    if p.site_owner is not None:
+        for owner, minimum in p.min_sites_per_owner.items():
+            available = int((free & (p.site_owner == owner)).sum())
+            if available < minimum:
+                out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites but only "
+                           f"{available} are not forced out")
+    if p.max_disposals is not None and (p.keep_fixed == 0).sum() > p.max_disposals:
+        out.append(f"{int((p.keep_fixed == 0).sum())} sites are forced out (status = dispose) "
+                   f"but [caps] max_disposals = {p.max_disposals}")
+    return out
+
+
+def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = None
+            ) -> list[str]:
+    """Why a problem is infeasible: the rules that must give way, from an elastic model.
+
+    Every access, capacity, placement and cap row gets a slack variable; the model
+    minimises their (normalised) sum, and each row left with slack is reported.
+
+    Parameters
+    ----------
+    problem
+        A problem the solver proved infeasible.
+    solver
+        Solver settings (the elastic model is solved with the same backend, or HiGHS
+        for CP-SAT).
+    estate
+        For names in the messages.
+
+    Returns
+    -------
+    list of str
+        One sentence per rule that cannot hold with the others.
+    """
+    seen = precheck(problem, estate)
+    if seen:
+        return seen
+    backend = solver.backend if solver.backend != "cpsat" else "highs"
+    model = _Model(problem, elastic=True)
+    result = model.solve(SolverSettings(backend=backend, time_limit_s=solver.time_limit_s,
+                                        threads=solver.threads, seed=solver.seed))
+    if not result.has_primal_feasible_solution():
+        return ["the rules conflict, and the search for which ones did not finish within "
+                f"{solver.time_limit_s:g} s"]
+    p = problem
+    names = ({} if estate is None else
+             dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
+    out = []
+    values = result.variable_values([v for v, _, _ in model.slacks])
+    for (_, kind, key), value in zip(model.slacks, values, strict=True):
+        if value <= 1e-6:
+            continue
+        if kind == "no_loss":
+            r_index, g = key
+            rule = p.rules[r_index]
+            t = p.type_names[rule.service_type]
+            sites = ", ".join(_why_not(p, int(b), names) for b in rule.group_sites[g][:4])
+            out.append(f"no_loss for {t} cannot hold with the other rules: zone(s) "
+                       f"{_names(rule.group_zones[g])} are within {rule.max_minutes:g} minutes "
+                       f"only of {sites}")
+        elif kind == "coverage":
+            rule = p.rules[int(key)]
+            t = p.type_names[rule.service_type]
+            out.append(f"coverage for {t} cannot reach {rule.coverage:.0%} with the other rules "
+                       f"(short by {value:,.0f} residents)")
+        elif kind == "capacity":
+            out.append(f"{_why_not(p, int(key), names)} would need {value:,.0f} m2 more than its "
+                       "capacity")
+        elif kind == "unplaced":
+            s = int(key)
+            out.append(f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]}) has no "
+                       "site left that satisfies the rules")
+        elif kind == "one_off":
+            out.append(f"[caps] max_one_off_gbp = {p.max_one_off_gbp:,.0f} is too low by "
+                       f"£{value:,.0f} for the moves the other rules require")
+        elif kind == "disposals":
+            out.append(f"[caps] max_disposals = {p.max_disposals} is too low by {value:.0f}")
+        elif kind == "owner":
+            out.append(f"{p.owner_names[int(key)]} cannot keep its minimum of "
+                       f"{p.min_sites_per_owner[int(key)]} sites (short by {value:.0f})")
+    return out or ["the solver reported the rules infeasible but no single rule gives way"]
+
+
+def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Plan:
+    """Build, pre-check and solve a scenario; explain it when it cannot hold.
+
+    Parameters
+    ----------
+    estate, times, scenario
+        As for :func:`build_problem`.
+
+    Returns
+    -------
+    Plan
+        Still to be verified with :func:`tp_assets.check.check_plan`.
+
+    Raises
+    ------
+    InfeasibleError
+        With one line per conflicting rule, in the user's words.
+    """
+    problem = build_problem(estate, times, scenario)
+    seen = precheck(problem, estate)
+    if seen:
+        raise InfeasibleError(_infeasible_message(scenario, seen))
+    try:
+        return solve(problem, scenario.solver)
+    except InfeasibleError as exc:
+        if "time limit" in str(exc):
+            raise
+        raise InfeasibleError(_infeasible_message(
+            scenario, explain(problem, scenario.solver, estate))) from None
+
+
+def _infeasible_message(scenario: Scenario, lines: list[str]) -> str:
+    return (f"scenario {scenario.name!r} cannot hold all its rules:\n"
+            + "\n".join(f"  - {line}" for line in lines))
