@@ -204,6 +204,8 @@ class _Model:
         self.p = p = problem
         self.model = m = mathopt.Model(name="tp-assets")
         self.elastic = elastic
+        # CP-SAT has no continuous variables: coverage indicators become binary there
+        self.all_integer = not problem.splittable.any()
         self.slacks: list[tuple[Any, str, Any]] = []
         add_bin = m.add_binary_variable if integral else (
             lambda name: m.add_variable(lb=0.0, ub=1.0, name=name))
@@ -266,10 +268,11 @@ class _Model:
         for r_index, rule in enumerate(p.rules):
             t = rule.service_type
             served = []
+            binding = set(minimal_groups(rule)) if rule.rule == "no_loss" else set()
             for g, sites in enumerate(rule.group_sites):
                 hosts = [self.h[(t, int(b))] for b in sites if (t, int(b)) in self.h]
                 if rule.rule == "no_loss":
-                    if not rule.group_required[g]:
+                    if g not in binding:
                         continue
                     expr = fast_sum(hosts) if hosts else 0.0
                     if elastic:
@@ -278,7 +281,7 @@ class _Model:
                         expr = expr + slack
                     m.add_linear_constraint(expr >= 1.0)
                 elif hosts:
-                    u = m.add_variable(lb=0.0, ub=1.0)
+                    u = m.add_variable(lb=0.0, ub=1.0, is_integer=integral and self.all_integer)
                     m.add_linear_constraint(u <= fast_sum(hosts))
                     served.append(rule.group_demand[g] * u)
             if rule.rule == "coverage":
@@ -361,6 +364,36 @@ class _Model:
         model_params = mathopt.ModelSolveParameters(solution_hints=[hint]) if hint else None
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
         return mathopt.solve(self.model, backend, params=params, model_params=model_params)
+
+
+def minimal_groups(rule: AccessRule) -> list[int]:
+    """The required groups of a ``no_loss`` rule whose site sets contain no other's.
+
+    Serving a group whose sites include all the sites of another required group is
+    implied by serving that group, so only these rows need enter the model.
+
+    Parameters
+    ----------
+    rule
+        A ``no_loss`` access rule.
+
+    Returns
+    -------
+    list of int
+        Group indices, in order.
+    """
+    masks: dict[int, int] = {}
+    for group in np.flatnonzero(rule.group_required).tolist():
+        mask = 0
+        for b in rule.group_sites[group]:
+            mask |= 1 << int(b)
+        masks[group] = mask
+    kept: list[int] = []
+    for group in sorted(masks, key=lambda k: (masks[k].bit_count(), k)):
+        mask = masks[group]
+        if not any(masks[k] & mask == masks[k] for k in kept):
+            kept.append(group)
+    return sorted(kept)
 
 
 def solver_name(backend: str) -> str:
@@ -512,6 +545,10 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
             if sid not in index:
                 problems.append(f"{scenario.path.name}: [status] {key} names site {sid!r}, "
                                 "which is not in the sites table")
+    for st in scenario.standards.values():
+        if st.service_type not in type_code:
+            problems.append(f"{scenario.path.name}: [standards.{st.service_type}] names a "
+                            f"service type no service has; types: {', '.join(types)}")
     for pair in scenario.rules.incompatible:
         for t in pair:
             if t not in type_code:

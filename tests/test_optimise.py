@@ -1,0 +1,265 @@
+"""The optimiser: brute force, published optima, properties, infeasibility in words."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from optimise_cases import load, make_scenario, random_place
+
+from tp_assets import check, optimise, scenario
+from tp_assets._errors import InfeasibleError
+
+# --------------------------------------------------------------------------- brute force
+
+
+def brute_force(p: optimise.Problem) -> float:
+    """Best NPV by enumerating every assignment of every service to a candidate host.
+
+    For a given assignment the best keep set disposes of every unused site that is
+    not forced to stay (disposal values are never negative), keeping back the
+    cheapest unused sites when a disposal cap binds. Returns -inf when nothing is
+    feasible.
+    """
+    assert (p.disposal_value >= 0).all()
+    n_s, n_b = len(p.service_ids), p.n_sites
+    cands = [np.flatnonzero(p.pair_service == s) for s in range(n_s)]
+    sizes = np.array([len(c) for c in cands])
+    total = int(np.prod(sizes))
+    strides = np.cumprod(np.r_[1, sizes[:-1]])
+    best = -np.inf
+    n_types = len(p.type_names)
+    for start in range(0, total, 200_000):
+        idx = np.arange(start, min(total, start + 200_000))
+        pair = np.column_stack([cands[s][(idx // strides[s]) % sizes[s]] for s in range(n_s)])
+        site = p.pair_site[pair]
+        cost = p.pair_cost[pair].sum(axis=1)
+        onehot = site[:, :, None] == np.arange(n_b)[None, None, :]  # N x S x B
+        load = (onehot * p.area[None, :, None]).sum(axis=1)
+        ok = (load <= p.capacity[None, :] + 1e-9).all(axis=1)
+        hosted = np.zeros((len(idx), n_types, n_b), dtype=bool)
+        for s in range(n_s):
+            hosted[:, p.service_type[s], :] |= onehot[:, s, :]
+        for t1, t2 in p.conflicts:
+            ok &= ~(hosted[:, t1, :] & hosted[:, t2, :]).any(axis=1)
+        for rule in p.rules:
+            served = np.column_stack([hosted[:, rule.service_type, g].any(axis=1)
+                                      for g in rule.group_sites]) if rule.group_sites else \
+                np.zeros((len(idx), 0), dtype=bool)
+            if rule.rule == "no_loss":
+                req = np.flatnonzero(rule.group_required)
+                ok &= served[:, req].all(axis=1)
+            else:
+                ok &= served @ rule.group_demand >= rule.coverage * rule.total_demand - 1e-9
+        if p.max_one_off_gbp is not None:
+            ok &= cost <= p.max_one_off_gbp + 1e-9
+        used = onehot.any(axis=1) | (p.keep_fixed == 1)[None, :]
+        value = np.where(used, 0.0, p.disposal_value[None, :])
+        if p.max_disposals is not None:
+            extra = np.maximum(0, (~used).sum(axis=1) - p.max_disposals)
+            cheapest = np.sort(np.where(used, np.inf, p.disposal_value[None, :]), axis=1)
+            csum = np.cumsum(np.where(np.isfinite(cheapest), cheapest, 0.0), axis=1)
+            back = np.where(extra > 0, csum[np.arange(len(idx)), np.maximum(extra - 1, 0)], 0)
+            value = value.sum(axis=1) - back
+        else:
+            value = value.sum(axis=1)
+        objective = np.where(ok, value - cost, -np.inf)
+        best = max(best, float(objective.max()))
+    return best
+
+
+CASES = [(1, {}), (2, {"rules": scenario.Rules(max_move_minutes=60.0, max_candidates=2,
+                                               incompatible=(("gp", "youth"),))}),
+         (3, {"caps": scenario.Caps(max_disposals=2)}),
+         (6, {"caps": scenario.Caps(max_one_off_gbp=8000.0)}),
+         (5, {"retain": ("S0", "S1")})]
+
+
+@pytest.mark.parametrize(("seed", "extra"), CASES, ids=[f"seed{c[0]}" for c in CASES])
+def test_optimum_equals_brute_force(tmp_path: Path, seed: int, extra: dict) -> None:
+    place = random_place(tmp_path / "p", seed)
+    extra.setdefault("rules", scenario.Rules(max_move_minutes=60.0, max_candidates=2))
+    scen = make_scenario(place, **extra)
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    assert len(problem.service_ids) == 12
+    assert problem.n_sites == 8
+    expected = brute_force(problem)
+    assert np.isfinite(expected)
+    for backend in ("highs", "scip"):
+        plan = optimise.solve(problem, dataclasses.replace(scen.solver, backend=backend))
+        assert plan.status == "OPTIMAL"
+        assert plan.objective_gbp == pytest.approx(expected, rel=1e-6, abs=1e-3), backend
+        report = check.check_plan(est, times, scen, plan)
+        assert report.npv_gbp == pytest.approx(expected, rel=1e-6, abs=1e-3)
+
+
+def test_brute_force_sees_infeasible(tmp_path: Path) -> None:
+    place = random_place(tmp_path / "p", 1)
+    scen = make_scenario(place, caps=scenario.Caps(max_disposals=0, min_sites_per_owner={}),
+                         rules=scenario.Rules(max_move_minutes=60.0, max_candidates=2))
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    plan = optimise.solve(problem, scen.solver)
+    assert plan.keep.all()
+    assert plan.objective_gbp == pytest.approx(brute_force(problem), abs=1e-6)
+
+
+# --------------------------------------------------------------------------- OR-Library
+
+
+def read_orlib(path: Path, capacity: float | None = None) -> optimise.Problem:
+    """An OR-Library capacitated warehouse location file as a Problem (all splittable)."""
+    tokens = path.read_text().split()
+    m, n = int(tokens[0]), int(tokens[1])
+    pos = 2
+    caps, fixed = [], []
+    for _ in range(m):
+        cap = tokens[pos]
+        caps.append(capacity if cap == "capacity" else float(cap))
+        fixed.append(float(tokens[pos + 1]))
+        pos += 2
+    demand, cost = [], []
+    for _ in range(n):
+        demand.append(float(tokens[pos]))
+        cost.append([float(v) for v in tokens[pos + 1:pos + 1 + m]])
+        pos += 1 + m
+    pair_s = np.repeat(np.arange(n), m)
+    pair_b = np.tile(np.arange(m), n)
+    return optimise.Problem(
+        site_ids=np.array([f"W{i}" for i in range(m)], dtype=object),
+        service_ids=np.array([f"C{j}" for j in range(n)], dtype=object),
+        disposal_value=np.array(fixed), capacity=np.array(caps, dtype=float),
+        keep_fixed=np.full(m, -1), area=np.array(demand), splittable=np.ones(n, dtype=bool),
+        current=np.full(n, -1), service_type=np.zeros(n, dtype=int), type_names=["demand"],
+        pair_service=pair_s, pair_site=pair_b, pair_cost=np.array(cost).ravel())
+
+
+PUBLISHED = {"cap41": 1040444.375, "cap71": 932615.750, "cap101": 796648.437,
+             "cap131": 793439.562}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_orlib_published_optima(shared_data: Path, name: str) -> None:
+    problem = read_orlib(shared_data / "orlib" / f"{name}.txt")
+    plan = optimise.solve(problem, scenario.SolverSettings(backend="highs", relative_gap=0.0,
+                                                           time_limit_s=60))
+    assert plan.status == "OPTIMAL"
+    total_cost = problem.disposal_value.sum() - plan.objective_gbp  # fixed + assignment cost
+    assert total_cost == pytest.approx(PUBLISHED[name], rel=1e-6)
+    shares = plan.assignment.groupby("service_id")["share"].sum()
+    assert np.allclose(shares, 1.0)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), minutes=st.sampled_from([8.0, 12.0, 20.0]),
+       retain=st.integers(0, 7), share=st.sampled_from([0.3, 0.5]))
+def test_properties(tmp_path_factory: pytest.TempPathFactory, seed: int, minutes: float,
+                    retain: int, share: float) -> None:
+    """Plans pass the checker, keep retained sites, and tighter standards never pay more.
+
+    Tightening means demanding a larger covered share, or adding a standard. (Shortening
+    a ``no_loss`` standard's minutes is not a tightening: fewer zones are within it
+    today, so fewer zones are protected.)
+    """
+    place = random_place(tmp_path_factory.mktemp("p"), seed)
+
+    def solve(standards: dict[str, scenario.Standard]) -> optimise.Plan | None:
+        scen = make_scenario(place, standards=standards, retain=(f"S{retain}",))
+        est, times = load(place, scen)
+        try:
+            plan = optimise.optimise(est, times, scen)
+        except InfeasibleError:
+            return None
+        check.check_plan(est, times, scen, plan)  # any plan returned passes the checker
+        assert plan.keep[list(plan.site_ids).index(f"S{retain}")]  # retained: kept
+        return plan
+
+    def cover(x: float) -> scenario.Standard:
+        return scenario.Standard("library", minutes, mode="straight_line", rule="coverage",
+                                 coverage=x)
+
+    loose = solve({"library": cover(share)})
+    tighter = solve({"library": cover(share + 0.2)})
+    more = solve({"library": cover(share),
+                  "youth": scenario.Standard("youth", minutes, mode="straight_line")})
+    for plan in (tighter, more):
+        if loose is None:
+            assert plan is None  # a tighter scenario of an infeasible one is infeasible
+        elif plan is not None:
+            assert plan.objective_gbp <= loose.objective_gbp + 1e-6
+
+
+# --------------------------------------------------------------------------- infeasible, in words
+
+ACCESS = Path(__file__).parent / "data" / "access"
+
+
+def _tiny(**kwargs: object) -> tuple:
+    from tp_assets import access, estate
+
+    est = estate.load_place(ACCESS)
+    standards = {"library": scenario.Standard("library", 10.0),
+                 "gp": scenario.Standard("gp", 20.0)}
+    scen = scenario.Scenario(
+        name="tiny", path=ACCESS / "scenario.toml", place=ACCESS,
+        network=scenario.NetworkSpec(source="graphml"), standards=standards,
+        **kwargs)  # type: ignore[arg-type]
+    times = {"walk": access.travel_times(est, scen.network, mode="walk", cutoff_minutes=20,
+                                         cache_dir="")}
+    return est, times, scen
+
+
+def test_tiny_plan_colocates_and_passes_check() -> None:
+    est, times, scen = _tiny()
+    plan = optimise.optimise(est, times, scen)
+    report = check.check_plan(est, times, scen, plan)
+    assert plan.status == "OPTIMAL"
+    assert report.npv_gbp == pytest.approx(plan.objective_gbp)
+    assert plan.objective_gbp > 0
+    assert set(report.access["zones_lost"]) == {0}
+
+
+def test_forced_disposals_that_break_no_loss_are_explained() -> None:
+    est, times, scen = _tiny(dispose=("A", "B"))
+    with pytest.raises(InfeasibleError) as info:
+        optimise.optimise(est, times, scen)
+    msg = str(info.value)
+    assert msg.startswith("scenario 'tiny' cannot hold all its rules:")
+    assert ("no_loss for library cannot hold: zone(s) Z1, Z2 are within 10 minutes only of "
+            "site A (Site A), which status = dispose forces out and site B (Site B), which "
+            "status = dispose forces out") in msg
+    assert InfeasibleError.exit_code == 3
+
+
+def test_immovable_service_at_forced_out_site_is_explained() -> None:
+    est, times, scen = _tiny(dispose=("C",))
+    est.services.loc[est.services["service_id"] == "G2", "movable"] = False
+    with pytest.raises(InfeasibleError, match=r"service G2 \(gp\) cannot be placed: it is at "
+                       r"site C \(Site C\), which status = dispose forces out"):
+        optimise.optimise(est, times, scen)
+
+
+def test_solver_proven_conflict_names_the_cap() -> None:
+    # B must go; its gp and library must move, but the one-off budget is £1
+    est, times, scen = _tiny(dispose=("B",), caps=scenario.Caps(max_one_off_gbp=1.0))
+    with pytest.raises(InfeasibleError) as info:
+        optimise.optimise(est, times, scen)
+    assert "[caps] max_one_off_gbp = 1 is too low by £" in str(info.value)
+
+
+def test_coverage_out_of_reach_is_explained() -> None:
+    est, times, scen = _tiny()
+    scen = dataclasses.replace(scen, standards={
+        "library": scenario.Standard("library", 10.0, rule="coverage", coverage=0.95)})
+    with pytest.raises(InfeasibleError, match=r"coverage for library cannot reach 95%: even with "
+                       r"library in every site that may host it, only 92\.3% of the demand"):
+        optimise.optimise(est, times, scen)
