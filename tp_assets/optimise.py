@@ -336,21 +336,30 @@ class _Model:
         self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
                      "keep_variables": len(self.x), "placement_variables": len(self.y)}
 
-    def hint(self) -> Any:
-        """Status quo as a (partial) solution hint: keep every site, nothing moves."""
+    def hint(self, solver: SolverSettings) -> Any:
+        """A feasible start: the greedy plan of :func:`greedy`, else the status quo."""
         p = self.p
-        if (p.current < 0).any():
+        if (p.current < 0).any() or self.elastic:
             return None
+        start = greedy(p)
+        if start is None and (p.keep_fixed == 0).any():
+            start = greedy(p, repair(p, solver))
+        if start is None:  # status quo, partial when forced disposals make it infeasible
+            keep = p.keep_fixed != 0
+            share = (p.current[p.pair_service] == p.pair_site).astype(float)
+        else:
+            keep, share = start
         values = {}
         for b, var in enumerate(self.x):
-            values[var] = 0.0 if p.keep_fixed[b] == 0 else 1.0
-        for k, (s, b) in enumerate(zip(p.pair_service, p.pair_site, strict=True)):
-            values[self.y[k]] = 1.0 if p.current[s] == b else 0.0
+            values[var] = float(keep[b])
+        for k, var in enumerate(self.y):
+            values[var] = float(share[k])
         for (t, b), var in self.h.items():
-            values[var] = 1.0 if ((p.current == b) & (p.service_type == t)).any() else 0.0
+            ks = (p.pair_site == b) & (p.service_type[p.pair_service] == t)
+            values[var] = 1.0 if (share[ks] > 0).any() else 0.0
         return self.mo.SolutionHint(variable_values=values)
 
-    def solve(self, solver: SolverSettings) -> Any:
+    def solve(self, solver: SolverSettings, *, hint: bool = True) -> Any:
         mathopt = self.mo
         kwargs: dict[str, object] = {
             "time_limit": datetime.timedelta(seconds=solver.time_limit_s),
@@ -360,10 +369,177 @@ class _Model:
         if solver.backend != "highs":  # HiGHS through MathOpt rejects a thread count
             kwargs["threads"] = solver.threads
         params = mathopt.SolveParameters(**kwargs)
-        hint = self.hint()
-        model_params = mathopt.ModelSolveParameters(solution_hints=[hint]) if hint else None
+        start = self.hint(solver) if hint else None
+        model_params = (mathopt.ModelSolveParameters(solution_hints=[start]) if start
+                        else None)
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
         return mathopt.solve(self.model, backend, params=params, model_params=model_params)
+
+
+def greedy(problem: Problem, start: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A feasible plan built greedily, to give the solver a good start.
+
+    Starts from the status quo, re-homes the services of sites forced out, then tries
+    to dispose of sites in order of falling disposal value, moving each of their
+    services to the nearest candidate host with room (a site already hosting its type
+    first) and keeping a disposal only when every rule still holds.
+
+    Parameters
+    ----------
+    problem
+        The problem (its services must all have a current site).
+    start
+        Shares per candidate pair of a feasible plan that keeps every site not forced
+        out (see :func:`repair`); by default the status quo with the services of
+        forced-out sites re-homed greedily.
+
+    Returns
+    -------
+    keep, share
+        Keep flag per site and share per candidate pair; ``None`` when the status quo
+        with the forced moves cannot be made feasible this way.
+    """
+    from scipy import sparse
+
+    p = problem
+    n_b, n_s = p.n_sites, len(p.service_ids)
+    pairs = [np.flatnonzero(p.pair_service == s) for s in range(n_s)]
+    keep = p.keep_fixed != 0
+    if start is not None:
+        share = start.copy()
+    else:
+        share = (p.current[p.pair_service] == p.pair_site).astype(float)
+    incidence = []
+    for rule in p.rules:
+        rows = np.repeat(np.arange(len(rule.group_sites)), [len(g) for g in rule.group_sites])
+        cols = np.concatenate(rule.group_sites) if rule.group_sites else np.zeros(0, int)
+        incidence.append(sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                           shape=(len(rule.group_sites), n_b)))
+    # together[t][b, d]: groups (demand) of type t's rules that sites b and d both serve
+    together = {t: np.zeros((n_b, n_b)) for t in range(len(p.type_names))}
+    for rule, inc in zip(p.rules, incidence, strict=True):
+        weight = sparse.diags(rule.group_demand + 1.0)
+        together[rule.service_type] += (inc.T @ weight @ inc).toarray()
+
+    def feasible(share: np.ndarray, keep: np.ndarray) -> bool:
+        used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
+        if (used > p.capacity * keep + 1e-9).any():
+            return False
+        hosted = np.zeros((len(p.type_names), n_b), dtype=bool)
+        on = share > 0
+        hosted[p.service_type[p.pair_service[on]], p.pair_site[on]] = True
+        for t1, t2 in p.conflicts:
+            if (hosted[t1] & hosted[t2]).any():
+                return False
+        for rule, inc in zip(p.rules, incidence, strict=True):
+            served = inc @ hosted[rule.service_type].astype(float) > 0
+            if rule.rule == "no_loss" and (rule.group_required & ~served).any():
+                return False
+            if rule.rule == "coverage" and (
+                    rule.group_demand @ served < rule.coverage * rule.total_demand - 1e-9):
+                return False
+        if p.max_one_off_gbp is not None and share @ p.pair_cost > p.max_one_off_gbp + 1e-6:
+            return False
+        if p.max_disposals is not None and (~keep).sum() > p.max_disposals:
+            return False
+        if p.site_owner is not None:
+            for owner, minimum in p.min_sites_per_owner.items():
+                if (keep & (p.site_owner == owner)).sum() < minimum:
+                    return False
+        return True
+
+    def rehome(s: int, share: np.ndarray, keep: np.ndarray) -> bool:
+        """Move service s off closed sites onto kept candidates; False if no room."""
+        ks = pairs[s]
+        origin = p.pair_site[ks[share[ks] > 0]]
+        overlap = together[p.service_type[s]][origin].sum(axis=0) if len(origin) else \
+            np.zeros(n_b)
+        if not len(origin):
+            overlap = together[p.service_type[s]][p.current[s]]
+        share[ks] = 0.0
+        used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
+        room = p.capacity - used
+        hosting = np.zeros(n_b, dtype=bool)
+        on = (share > 0) & (p.service_type[p.pair_service] == p.service_type[s])
+        hosting[p.pair_site[on]] = True
+        options = [k for k in ks if keep[p.pair_site[k]]]
+        options.sort(key=lambda k: (-overlap[p.pair_site[k]], not hosting[p.pair_site[k]],
+                                    p.pair_cost[k], -room[p.pair_site[k]]))
+        need = 1.0
+        for k in options:
+            b = p.pair_site[k]
+            if room[b] <= 1e-9:
+                continue
+            if not p.splittable[s]:
+                if room[b] + 1e-9 >= p.area[s]:
+                    share[k] = 1.0
+                    return True
+                continue
+            take = min(need, room[b] / p.area[s])
+            share[k] += take
+            need -= take
+            if need <= 1e-9:
+                return True
+        return False
+
+    for s in range(n_s):
+        if share[pairs[s]].sum() < 1.0 - 1e-9 and not rehome(s, share, keep):
+            return None
+    if not feasible(share, keep):
+        return None
+    hosted_area = np.bincount(p.pair_site, weights=share * p.area[p.pair_service],
+                              minlength=n_b)
+    orders = (np.argsort(-p.disposal_value, kind="stable"),
+              np.argsort(-p.disposal_value / (hosted_area + 50.0), kind="stable"))
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for order in orders:
+        k_keep, k_share = keep.copy(), share.copy()
+        for _ in range(2):  # a second pass picks up sites freed by later moves
+            for b in order:
+                if p.keep_fixed[b] != -1 or not k_keep[b]:
+                    continue
+                trial_keep, trial_share = k_keep.copy(), k_share.copy()
+                trial_keep[b] = False
+                movers = np.unique(p.pair_service[(p.pair_site == b) & (k_share > 0)])
+                if all(rehome(int(s), trial_share, trial_keep) for s in movers) and feasible(
+                        trial_share, trial_keep):
+                    k_keep, k_share = trial_keep, trial_share
+        value = float(p.disposal_value[~k_keep].sum() - k_share @ p.pair_cost)
+        if best is None or value > best[0]:
+            best = (value, k_keep, k_share)
+    assert best is not None
+    return best[1], best[2]
+
+
+def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
+    """Cheapest moves that re-home the services of forced-out sites, keeping every other site.
+
+    A small model (every free site kept) solved quickly; its plan starts
+    :func:`greedy` when the forced disposals break the status quo.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    solver
+        Backend and seed (the time limit is capped at 10 s).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Share per candidate pair, or ``None`` when no such plan was found.
+    """
+    import dataclasses
+
+    fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
+    restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
+    model = _Model(restricted)
+    quick = dataclasses.replace(solver, time_limit_s=min(10.0, solver.time_limit_s))
+    result = model.solve(quick, hint=False)
+    if not result.has_primal_feasible_solution():
+        return None
+    return np.asarray(result.variable_values(model.y), dtype=float)
 
 
 def minimal_groups(rule: AccessRule) -> list[int]:
@@ -508,8 +684,10 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     Candidate hosts of each movable service are pruned to sites that are not forced
     out, may host its type (``[rules.not_hosted]``) and lie within
     ``[rules] max_move_minutes`` walk of its current site, keeping the nearest
-    ``[rules] max_candidates`` of them besides its current site; an immovable service
-    stays where it is. A site over-occupied today keeps its current load as its capacity,
+    ``[rules] max_candidates`` of them besides its current site; an immovable
+    service stays where it is. (Dropping candidates too small for a whole service
+    was tried: it made HiGHS's search markedly worse on the demo, so capacity is
+    left to the model.) A site over-occupied today keeps its current load as its capacity,
     so the status quo is always a feasible plan. A leasehold that cannot be vacated
     within the appraisal (``lease_end`` after the horizon) is kept.
 

@@ -1,0 +1,258 @@
+"""What a plan saves: by site, by owner and by year, in pence that reconcile exactly.
+
+Every figure comes from one long cash-flow table (one row per owner x site x year x
+category), each row rounded to the penny once; the site, owner, year and summary
+totals are sums of those rows, so they agree to the penny by construction. The
+year conventions are those of :mod:`tp_assets.finance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tp_assets import finance as fin
+from tp_assets.estate import Estate
+from tp_assets.optimise import Plan
+from tp_assets.scenario import Scenario
+
+#: Cash-flow categories and their kind.
+CATEGORIES: dict[str, str] = {
+    "rent": "recurring", "rates": "recurring", "fm": "recurring", "electricity": "recurring",
+    "heat": "recurring", "receipt": "receipt", "disposal_costs": "receipt",
+    "backlog_avoided": "one_off", "relocation": "one_off", "fitout": "one_off",
+    "optimism_bias": "one_off",
+}
+
+
+@dataclass
+class Savings:
+    """The savings of a plan.
+
+    Attributes
+    ----------
+    cashflow
+        Long format: ``scenario``, ``owner``, ``site_id``, ``year`` (0 = now),
+        ``fin_year``, ``category``, ``kind`` (``one_off`` | ``recurring`` |
+        ``receipt``), ``gbp`` and ``discounted_gbp`` (signed: savings and receipts
+        positive, costs negative; pounds with 2 decimals).
+    sites
+        One row per site with its decision and its savings (see README, Output
+        reference).
+    moves
+        One row per service relocation.
+    owners
+        Totals per owner.
+    energy
+        Per site disposed: kWh and tCO2e saved per year from its vacate year.
+    totals
+        Headline figures (GBP, kWh, tCO2e).
+    """
+
+    cashflow: pd.DataFrame
+    sites: pd.DataFrame
+    moves: pd.DataFrame
+    owners: pd.DataFrame
+    totals: dict[str, Any]
+
+
+def _pence(values: np.ndarray | pd.Series) -> np.ndarray:
+    return np.round(np.asarray(values, dtype=float) * 100.0).astype(np.int64)
+
+
+def _p(value: float) -> int:
+    """Pounds to whole pence (half to even, as numpy rounds)."""
+    return int(np.round(float(value) * 100.0))
+
+
+def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
+    """Savings tables of a plan.
+
+    Parameters
+    ----------
+    estate
+        The estate the plan was made for.
+    scenario
+        Finance parameters (prices, carbon factors, rate, horizon, one-off costs).
+    plan
+        The checked plan.
+
+    Returns
+    -------
+    Savings
+    """
+    f = scenario.finance
+    sites = estate.sites.reset_index(drop=True)
+    keep = dict(zip(plan.site_ids, plan.keep, strict=True))
+    disposed = ~sites["site_id"].map(keep).to_numpy(dtype=bool)
+    costs = fin.recurring_costs(sites, f)
+    values = fin.disposal_values(sites, f)
+    rows: list[tuple[str, str, int, str, int]] = []  # owner, site, year, category, pence
+    for i in np.flatnonzero(disposed):
+        site = sites.iloc[i]
+        first = int(values["vacate_year"].iloc[i])
+        owner, sid = str(site["owner"]), str(site["site_id"])
+        for year in range(first, f.horizon_years + 1):
+            for cat in fin.RECURRING:
+                rows.append((owner, sid, year, cat, _p(costs[cat].iloc[i])))
+        if first <= f.horizon_years:
+            receipt = float(values["receipt_gbp"].iloc[i])
+            if receipt:
+                rows.append((owner, sid, first, "receipt", _p(receipt)))
+                rows.append((owner, sid, first, "disposal_costs",
+                             -_p(values["disposal_cost_gbp"].iloc[i])))
+            if site["backlog_gbp"]:
+                rows.append((owner, sid, first, "backlog_avoided",
+                             _p(site["backlog_gbp"])))
+    moves = _moves(estate, scenario, plan)
+    for m in moves.itertuples():
+        for cat, column in (("relocation", "relocation_gbp"), ("fitout", "fitout_gbp"),
+                            ("optimism_bias", "optimism_bias_gbp")):
+            amount = getattr(m, column)
+            if amount:
+                rows.append((str(m.owner), str(m.to_site), 0, cat, -_p(amount)))
+    cash = pd.DataFrame(rows, columns=["owner", "site_id", "year", "category", "pence"])
+    cash = cash.groupby(["owner", "site_id", "year", "category"], as_index=False).agg(
+        pence=("pence", "sum"))
+    order = {c: k for k, c in enumerate(CATEGORIES)}
+    cash = cash.sort_values(["owner", "site_id", "year", "category"],
+                            key=lambda s: s.map(order) if s.name == "category" else s,
+                            ignore_index=True)
+    factor = f.discount(cash["year"].to_numpy())
+    cash["discounted_pence"] = np.round(cash["pence"].to_numpy() * factor).astype(np.int64)
+    cash.insert(0, "scenario", scenario.name)
+    cash.insert(4, "fin_year", [f.fin_year(y) if y > 0 else f"{f.fin_year(1)} (start)"
+                                for y in cash["year"]])
+    cash.insert(6, "kind", cash["category"].map(CATEGORIES))
+    site_table = _site_table(sites, disposed, values, costs, cash, moves, plan, estate, scenario)
+    owners = _owner_table(cash, site_table)
+    totals = _totals(cash, site_table, moves, scenario)
+    out_cash = cash.assign(gbp=cash["pence"] / 100.0,
+                           discounted_gbp=cash["discounted_pence"] / 100.0
+                           ).drop(columns=["pence", "discounted_pence"])
+    return Savings(out_cash, site_table, moves, owners, totals)
+
+
+def _moves(estate: Estate, scenario: Scenario, plan: Plan) -> pd.DataFrame:
+    f = scenario.finance
+    services = estate.services.set_index("service_id")
+    a = plan.assignment
+    a = a[a["site_id"].to_numpy() != services.loc[a["service_id"], "site_id"].to_numpy()]
+    s = services.loc[a["service_id"]]
+    share = a["share"].to_numpy()
+    relocation = _pence(share * s["fte"].to_numpy() * f.relocation_gbp_per_fte) / 100
+    fitout = _pence(share * s["area_m2"].to_numpy() * f.fitout_gbp_per_m2) / 100
+    bias = _pence((relocation + fitout) * f.optimism_bias) / 100
+    return pd.DataFrame({
+        "service_id": a["service_id"].to_numpy(), "name": s["name"].to_numpy(),
+        "service_type": s["service_type"].to_numpy(), "owner": s["owner"].to_numpy(),
+        "from_site": s["site_id"].to_numpy(), "to_site": a["site_id"].to_numpy(),
+        "share": share, "area_m2": share * s["area_m2"].to_numpy(),
+        "fte": share * s["fte"].to_numpy(), "relocation_gbp": relocation,
+        "fitout_gbp": fitout, "optimism_bias_gbp": bias,
+        "one_off_gbp": relocation + fitout + bias,
+    }).sort_values(["from_site", "service_id", "to_site"], ignore_index=True)
+
+
+def _site_table(sites: pd.DataFrame, disposed: np.ndarray, values: pd.DataFrame,
+                costs: pd.DataFrame, cash: pd.DataFrame, moves: pd.DataFrame, plan: Plan,
+                estate: Estate, scenario: Scenario) -> pd.DataFrame:
+    f = scenario.finance
+    receiving = set(moves["to_site"])
+    decision = np.where(disposed, "dispose",
+                        np.where(sites["site_id"].isin(receiving), "receives", "retain"))
+    by_site = cash.groupby("site_id")
+    npv = by_site["discounted_pence"].sum()
+    total = by_site["pence"].sum()
+    one_off = cash[cash["kind"] == "one_off"].groupby("site_id")["pence"].sum()
+    receipts = cash[cash["kind"] == "receipt"].groupby("site_id")["pence"].sum()
+    sid = sites["site_id"]
+    elec = np.where(disposed, sites["electricity_kwh_pa"], 0.0)
+    fuel = sites["heat_fuel"].map(fin.heat_fuel_price_key)
+    heat = np.where(disposed, sites["heat_kwh_pa"], 0.0)
+    carbon = f.carbon_kg_per_kwh
+    heat_factor = fuel.map(lambda k: carbon.get(k, 0.0) if k else 0.0).to_numpy(dtype=float)
+    tco2e = (elec * carbon["electricity"] + heat * heat_factor) / 1000.0
+    vacate = values["vacate_year"].to_numpy()
+    services_before = estate.services.groupby("site_id")["service_id"].apply(
+        lambda s: " ".join(sorted(s)))
+    assigned = plan.assignment.groupby("site_id")["service_id"].apply(
+        lambda s: " ".join(sorted(set(s))))
+    return pd.DataFrame({
+        "site_id": sid, "name": sites["name"], "owner": sites["owner"],
+        "tenure": sites["tenure"], "lease_end": sites["lease_end"], "decision": decision,
+        "vacate_year": np.where(disposed, vacate, 0),
+        "vacate_fin_year": [f.fin_year(int(y)) if d else "" for y, d in
+                            zip(vacate, disposed, strict=True)],
+        "services_before": sid.map(services_before).fillna(""),
+        "services_after": sid.map(assigned).fillna(""),
+        **{f"{c}_saving_gbp_pa": np.where(disposed, costs[c], 0.0) for c in fin.RECURRING},
+        "annual_saving_gbp_pa": np.where(disposed, costs.sum(axis=1), 0.0),
+        "receipts_net_gbp": sid.map(receipts).fillna(0).to_numpy() / 100.0,
+        "one_off_gbp": sid.map(one_off).fillna(0).to_numpy() / 100.0,
+        "total_gbp": sid.map(total).fillna(0).to_numpy() / 100.0,
+        "npv_gbp": sid.map(npv).fillna(0).to_numpy() / 100.0,
+        "electricity_kwh_saved_pa": elec, "heat_kwh_saved_pa": heat,
+        "tco2e_saved_pa": tco2e,
+        "energy_source": sites["energy_source"],
+    })
+
+
+def _owner_table(cash: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    pivot = cash.pivot_table(index="owner", columns="kind", values="pence", aggfunc="sum",
+                             fill_value=0)
+    for kind in ("recurring", "receipt", "one_off"):
+        if kind not in pivot.columns:
+            pivot[kind] = 0
+    disc = cash.groupby("owner")["discounted_pence"].sum()
+    per_site = sites.groupby("owner").agg(
+        sites_disposed=("decision", lambda d: int((d == "dispose").sum())),
+        annual_saving_gbp_pa=("annual_saving_gbp_pa", "sum"),
+        electricity_kwh_saved_pa=("electricity_kwh_saved_pa", "sum"),
+        heat_kwh_saved_pa=("heat_kwh_saved_pa", "sum"),
+        tco2e_saved_pa=("tco2e_saved_pa", "sum"))
+    out = per_site.join(pd.DataFrame({
+        "recurring_gbp": pivot["recurring"] / 100.0, "receipts_net_gbp": pivot["receipt"] / 100.0,
+        "one_off_gbp": pivot["one_off"] / 100.0,
+        "total_gbp": pivot[["recurring", "receipt", "one_off"]].sum(axis=1) / 100.0,
+        "npv_gbp": disc / 100.0}), how="outer").fillna(0.0)
+    return out.reset_index().rename(columns={"index": "owner"})
+
+
+def _totals(cash: pd.DataFrame, sites: pd.DataFrame, moves: pd.DataFrame,
+            scenario: Scenario) -> dict[str, Any]:
+    f = scenario.finance
+    by_year = cash.groupby("year")["pence"].sum().reindex(range(f.horizon_years + 1),
+                                                          fill_value=0)
+    cumulative = by_year.cumsum()
+    years = cumulative.index.to_numpy(dtype=int)
+    values = cumulative.to_numpy()
+    if values[0] >= 0:
+        payback: int | None = 0
+    else:
+        paid = np.flatnonzero(values >= 0)
+        payback = int(years[paid[0]]) if len(paid) else None
+    disposed = sites["decision"] == "dispose"
+    bench = sites["energy_source"] == "benchmark"
+    return {
+        "npv_gbp": int(cash["discounted_pence"].sum()) / 100.0,
+        "total_gbp": int(cash["pence"].sum()) / 100.0,
+        "annual_saving_gbp_pa": float(sites["annual_saving_gbp_pa"].sum()),
+        "receipts_net_gbp": int(cash.loc[cash["kind"] == "receipt", "pence"].sum()) / 100.0,
+        "one_off_gbp": int(cash.loc[cash["kind"] == "one_off", "pence"].sum()) / 100.0,
+        "payback_year": payback,
+        "payback_fin_year": f.fin_year(payback) if payback else None,
+        "sites_disposed": int(disposed.sum()), "sites_kept": int((~disposed).sum()),
+        "services_moved": int(moves["service_id"].nunique()),
+        "electricity_kwh_saved_pa": float(sites["electricity_kwh_saved_pa"].sum()),
+        "heat_kwh_saved_pa": float(sites["heat_kwh_saved_pa"].sum()),
+        "tco2e_saved_pa": float(sites["tco2e_saved_pa"].sum()),
+        "tco2e_saved_pa_on_benchmarks": float(sites.loc[bench, "tco2e_saved_pa"].sum()),
+        "kwh_saved_pa_on_benchmarks": float(
+            sites.loc[bench, ["electricity_kwh_saved_pa", "heat_kwh_saved_pa"]].sum().sum()),
+        "by_year_gbp": {int(y): int(v) / 100.0 for y, v in
+                        zip(by_year.index.to_numpy(dtype=int), by_year.to_numpy(), strict=True)},
+    }
