@@ -159,9 +159,11 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
     # status and leases
     forced_keep = set(sites.index[sites["status"] == "retain"]) | set(scenario.retain)
     forced_out = set(sites.index[sites["status"] == "dispose"]) | set(scenario.dispose)
+    if scenario.retain_all:
+        forced_keep = set(sites.index) - forced_out
     last_start = _year_start(scenario.finance.start_date, scenario.finance.horizon_years)
     for sid, row in sites.iterrows():
-        if sid in forced_out and keep[sid]:
+        if sid in forced_out and keep[sid]:  # dispose wins over retain_all
             fails.append(f"site {sid} must be disposed of (status) but is kept")
         elif sid in forced_keep and not keep[sid]:
             fails.append(f"site {sid} must be retained (status) but is disposed of")

@@ -6,9 +6,12 @@ Exit codes: 0 ok, 2 bad input, 3 infeasible scenario, 1 internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import threading
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -46,11 +49,122 @@ def _parser() -> argparse.ArgumentParser:
                         help="results folder (default: results)")
     access.add_argument("--cache", type=Path, default=None,
                         help="travel-time cache folder (default: .tp_assets_cache)")
+    run = sub.add_parser(
+        "run", help="optimise a scenario and write its results",
+        description="Load, validate, measure access, optimise, check and cost a scenario; "
+        "write results/<scenario>/ (tables, plan.gpkg, summary.json).",
+        epilog="Example: tp-assets run optimisation/colocation.toml",
+    )
+    run.add_argument("scenario", type=Path, metavar="SCENARIO",
+                     help="a scenario file, e.g. optimisation/colocation.toml")
+    demo = sub.add_parser(
+        "demo", help="run the shipped co-location scenario on the demo place",
+        description="Run optimisation/colocation.toml on data/demo end to end.",
+        epilog="Example: tp-assets demo",
+    )
+    for p in (run, demo):
+        p.add_argument("--out", type=Path, default=Path("results"),
+                       help="results folder (default: results)")
+        p.add_argument("--cache", type=Path, default=None,
+                       help="travel-time cache folder (default: .tp_assets_cache)")
+        p.add_argument("--quiet", action="store_true", help="no progress display")
+    compare = sub.add_parser(
+        "compare", help="headline figures of several runs side by side",
+        description="Compare runs: headline figures side by side and the sites decided "
+        "differently. Writes comparison.csv and differences.csv to --out.",
+        epilog="Example: tp-assets compare results/baseline results/colocation results/hubs",
+    )
+    compare.add_argument("folders", type=Path, nargs="+", metavar="RESULTS_FOLDER")
+    compare.add_argument("--out", type=Path, default=Path("results"),
+                         help="where to write comparison.csv and differences.csv")
     return parser
 
 
+def demo_scenario() -> Path:
+    """The shipped co-location scenario (in the source tree next to the package)."""
+    return Path(__file__).resolve().parent.parent / "optimisation" / "colocation.toml"
+
+
+class _Progress:
+    """Spinner with elapsed time per step on a terminal; silent otherwise."""
+
+    FRAMES = "|/-\\"
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+
+    @contextlib.contextmanager
+    def __call__(self, label: str) -> Iterator[None]:
+        if not self.enabled:
+            yield
+            return
+        started = time.perf_counter()
+        done = threading.Event()
+
+        def spin() -> None:
+            k = 0
+            while not done.wait(0.2):
+                k += 1
+                self.stream.write(f"\r{self.FRAMES[k % 4]} {label}  "
+                                  f"{time.perf_counter() - started:5.1f} s")
+                self.stream.flush()
+
+        thread = threading.Thread(target=spin, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+            self.stream.write(f"\r  {label}  {time.perf_counter() - started:5.1f} s\n")
+            self.stream.flush()
+
+
+def _run(scenario_path: Path, out_dir: Path, cache: Path | None, quiet: bool,
+         out: TextIO) -> None:
+    from tp_assets import pipeline
+
+    progress = _Progress(sys.stderr, enabled=not quiet and sys.stderr.isatty())
+    r = pipeline.run(scenario_path, results_dir=out_dir, cache_dir=cache, step=progress)
+    t, plan = r.savings.totals, r.plan
+    w = out.write
+    w(f"{r.scenario.name}: {plan.status} (gap {plan.gap:.2%}, {plan.solver}, "
+      f"{plan.solve_seconds:.1f} s); plan passed the independent check\n")
+    w(f"  sites kept {t['sites_kept']}, disposed {t['sites_disposed']}; services moved "
+      f"{t['services_moved']}\n")
+    w(f"  annual saving {_money(t['annual_saving_gbp_pa'])}/yr at full effect; receipts (net) "
+      f"{_money(t['receipts_net_gbp'])}; backlog avoided {_money(t['backlog_avoided_gbp'])}; "
+      f"one-off cost {_money(-t['one_off_cost_gbp'])}\n")
+    w(f"  NPV over {r.scenario.finance.horizon_years} years at "
+      f"{r.scenario.finance.discount_rate:.1%}: {_money(t['npv_gbp'])}"
+      + (f"; pays back in year {t['payback_year']} ({t['payback_fin_year']})"
+         if t["payback_year"] else "") + "\n")
+    w(f"  energy saved {(t['electricity_kwh_saved_pa'] + t['heat_kwh_saved_pa']) / 1000:,.0f} "
+      f"MWh/yr, {t['tco2e_saved_pa']:,.1f} tCO2e/yr ({t['tco2e_saved_pa_on_benchmarks']:,.1f} "
+      "of it on TM46 estimates)\n")
+    for row in r.access_table.itertuples():
+        w(f"  {row.service_type:<20} {row.share_before:6.1%} -> {row.share_after:6.1%} of "
+          f"{row.demand_column} within {row.max_minutes:g} min {row.mode} ({row.rule}"
+          f"{'' if row.zones_lost == 0 else f', {row.zones_lost} zones lose access'})\n")
+    for warning in r.warnings:
+        w(f"  warning: {warning}\n")
+    w(f"  written to {r.folder}\n")
+
+
+def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
+    from tp_assets import io, pipeline
+
+    headline, differ = pipeline.compare(folders)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    io.write_csv(headline, out_dir / "comparison.csv")
+    io.write_csv(differ, out_dir / "differences.csv")
+    out.write(headline.to_string(index=False) + "\n")
+    out.write(f"{len(differ)} sites decided differently; written to "
+              f"{out_dir / 'comparison.csv'} and {out_dir / 'differences.csv'}\n")
+
+
 def _money(value: float) -> str:
-    return f"£{value:,.0f}"
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
 
 
 def _print_validate(path: Path, out: TextIO) -> None:
@@ -142,6 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_validate(args.place, sys.stdout)
         elif args.command == "access":
             _run_access(args.scenario, args.out, args.cache, sys.stdout)
+        elif args.command in ("run", "demo"):
+            path = args.scenario if args.command == "run" else demo_scenario()
+            _run(path, args.out, args.cache, args.quiet, sys.stdout)
+        elif args.command == "compare":
+            _compare(args.folders, args.out, sys.stdout)
         return EXIT_OK
     except TpAssetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -150,7 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        print("interrupted: nothing was written; previous results are untouched",
+              file=sys.stderr)
         return 130
     except Exception:
         traceback.print_exc()

@@ -71,7 +71,10 @@ class Finance:
         return 1.0 / (1.0 + self.discount_rate) ** np.asarray(year, dtype=float)
 
     def fin_year(self, year: int) -> str:
-        """Financial-year label of appraisal year ``year`` (year 1 from 2027-04-01: 2027/28)."""
+        """Financial-year label of appraisal year ``year`` (year 1 from 2027-04-01: 2027/28).
+
+        Year 0, when one-off costs fall, is labelled as the financial year before year 1.
+        """
         first = self.start_date.year + year - 1
         if self.start_date.month == 1 and self.start_date.day == 1:
             return str(first)

@@ -105,6 +105,9 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are for sharing
     except OSError as exc:
         raise InputError(f"{parent}: cannot write results there ({exc.strerror}); choose "
                          "another folder with --out") from None

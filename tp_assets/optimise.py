@@ -116,6 +116,8 @@ class Problem:
     site_owner, owner_names, min_sites_per_owner
         Owner index of each site, the owners' names, and owner index -> fewest
         sites kept.
+    seen_conflicts
+        Conflicts the adapter saw in the inputs (reported by :func:`precheck`).
     """
 
     site_ids: np.ndarray
@@ -138,6 +140,7 @@ class Problem:
     site_owner: np.ndarray | None = None
     owner_names: list[str] = field(default_factory=list)
     min_sites_per_owner: dict[int, int] = field(default_factory=dict)
+    seen_conflicts: list[str] = field(default_factory=list)
 
     @property
     def n_sites(self) -> int:
@@ -752,8 +755,23 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     keep_fixed[(sites["status"] == "retain").to_numpy()] = 1
     keep_fixed[values["vacate_year"].to_numpy() > scenario.finance.horizon_years] = 1
     keep_fixed[[index[s] for s in scenario.retain]] = 1
+    if scenario.retain_all:
+        keep_fixed[:] = 1
+    locked = keep_fixed == 1
     keep_fixed[(sites["status"] == "dispose").to_numpy()] = 0
     keep_fixed[[index[s] for s in scenario.dispose]] = 0
+    seen = []
+    last = scenario.finance.year_start(scenario.finance.horizon_years)
+    for b in np.flatnonzero(locked & (keep_fixed == 0)):
+        row = sites.iloc[b]
+        if values["vacate_year"].iloc[b] > scenario.finance.horizon_years:
+            seen.append(f"site {row['site_id']} ({row['name']}) is to be disposed of, but its "
+                        f"lease cannot be vacated before {row['lease_end'].date()}, after the "
+                        f"appraisal's last year (from {last}); extend horizon_years or "
+                        "drop the disposal")
+        elif row["status"] == "retain" or row["site_id"] in scenario.retain:
+            seen.append(f"site {row['site_id']} ({row['name']}) is both retained and "
+                        "disposed of; choose one")
 
     current = services["site_id"].map(index).to_numpy(dtype=int)
     area = services["area_m2"].to_numpy(dtype=float)
@@ -821,7 +839,8 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         max_disposals=scenario.caps.max_disposals,
         site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,
         min_sites_per_owner={owner_code[o]: n for o, n in
-                             scenario.caps.min_sites_per_owner.items()})
+                             scenario.caps.min_sites_per_owner.items()},
+        seen_conflicts=seen)
 
 
 def _tm46_categories() -> set[str]:
@@ -864,7 +883,7 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
     p = problem
     names = ({} if estate is None else
              dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
-    out = []
+    out = list(p.seen_conflicts)
     placed = np.bincount(p.pair_service, minlength=len(p.service_ids))
     for s in np.flatnonzero(placed == 0):
         c = p.current[s]

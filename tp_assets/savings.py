@@ -19,6 +19,9 @@ from tp_assets.estate import Estate
 from tp_assets.optimise import Plan
 from tp_assets.scenario import Scenario
 
+#: One-off cost categories (year 0, negative).
+ONE_OFF_COSTS = ("relocation", "fitout", "optimism_bias")
+
 #: Cash-flow categories and their kind.
 CATEGORIES: dict[str, str] = {
     "rent": "recurring", "rates": "recurring", "fm": "recurring", "electricity": "recurring",
@@ -124,8 +127,7 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
     factor = f.discount(cash["year"].to_numpy())
     cash["discounted_pence"] = np.round(cash["pence"].to_numpy() * factor).astype(np.int64)
     cash.insert(0, "scenario", scenario.name)
-    cash.insert(4, "fin_year", [f.fin_year(y) if y > 0 else f"{f.fin_year(1)} (start)"
-                                for y in cash["year"]])
+    cash.insert(4, "fin_year", [f.fin_year(int(y)) for y in cash["year"]])
     cash.insert(6, "kind", cash["category"].map(CATEGORIES))
     site_table = _site_table(sites, disposed, values, costs, cash, moves, plan, estate, scenario)
     owners = _owner_table(cash, site_table)
@@ -167,7 +169,8 @@ def _site_table(sites: pd.DataFrame, disposed: np.ndarray, values: pd.DataFrame,
     by_site = cash.groupby("site_id")
     npv = by_site["discounted_pence"].sum()
     total = by_site["pence"].sum()
-    one_off = cash[cash["kind"] == "one_off"].groupby("site_id")["pence"].sum()
+    one_off = cash[cash["category"].isin(ONE_OFF_COSTS)].groupby("site_id")["pence"].sum()
+    backlog = cash[cash["category"] == "backlog_avoided"].groupby("site_id")["pence"].sum()
     receipts = cash[cash["kind"] == "receipt"].groupby("site_id")["pence"].sum()
     sid = sites["site_id"]
     elec = np.where(disposed, sites["electricity_kwh_pa"], 0.0)
@@ -192,7 +195,8 @@ def _site_table(sites: pd.DataFrame, disposed: np.ndarray, values: pd.DataFrame,
         **{f"{c}_saving_gbp_pa": np.where(disposed, costs[c], 0.0) for c in fin.RECURRING},
         "annual_saving_gbp_pa": np.where(disposed, costs.sum(axis=1), 0.0),
         "receipts_net_gbp": sid.map(receipts).fillna(0).to_numpy() / 100.0,
-        "one_off_gbp": sid.map(one_off).fillna(0).to_numpy() / 100.0,
+        "backlog_avoided_gbp": sid.map(backlog).fillna(0).to_numpy() / 100.0,
+        "one_off_cost_gbp": sid.map(one_off).fillna(0).to_numpy() / 100.0,
         "total_gbp": sid.map(total).fillna(0).to_numpy() / 100.0,
         "npv_gbp": sid.map(npv).fillna(0).to_numpy() / 100.0,
         "electricity_kwh_saved_pa": elec, "heat_kwh_saved_pa": heat,
@@ -202,9 +206,10 @@ def _site_table(sites: pd.DataFrame, disposed: np.ndarray, values: pd.DataFrame,
 
 
 def _owner_table(cash: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
-    pivot = cash.pivot_table(index="owner", columns="kind", values="pence", aggfunc="sum",
-                             fill_value=0)
-    for kind in ("recurring", "receipt", "one_off"):
+    kinds = cash["kind"].where(~cash["category"].eq("backlog_avoided"), "backlog")
+    pivot = cash.assign(kind=kinds).pivot_table(index="owner", columns="kind", values="pence",
+                                                aggfunc="sum", fill_value=0)
+    for kind in ("recurring", "receipt", "one_off", "backlog"):
         if kind not in pivot.columns:
             pivot[kind] = 0
     disc = cash.groupby("owner")["discounted_pence"].sum()
@@ -216,8 +221,9 @@ def _owner_table(cash: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
         tco2e_saved_pa=("tco2e_saved_pa", "sum"))
     out = per_site.join(pd.DataFrame({
         "recurring_gbp": pivot["recurring"] / 100.0, "receipts_net_gbp": pivot["receipt"] / 100.0,
-        "one_off_gbp": pivot["one_off"] / 100.0,
-        "total_gbp": pivot[["recurring", "receipt", "one_off"]].sum(axis=1) / 100.0,
+        "backlog_avoided_gbp": pivot["backlog"] / 100.0,
+        "one_off_cost_gbp": pivot["one_off"] / 100.0,
+        "total_gbp": pivot[["recurring", "receipt", "backlog", "one_off"]].sum(axis=1) / 100.0,
         "npv_gbp": disc / 100.0}), how="outer").fillna(0.0)
     return out.reset_index().rename(columns={"index": "owner"})
 
@@ -242,7 +248,10 @@ def _totals(cash: pd.DataFrame, sites: pd.DataFrame, moves: pd.DataFrame,
         "total_gbp": int(cash["pence"].sum()) / 100.0,
         "annual_saving_gbp_pa": float(sites["annual_saving_gbp_pa"].sum()),
         "receipts_net_gbp": int(cash.loc[cash["kind"] == "receipt", "pence"].sum()) / 100.0,
-        "one_off_gbp": int(cash.loc[cash["kind"] == "one_off", "pence"].sum()) / 100.0,
+        "one_off_cost_gbp": int(cash.loc[cash["category"].isin(ONE_OFF_COSTS), "pence"].sum())
+        / 100.0,
+        "backlog_avoided_gbp": int(cash.loc[cash["category"] == "backlog_avoided", "pence"]
+                                   .sum()) / 100.0,
         "payback_year": payback,
         "payback_fin_year": f.fin_year(payback) if payback else None,
         "sites_disposed": int(disposed.sum()), "sites_kept": int((~disposed).sum()),

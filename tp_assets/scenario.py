@@ -160,6 +160,9 @@ class Scenario:
         :class:`SolverSettings`.
     retain, dispose
         Site ids forced to be kept / disposed (on top of the sites' ``status``).
+    retain_all
+        Keep every site the register does not mark ``dispose`` (the status-quo
+        baseline).
     """
 
     name: str
@@ -174,10 +177,11 @@ class Scenario:
     solver: SolverSettings = field(default_factory=SolverSettings)
     retain: tuple[str, ...] = ()
     dispose: tuple[str, ...] = ()
+    retain_all: bool = False
 
 
-TOP_KEYS = ("name", "description", "place", "network", "standards", "finance", "rules",
-            "caps", "solver", "status")
+TOP_KEYS = ("name", "description", "extends", "place", "network", "standards", "finance",
+            "rules", "caps", "solver", "status")
 BACKENDS: tuple[str, ...] = ("highs", "scip", "cpsat")
 NETWORK_KEYS = ("source", "path", "network_type")
 STANDARD_KEYS = ("max_minutes", "mode", "demand", "rule", "coverage")
@@ -213,7 +217,7 @@ def load(path: str | Path) -> Scenario:
         naming the key and its line.
     """
     path = Path(path)
-    data, text = read_toml(path)
+    data, text = _read_extended(path, frozenset())
     problems = check_keys(data, TOP_KEYS, path=path, text=text)
     base = path.parent
     name = _typed(data.get("name", path.stem), str, "name", None, path, text, problems,
@@ -237,7 +241,8 @@ def load(path: str | Path) -> Scenario:
     caps = _caps(r, r.table(data, "caps"))
     solver = _solver(r, r.table(data, "solver"))
     status = r.table(data, "status")
-    r.keys(status, ("retain", "dispose"), "status")
+    r.keys(status, ("retain", "dispose", "retain_all"), "status")
+    retain_all = r.get(status, "retain_all", bool, False, "status", "true or false")
     retain = tuple(r.get(status, "retain", list, [], "status", "a list of site ids"))
     dispose = tuple(r.get(status, "dispose", list, [], "status", "a list of site ids"))
     if problems:
@@ -245,7 +250,48 @@ def load(path: str | Path) -> Scenario:
     assert place is not None
     return Scenario(name=name, path=path, place=place, network=network, standards=standards,
                     description=str(data.get("description", "")), finance=finance,
-                    rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose)
+                    rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose,
+                    retain_all=retain_all)
+
+
+def _read_extended(path: Path, seen: frozenset[Path]) -> tuple[dict[str, Any], str]:
+    """Read a scenario, merged over the scenario it ``extends`` (recursively).
+
+    Tables merge key by key; any other value in the extending file replaces the
+    base's. Paths in the base (``place``, ``[network] path``) stay relative to the
+    base file.
+    """
+    data, text = read_toml(path)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data, text
+    where = f"{path.name} line {line_of(text, 'extends')}"
+    if not isinstance(base_name, str):
+        raise InputError(f"{where}: extends = {base_name!r} must be the path of another "
+                         'scenario file, e.g. extends = "colocation.toml"')
+    base_path = (path.parent / base_name).resolve()
+    if not base_path.exists():
+        raise InputError(f"{where}: extends {base_name!r} not found (looked for {base_path}); "
+                         "paths are relative to the scenario file")
+    if base_path in seen or base_path == path.resolve():
+        raise InputError(f"{where}: extends {base_name!r} goes round in a circle")
+    base, _ = _read_extended(base_path, seen | {path.resolve()})
+    if isinstance(base.get("place"), str):
+        base["place"] = str(base_path.parent / base["place"])
+    network = base.get("network")
+    if isinstance(network, dict) and isinstance(network.get("path"), str):
+        network["path"] = str(base_path.parent / network["path"])
+    return _merge(base, data), text
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 class _Reader:

@@ -222,7 +222,8 @@ def _sites_and_services(rng: np.random.Generator, boundary: shapely.Polygon
             if kind.label in ("Fire Station", "Police Station") or (
                     kind.label == "Civic Offices" and town == "Catford"):
                 status = "retain"
-            elif rng.random() < 0.015 and not set(kind.services) & IMMOVABLE:
+            elif (rng.random() < 0.015 and not set(kind.services) & IMMOVABLE
+                  and (freehold or lease_end < "2036-04-01")):
                 status = "dispose"  # known surplus: its services must all be able to move
             sites.append({
                 "site_id": site_id, "name": name, "owner": OWNERS[kind.owner],

@@ -1,0 +1,237 @@
+"""The run: savings worked by hand, reconciliation, CSV contract, atomic writes, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TEST_DATA
+
+from tp_assets import pipeline, scenario
+from tp_assets._errors import InputError
+
+SAVINGS = TEST_DATA / "savings"
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> pipeline.RunResult:
+    return pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "results",
+                        cache_dir="")
+
+
+def _cents(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def test_savings_worked_by_hand(run: pipeline.RunResult) -> None:
+    """F: freehold sold in year 1; L: lease break 2029-04-01 = start of year 3; H receives.
+
+    Per year, F saves rates 10,000 + FM 20,000 + electricity 50,000 kWh x 0.245 =
+    12,250 + gas 100,000 kWh x 0.058 = 5,800, i.e. 48,050; in year 1 also the receipt
+    1,000,000 less 2 % disposal costs and the avoided backlog 50,000. L saves rent
+    30,000 + rates 8,000 + FM 12,000 + 4,900 + 2,320 = 57,220 a year from year 3. The
+    moves cost, in year 0, V1 5 FTE x 2,000 + 100 m2 x 350 = 45,000 and V2 2 x 2,000 +
+    50 x 350 = 21,500. Each cash-flow row is discounted at 3.5 % and rounded to the
+    penny; the NPV is the sum of the rows.
+    """
+    rows = [(0, -45000), (0, -21500), (1, 1000000), (1, -20000), (1, 50000)]
+    rows += [(t, a) for t in range(1, 11) for a in (10000, 20000, 12250, 5800)]
+    rows += [(t, a) for t in range(3, 11) for a in (30000, 8000, 12000, 4900, 2320)]
+    npv = sum(_cents(Decimal(a) / Decimal("1.035") ** t) for t, a in rows)
+    assert npv == Decimal("1695457.65")
+    totals = run.savings.totals
+    assert Decimal(str(totals["npv_gbp"])) == npv
+    assert totals["annual_saving_gbp_pa"] == 48050 + 57220
+    assert totals["receipts_net_gbp"] == 980000
+    assert totals["backlog_avoided_gbp"] == 50000
+    assert totals["one_off_cost_gbp"] == -66500
+    assert totals["payback_year"] == 1
+    sites = run.savings.sites.set_index("site_id")
+    assert sites.loc["F", "decision"] == "dispose"
+    assert sites.loc["F", "vacate_fin_year"] == "2027/28"
+    assert sites.loc["L", "vacate_year"] == 3
+    assert sites.loc["L", "vacate_fin_year"] == "2029/30"
+    assert sites.loc["H", "decision"] == "receives"
+    assert sites.loc["H", "one_off_cost_gbp"] == -66500
+    assert sites.loc["F", "tco2e_saved_pa"] == pytest.approx((50000 * 0.20705
+                                                              + 100000 * 0.18293) / 1000)
+    cash = run.savings.cashflow
+    lease = cash[cash["site_id"] == "L"]
+    assert lease["year"].min() == 3
+    assert set(lease["fin_year"]) == {f"{y}/{(y + 1) % 100:02d}" for y in range(2029, 2037)}
+    moved = run.savings.moves.set_index("service_id")
+    assert moved.loc["V1", "to_site"] == "H"
+    assert moved.loc["V2", "relocation_gbp"] == 4000
+    assert moved.loc["V2", "fitout_gbp"] == 17500
+
+
+def test_totals_reconcile_to_the_penny(run: pipeline.RunResult) -> None:
+    cash = run.savings.cashflow
+    pence = (cash["discounted_gbp"] * 100).round().astype(int)
+    total = int(pence.sum())
+    assert round(run.savings.totals["npv_gbp"] * 100) == total
+    assert round(run.savings.sites["npv_gbp"].sum() * 100) == total
+    assert round(run.savings.owners["npv_gbp"].sum() * 100) == total
+    by_year = cash.groupby("year")["gbp"].sum()
+    assert {int(y): round(v, 2) for y, v in by_year.items()} == {
+        y: v for y, v in run.savings.totals["by_year_gbp"].items() if v}
+    assert round(run.savings.sites["total_gbp"].sum(), 2) == round(cash["gbp"].sum(), 2)
+    # and the checker's independent year-by-year NPV agrees within the row roundings
+    assert run.report.npv_gbp == pytest.approx(run.savings.totals["npv_gbp"], abs=0.5)
+
+
+def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
+    folder = run.folder
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "access.csv", "cashflow.csv", "moves.csv", "plan.gpkg", "savings_by_owner.csv",
+        "sites.csv", "summary.json"]
+    moves = (folder / "moves.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK(" in moves  # neutralised: a spreadsheet shows it as text
+    assert ',=HYPERLINK' not in moves
+    sites = (folder / "sites.csv").read_text(encoding="utf-8")
+    assert sites.splitlines()[0].startswith("site_id,name,owner,tenure,lease_end,decision")
+    assert ",2029-04-01," in sites  # ISO dates
+    assert "£" not in sites
+    frame = pd.read_csv(folder / "cashflow.csv")
+    assert list(frame.columns) == ["scenario", "owner", "site_id", "year", "fin_year",
+                                   "category", "kind", "gbp", "discounted_gbp"]
+    assert set(frame["kind"]) == {"one_off", "recurring", "receipt"}
+    assert (frame["gbp"].round(2) == frame["gbp"]).all()
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["status"] == "OPTIMAL"
+    assert summary["check"]["passed"] is True
+    assert set(summary["inputs"]) >= {"sites", "services", "zones", "scenario"}
+    assert len(summary["inputs"]["sites"]["sha256"]) == 64
+    assert summary["solver_settings"]["seed"] == 0
+    assert set(summary["timings_s"]) == {"load", "access", "optimise", "check", "savings"}
+
+
+def test_same_inputs_give_byte_identical_csvs(tmp_path: Path) -> None:
+    first = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "a", cache_dir="")
+    second = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "b", cache_dir="")
+    for name in ("sites.csv", "moves.csv", "savings_by_owner.csv", "cashflow.csv",
+                 "access.csv"):
+        assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes()
+
+
+def test_failed_or_interrupted_run_leaves_previous_results(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    results = tmp_path / "results"
+    pipeline.run(SAVINGS / "scenario.toml", results_dir=results, cache_dir="")
+    folder = results / "savings-test"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def interrupted(result: pipeline.RunResult, target: Path) -> None:
+        (target / "sites.csv").write_text("half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "write_results", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(SAVINGS / "scenario.toml", results_dir=results, cache_dir="")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in results.iterdir()) == ["savings-test"]  # no temp left
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tp_assets", *args], capture_output=True,
+                          text=True, cwd=cwd, check=False)
+
+
+def test_cli_run_prints_summary(tmp_path: Path) -> None:
+    r = _cli("run", str(SAVINGS / "scenario.toml"), "--out", str(tmp_path / "res"), "--cache",
+             str(tmp_path / "cache"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "savings-test: OPTIMAL (gap 0.00%" in r.stdout
+    assert "plan passed the independent check" in r.stdout
+    assert "NPV over 10 years at 3.5%: £1,695,458" in r.stdout
+    assert "one-off cost £66,500" in r.stdout
+
+
+def _scenario(tmp_path: Path, extra: str) -> Path:
+    place = tmp_path / "place"
+    shutil.copytree(SAVINGS, place)
+    path = place / "bad.toml"
+    path.write_text((SAVINGS / "scenario.toml").read_text() + extra)
+    return path
+
+
+@pytest.mark.parametrize(("extra", "fragments"), [
+    ('\n[standards.libary]\nmax_minutes = 20\n',
+     ["[standards.libary]: no service of type 'libary'", "customer_service, gp, library"]),
+    ('\n[caps]\nmax_disposal = 3\n', ["bad.toml line 21: unknown key 'max_disposal' in [caps]",
+                                      "max_disposals"]),
+    ('\n[finance.carbon_kg_per_kwh]\ngas = -0.2\n',
+     ["[finance.carbon_kg_per_kwh] gas = -0.2 must be a number, 0 or more"]),
+    ('\n[solver]\nbackend = "gurobi"\n', ["backend 'gurobi' must be one of highs, scip, cpsat"]),
+    ('\n[solver]\ntime_limit_s = "60"\n', ["time_limit_s = '60' must be seconds"]),
+], ids=["unknown service type", "unknown key", "negative factor", "unknown backend",
+        "wrong type"])
+def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
+    path = _scenario(tmp_path, extra)
+    r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    for fragment in fragments:
+        assert fragment in r.stderr
+    assert not (tmp_path / "res").exists()
+
+
+def test_negative_price_and_missing_place(tmp_path: Path) -> None:
+    path = _scenario(tmp_path, "")
+    text = path.read_text().replace("electricity = 0.245", "electricity = -0.245")
+    path.write_text(text.replace('place = "."', 'place = "../nowhere"'))
+    with pytest.raises(InputError) as info:
+        scenario.load(path)
+    msg = str(info.value)
+    assert "bad.toml line 2: place '../nowhere' not found" in msg
+    assert "[finance.energy_prices_gbp_per_kwh] electricity = -0.245 must be a number" in msg
+
+
+def test_unwritable_output_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    r = _cli("run", str(SAVINGS / "scenario.toml"), "--out", str(blocker / "res"),
+             cwd=tmp_path)
+    assert r.returncode == 2
+    assert "cannot write results there" in r.stderr
+    assert "choose another folder with --out" in r.stderr
+
+
+def test_infeasible_scenario_exits_3(tmp_path: Path) -> None:
+    # Z1 is 2.3 minutes from F, whose customer service must leave (status = dispose)
+    path = _scenario(tmp_path, '\n[standards.customer_service]\nmax_minutes = 5\n')
+    r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert "scenario 'savings-test' cannot hold all its rules" in r.stderr
+    assert ("no_loss for customer_service cannot hold: zone(s) Z1 are within 5 minutes only "
+            "of site F (Freehold House), which status = dispose forces out") in r.stderr
+    assert not (tmp_path / "res").exists()
+
+
+def test_extends_baseline_and_compare(tmp_path: Path) -> None:
+    place = tmp_path / "place"
+    shutil.copytree(SAVINGS, place)
+    (place / "base.toml").write_text('extends = "scenario.toml"\nname = "base"\n\n[status]\n'
+                                     'retain_all = true\n')
+    results = tmp_path / "results"
+    a = pipeline.run(place / "scenario.toml", results_dir=results, cache_dir="")
+    b = pipeline.run(place / "base.toml", results_dir=results, cache_dir="")
+    assert b.scenario.finance.fitout_gbp_per_m2 == 350  # inherited
+    # the registers force F and L out, so even the baseline disposes of them
+    assert b.savings.totals["sites_disposed"] == 2
+    assert b.plan.keep.tolist() == a.plan.keep.tolist()
+    r = _cli("compare", str(results / "savings-test"), str(results / "base"), "--out",
+             str(tmp_path / "cmp"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "npv_gbp" in r.stdout
+    head = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
+    assert list(head.columns) == ["figure", "savings-test", "base"]
+    assert (tmp_path / "cmp" / "differences.csv").exists()
+    bad = _cli("compare", str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "no summary.json and sites.csv" in bad.stderr

@@ -1,0 +1,327 @@
+"""The run: load -> validate -> access -> optimise -> check -> savings -> write.
+
+Writes ``results/<scenario>/`` all-or-nothing (see :func:`tp_assets.io.atomic_folder`):
+``summary.json``, ``sites.csv``, ``moves.csv``, ``savings_by_owner.csv``,
+``cashflow.csv``, ``access.csv`` and ``plan.gpkg``. Column reference: README,
+"Output reference".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from tp_assets import __version__, access, check, io, optimise, savings, settings
+from tp_assets import estate as estate_mod
+from tp_assets import scenario as scenario_mod
+from tp_assets._errors import InputError
+
+#: A progress reporter: a context manager entered around each long step.
+Step = Callable[[str], contextlib.AbstractContextManager[None]]
+
+
+@contextlib.contextmanager
+def _silent(label: str) -> Iterator[None]:
+    yield
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    scenario, estate, times, plan, report, savings
+        The scenario, the estate, travel times by mode, the optimiser's plan, the
+        checker's report and the savings tables.
+    folder
+        Where the results were written.
+    timings_s
+        Seconds per step.
+    warnings
+        Things the user should know (snapping, straight-line times, estimated energy).
+    """
+
+    scenario: scenario_mod.Scenario
+    estate: estate_mod.Estate
+    times: dict[str, access.TravelTimes]
+    plan: optimise.Plan
+    report: check.CheckReport
+    savings: savings.Savings
+    folder: Path
+    timings_s: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    access_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
+        cache_dir: str | Path | None = None, step: Step = _silent) -> RunResult:
+    """Run a scenario end to end and write its results.
+
+    Parameters
+    ----------
+    scenario_path
+        The scenario TOML file.
+    results_dir
+        Parent of the ``<scenario>`` results folder.
+    cache_dir
+        Travel-time cache folder (default :data:`settings.CACHE_DIR`).
+    step
+        Progress reporter wrapped around each step.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError
+        Bad scenario or inputs (exit code 2); nothing is written.
+    InfeasibleError
+        The rules cannot all hold (exit code 3); nothing is written.
+    InternalError
+        The plan failed the independent check (exit code 1); nothing is written.
+    """
+    timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timed(label: str, key: str) -> Iterator[None]:
+        started = time.perf_counter()
+        with step(label):
+            yield
+        timings[key] = round(time.perf_counter() - started, 3)
+
+    with timed("Loading the scenario and the estate", "load"):
+        scen = scenario_mod.load(scenario_path)
+        est = estate_mod.load_place(scen.place)
+        scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
+                                          est.demand_columns)
+    with timed("Travel times over the street network", "access"):
+        times = {mode: access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cut,
+                                           cache_dir=cache_dir)
+                 for mode, cut in access.cutoffs(scen.standards).items()}
+    with timed(f"Optimising ({scen.solver.backend}, up to {scen.solver.time_limit_s:g} s)",
+               "optimise"):
+        plan = optimise.optimise(est, times, scen)
+    with timed("Checking the plan against every rule", "check"):
+        report = check.check_plan(est, times, scen, plan)
+    with timed("Savings, cash flow and carbon", "savings"):
+        money = savings.compute(est, scen, plan)
+    warnings = [w for t in times.values() for w in t.warnings]
+    estimated = (est.sites["energy_source"] == "benchmark").sum()
+    if estimated:
+        warnings.append(f"{estimated} of {len(est.sites)} sites have energy estimated from CIBSE "
+                        "TM46 benchmarks (energy_source = benchmark)")
+    access_table = _access_table(est, times, scen, plan, report)
+    target = Path(results_dir) / scen.name
+    result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
+                       access_table)
+    with timed("Writing results", "write"), io.atomic_folder(target) as tmp:
+        write_results(result, tmp)
+    return result
+
+
+def _access_table(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
+                  scen: scenario_mod.Scenario, plan: optimise.Plan,
+                  report: check.CheckReport) -> pd.DataFrame:
+    out = report.access.copy()
+    if out.empty:
+        return pd.DataFrame(columns=["service_type", "mode", "max_minutes", "demand_column",
+                                     "rule", "coverage_required"])
+    std = scen.standards
+    out.insert(1, "mode", out["service_type"].map(lambda t: std[t].mode))
+    out.insert(2, "max_minutes", out["service_type"].map(lambda t: std[t].max_minutes))
+    out.insert(3, "demand_column", out["service_type"].map(lambda t: std[t].demand))
+    out.insert(5, "coverage_required", out["service_type"].map(
+        lambda t: std[t].coverage if std[t].rule == "coverage" else np.nan))
+    out["demand_total"] = out["service_type"].map(
+        lambda t: float(est.zones[std[t].demand].sum()))
+    return out
+
+
+def zone_minutes(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
+                 scen: scenario_mod.Scenario, plan: optimise.Plan) -> pd.DataFrame:
+    """Minutes from each zone to the nearest site offering each standard's service.
+
+    Parameters
+    ----------
+    est, times, scen, plan
+        The run's estate, travel times, scenario and plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id`` plus ``<service_type>_before_min`` and ``<service_type>_after_min``
+        (NaN beyond the standard's cutoff).
+    """
+    out = pd.DataFrame({"zone_id": est.zones["zone_id"].to_numpy()})
+    services = est.services
+    for t, st in sorted(scen.standards.items()):
+        tt = times[st.mode]
+        before = np.isin(tt.site_ids, services.loc[services["service_type"] == t, "site_id"])
+        placed = plan.assignment.merge(services[["service_id", "service_type"]],
+                                       on="service_id")
+        after = np.isin(tt.site_ids, placed.loc[placed["service_type"] == t, "site_id"])
+        for label, mask in (("before", before), ("after", after)):
+            _, minutes = access.nearest(tt.minutes, mask)
+            out[f"{t}_{label}_min"] = np.where(np.isfinite(minutes), minutes, np.nan)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import geopandas
+    import ortools
+    import osmnx
+    import pyproj
+    import scipy
+    import shapely as shp
+
+    return {"tp_assets": __version__, "python": platform.python_version(),
+            "ortools": ortools.__version__, "geopandas": geopandas.__version__,
+            "shapely": shp.__version__, "pyproj": pyproj.__version__,
+            "osmnx": osmnx.__version__, "scipy": scipy.__version__,
+            "numpy": np.__version__, "pandas": pd.__version__}
+
+
+_DECIMALS = {"share": 6, "fte": 2, "area_m2": 2, "tco2e_saved_pa": 4,
+             "electricity_kwh_saved_pa": 1, "heat_kwh_saved_pa": 1}
+
+
+def _decimals(frame: pd.DataFrame) -> dict[str, int]:
+    out = {c: 2 for c in frame.columns if "gbp" in c}
+    out.update({c: d for c, d in _DECIMALS.items() if c in frame.columns})
+    out.update({c: 6 for c in frame.columns if c.startswith("share")})
+    return out
+
+
+def write_results(result: RunResult, folder: Path) -> None:
+    """Write a run's tables, GeoPackage and summary into ``folder``.
+
+    Parameters
+    ----------
+    result
+        The run.
+    folder
+        An existing (temporary) folder.
+    """
+    money, scen, est, plan = result.savings, result.scenario, result.estate, result.plan
+    for name, frame in (("sites.csv", money.sites), ("moves.csv", money.moves),
+                        ("savings_by_owner.csv", money.owners),
+                        ("cashflow.csv", money.cashflow), ("access.csv", result.access_table)):
+        io.write_csv(frame, folder / name, decimals=_decimals(frame))
+    geo = est.sites.set_index("site_id").geometry
+    sites = gpd.GeoDataFrame(money.sites.drop(columns=["services_before", "services_after"]),
+                             geometry=money.sites["site_id"].map(geo).to_numpy(),
+                             crs=settings.WORKING_CRS)
+    lines = [shapely.LineString([geo[a], geo[b]]) for a, b in
+             zip(money.moves["from_site"], money.moves["to_site"], strict=True)]
+    moves = gpd.GeoDataFrame(money.moves, geometry=lines, crs=settings.WORKING_CRS)
+    zones = est.zones[["zone_id", "population", "geometry"]].merge(
+        zone_minutes(est, result.times, scen, plan), on="zone_id")
+    io.write_gpkg({"sites": sites, "moves": moves,
+                   "zones": gpd.GeoDataFrame(zones, crs=settings.WORKING_CRS)},
+                  folder / "plan.gpkg")
+    inputs = {role: {"path": str(p), "sha256": _sha256(p)} for role, p in est.files.items()}
+    inputs["scenario"] = {"path": str(scen.path), "sha256": _sha256(scen.path)}
+    network = access.network_file(scen.network, est)
+    if network is not None and network.exists():
+        inputs["network"] = {"path": str(network), "sha256": _sha256(network)}
+    f = scen.finance
+    summary: dict[str, Any] = {
+        "scenario": scen.name, "description": scen.description, "place": est.name,
+        "status": plan.status, "objective_gbp": round(plan.objective_gbp, 2),
+        "best_bound_gbp": round(plan.best_bound_gbp, 2)
+        if np.isfinite(plan.best_bound_gbp) else None,
+        "gap": plan.gap if np.isfinite(plan.gap) else None,
+        "solver": plan.solver, "solve_seconds": round(plan.solve_seconds, 3),
+        "solver_settings": {"backend": scen.solver.backend,
+                            "time_limit_s": scen.solver.time_limit_s,
+                            "threads": scen.solver.threads, "seed": scen.solver.seed,
+                            "relative_gap": scen.solver.relative_gap},
+        "model_size": plan.model_size,
+        "totals": money.totals,
+        "check": {"passed": result.report.ok, "npv_recomputed_gbp": round(
+            result.report.npv_gbp, 2)},
+        "access": json.loads(result.access_table.to_json(orient="records")),
+        "finance": {"start_date": f.start_date.isoformat(), "horizon_years": f.horizon_years,
+                    "discount_rate": f.discount_rate,
+                    "energy_prices_gbp_per_kwh": f.energy_prices_gbp_per_kwh,
+                    "energy_prices_source": settings.ENERGY_PRICES_SOURCE,
+                    "carbon_kg_per_kwh": f.carbon_kg_per_kwh,
+                    "carbon_factor_years": f.carbon_factor_years,
+                    "relocation_gbp_per_fte": f.relocation_gbp_per_fte,
+                    "fitout_gbp_per_m2": f.fitout_gbp_per_m2,
+                    "disposal_cost_share": f.disposal_cost_share,
+                    "optimism_bias": f.optimism_bias},
+        "travel_times": {m: {"method": t.method, "network": t.network,
+                             "cutoff_minutes": t.cutoff_minutes, "from_cache": t.from_cache}
+                         for m, t in result.times.items()},
+        "inputs": inputs, "versions": _versions(), "timings_s": result.timings_s,
+        "warnings": result.warnings, "notes": est.notes,
+    }
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
+                                         encoding="utf-8")
+
+
+def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Headline figures of several runs side by side, and where their plans differ.
+
+    Parameters
+    ----------
+    folders
+        ``results/<scenario>`` folders written by :func:`run`.
+
+    Returns
+    -------
+    headline, differences
+        ``headline``: one row per figure, one column per scenario. ``differences``:
+        one row per site decided differently (``site_id``, ``name``, then the
+        decision in each scenario).
+
+    Raises
+    ------
+    InputError
+        A folder without ``summary.json`` / ``sites.csv``.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    decisions = []
+    for folder in folders:
+        summary_path = folder / "summary.json"
+        if not summary_path.exists() or not (folder / "sites.csv").exists():
+            raise InputError(f"{folder}: no summary.json and sites.csv; give folders written "
+                             "by tp-assets run, e.g. results/colocation")
+        s = json.loads(summary_path.read_text(encoding="utf-8"))
+        t = s["totals"]
+        name = s["scenario"]
+        rows[name] = {"status": s["status"], "gap": s["gap"], "npv_gbp": t["npv_gbp"],
+                      "annual_saving_gbp_pa": t["annual_saving_gbp_pa"],
+                      "receipts_net_gbp": t["receipts_net_gbp"],
+                      "one_off_cost_gbp": t["one_off_cost_gbp"],
+                      "sites_disposed": t["sites_disposed"],
+                      "sites_kept": t["sites_kept"], "services_moved": t["services_moved"],
+                      "tco2e_saved_pa": t["tco2e_saved_pa"]}
+        for a in s["access"]:
+            rows[name][f"share_after_{a['service_type']}"] = a["share_after"]
+        sites = pd.read_csv(folder / "sites.csv", usecols=["site_id", "name", "decision"])
+        decisions.append(sites.set_index(["site_id", "name"])["decision"].rename(name))
+    headline = pd.DataFrame(rows)
+    headline.index.name = "figure"
+    table = pd.concat(decisions, axis=1)
+    differ = table[table.nunique(axis=1, dropna=False) > 1].reset_index()
+    return headline.reset_index(), differ
