@@ -13,7 +13,8 @@ from types import ModuleType
 
 __version__ = "0.1.0"
 
-_MODULES = ("estate", "settings", "cli")
+_MODULES = ("access", "check", "cli", "estate", "finance", "io", "optimise", "pipeline",
+            "savings", "scenario", "settings", "sources")
 __all__ = ["__version__", *_MODULES]
 
 

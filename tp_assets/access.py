@@ -810,7 +810,7 @@ def write_report(report: AccessReport, estate: Estate, folder: Path) -> None:
     from tp_assets import io
 
     io.write_csv(report.standards, folder / "access_standards.csv",
-                 decimals={"share_within": 6, "demand_total": 2, "demand_within": 2})
+                 decimals={"share_within": 6})
     io.write_csv(report.zones, folder / "access_zones.csv", decimals={"nearest_minutes": 3})
     io.write_csv(report.overlaps, folder / "overlaps.csv",
                  decimals={"minutes_apart": 2, "share_of_a": 6, "share_of_b": 6, "overlap": 6})

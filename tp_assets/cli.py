@@ -145,7 +145,7 @@ def _run(scenario_path: Path, out_dir: Path, cache: Path | None, quiet: bool,
     for row in r.access_table.itertuples():
         w(f"  {row.service_type:<20} {row.share_before:6.1%} -> {row.share_after:6.1%} of "
           f"{row.demand_column} within {row.max_minutes:g} min {row.mode} ({row.rule}"
-          f"{'' if row.zones_lost == 0 else f', {row.zones_lost} zones lose access'})\n")
+          f"{'' if row.zones_lost == 0 else f', {row.zones_lost} zone(s) lose access'})\n")
     for warning in r.warnings:
         w(f"  warning: {warning}\n")
     w(f"  written to {r.folder}\n")

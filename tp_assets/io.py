@@ -50,15 +50,21 @@ def write_csv(frame: pd.DataFrame, path: Path, *, decimals: dict[str, int] | Non
     path
         Output file.
     decimals
-        Rounding per column (e.g. ``{"gbp": 2}``); other floats are written with
-        up to 6 decimals. ``inf`` is written as an empty cell.
+        Fixed decimals per column (e.g. ``{"gbp": 2}`` writes 1200 as ``1200.00``);
+        other floats are written with up to 6 decimals. ``inf`` and NaN are written
+        as an empty cell.
     """
     out = frame.copy()
+    fixed = decimals or {}
     for col in out.columns:
         series = out[col]
-        if pd.api.types.is_float_dtype(series):
-            digits = (decimals or {}).get(col, 6)
-            out[col] = series.round(digits).replace([np.inf, -np.inf], np.nan)
+        if col in fixed and pd.api.types.is_numeric_dtype(series) and not \
+                pd.api.types.is_bool_dtype(series):
+            digits = fixed[col]
+            values = series.astype(float).replace([np.inf, -np.inf], np.nan).round(digits)
+            out[col] = [("" if np.isnan(v) else f"{v + 0.0:.{digits}f}") for v in values]
+        elif pd.api.types.is_float_dtype(series):
+            out[col] = series.round(6).replace([np.inf, -np.inf], np.nan)
         elif pd.api.types.is_datetime64_any_dtype(series):
             out[col] = series.dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
