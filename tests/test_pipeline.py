@@ -22,7 +22,7 @@ SAVINGS = TEST_DATA / "savings"
 @pytest.fixture
 def run(tmp_path: Path) -> pipeline.RunResult:
     return pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "results",
-                        cache_dir="")
+                        maps_dir=tmp_path / "maps", cache_dir="")
 
 
 def _cents(x: Decimal) -> Decimal:
@@ -109,12 +109,15 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert set(summary["inputs"]) >= {"sites", "services", "zones", "scenario"}
     assert len(summary["inputs"]["sites"]["sha256"]) == 64
     assert summary["solver_settings"]["seed"] == 0
-    assert set(summary["timings_s"]) == {"load", "access", "optimise", "check", "savings"}
+    assert set(summary["timings_s"]) == {"load", "access", "optimise", "check", "savings",
+                                         "map"}
 
 
 def test_same_inputs_give_byte_identical_csvs(tmp_path: Path) -> None:
-    first = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "a", cache_dir="")
-    second = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "b", cache_dir="")
+    first = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "a",
+                         maps_dir=None, cache_dir="")
+    second = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "b",
+                         maps_dir=None, cache_dir="")
     for name in ("sites.csv", "moves.csv", "savings_by_owner.csv", "cashflow.csv",
                  "access.csv"):
         assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes()
@@ -123,7 +126,8 @@ def test_same_inputs_give_byte_identical_csvs(tmp_path: Path) -> None:
 def test_failed_or_interrupted_run_leaves_previous_results(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     results = tmp_path / "results"
-    pipeline.run(SAVINGS / "scenario.toml", results_dir=results, cache_dir="")
+    pipeline.run(SAVINGS / "scenario.toml", results_dir=results,
+                         maps_dir=None, cache_dir="")
     folder = results / "savings-test"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
 
@@ -133,7 +137,8 @@ def test_failed_or_interrupted_run_leaves_previous_results(tmp_path: Path,
 
     monkeypatch.setattr(pipeline, "write_results", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.run(SAVINGS / "scenario.toml", results_dir=results, cache_dir="")
+        pipeline.run(SAVINGS / "scenario.toml", results_dir=results,
+                         maps_dir=None, cache_dir="")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert sorted(p.name for p in results.iterdir()) == ["savings-test"]  # no temp left
 
@@ -145,7 +150,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_cli_run_prints_summary(tmp_path: Path) -> None:
     r = _cli("run", str(SAVINGS / "scenario.toml"), "--out", str(tmp_path / "res"), "--cache",
-             str(tmp_path / "cache"), cwd=tmp_path)
+             str(tmp_path / "cache"), "--maps", str(tmp_path / "maps"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "savings-test: OPTIMAL (gap 0.00%" in r.stdout
     assert "plan passed the independent check" in r.stdout
@@ -219,8 +224,10 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
     (place / "base.toml").write_text('extends = "scenario.toml"\nname = "base"\n\n[status]\n'
                                      'retain_all = true\n')
     results = tmp_path / "results"
-    a = pipeline.run(place / "scenario.toml", results_dir=results, cache_dir="")
-    b = pipeline.run(place / "base.toml", results_dir=results, cache_dir="")
+    a = pipeline.run(place / "scenario.toml", results_dir=results,
+                         maps_dir=None, cache_dir="")
+    b = pipeline.run(place / "base.toml", results_dir=results,
+                         maps_dir=None, cache_dir="")
     assert b.scenario.finance.fitout_gbp_per_m2 == 350  # inherited
     # the registers force F and L out, so even the baseline disposes of them
     assert b.savings.totals["sites_disposed"] == 2

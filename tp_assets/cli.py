@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="results folder (default: results)")
         p.add_argument("--cache", type=Path, default=None,
                        help="travel-time cache folder (default: .tp_assets_cache)")
+        p.add_argument("--maps", type=Path, default=Path("maps"),
+                       help="folder of the leaders' map <scenario>.html (default: maps)")
         p.add_argument("--quiet", action="store_true", help="no progress display")
     compare = sub.add_parser(
         "compare", help="headline figures of several runs side by side",
@@ -120,12 +122,13 @@ class _Progress:
             self.stream.flush()
 
 
-def _run(scenario_path: Path, out_dir: Path, cache: Path | None, quiet: bool,
+def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None, quiet: bool,
          out: TextIO) -> None:
     from tp_assets import pipeline
 
     progress = _Progress(sys.stderr, enabled=not quiet and sys.stderr.isatty())
-    r = pipeline.run(scenario_path, results_dir=out_dir, cache_dir=cache, step=progress)
+    r = pipeline.run(scenario_path, results_dir=out_dir, maps_dir=maps_dir, cache_dir=cache,
+                     step=progress)
     t, plan = r.savings.totals, r.plan
     w = out.write
     w(f"{r.scenario.name}: {plan.status} (gap {plan.gap:.2%}, {plan.solver}, "
@@ -148,7 +151,7 @@ def _run(scenario_path: Path, out_dir: Path, cache: Path | None, quiet: bool,
           f"{'' if row.zones_lost == 0 else f', {row.zones_lost} zone(s) lose access'})\n")
     for warning in r.warnings:
         w(f"  warning: {warning}\n")
-    w(f"  written to {r.folder}\n")
+    w(f"  written to {r.folder}" + (f"; map: {r.map_path}" if r.map_path else "") + "\n")
 
 
 def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
@@ -258,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_access(args.scenario, args.out, args.cache, sys.stdout)
         elif args.command in ("run", "demo"):
             path = args.scenario if args.command == "run" else demo_scenario()
-            _run(path, args.out, args.cache, args.quiet, sys.stdout)
+            _run(path, args.out, args.maps, args.cache, args.quiet, sys.stdout)
         elif args.command == "compare":
             _compare(args.folders, args.out, sys.stdout)
         return EXIT_OK

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from tp_assets import __version__, access, check, io, optimise, savings, settings
+from tp_assets import __version__, access, check, io, maps, optimise, savings, settings
 from tp_assets import estate as estate_mod
 from tp_assets import scenario as scenario_mod
 from tp_assets._errors import InputError
@@ -64,10 +64,12 @@ class RunResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     access_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    map_path: Path | None = None
 
 
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
-        cache_dir: str | Path | None = None, step: Step = _silent) -> RunResult:
+        maps_dir: str | Path | None = "maps", cache_dir: str | Path | None = None,
+        step: Step = _silent) -> RunResult:
     """Run a scenario end to end and write its results.
 
     Parameters
@@ -76,6 +78,8 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         The scenario TOML file.
     results_dir
         Parent of the ``<scenario>`` results folder.
+    maps_dir
+        Folder of the leaders' map ``<scenario>.html`` (``None``: no map).
     cache_dir
         Travel-time cache folder (default :data:`settings.CACHE_DIR`).
     step
@@ -128,8 +132,15 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     target = Path(results_dir) / scen.name
     result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
                        access_table)
+    page = None
+    if maps_dir is not None:
+        with timed("Drawing the map", "map"):
+            page = maps.build_map(est, times, scen, plan, money, access_table)
+            result.map_path = Path(maps_dir) / f"{scen.name}.html"
     with timed("Writing results", "write"), io.atomic_folder(target) as tmp:
         write_results(result, tmp)
+        if page is not None and result.map_path is not None:
+            maps.write_map(page, result.map_path)
     return result
 
 

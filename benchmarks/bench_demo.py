@@ -1,0 +1,58 @@
+"""End-to-end timing of ``tp-assets demo``: fresh travel-time cache, then warm.
+
+Runs the real command line twice in child processes (results and cache in a
+temporary folder) and reports wall time and peak memory (max RSS of the child) of
+each run against the targets: fresh within 90 s, warm within 45 s, under 2 GB.
+
+Run from the repository root::
+
+    python benchmarks/bench_demo.py
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGETS_S = {"fresh cache": 90.0, "warm cache": 45.0}
+TARGET_MEMORY_MB = 2048.0
+
+
+def _run(out: Path, cache: Path) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "tp_assets", "demo", "--quiet", "--out",
+                           str(out), "--cache", str(cache)], capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"tp-assets demo failed ({proc.returncode}):\n{proc.stderr}")
+    return wall, max(peak, before) / 1024.0, proc.stdout.splitlines()[0]
+
+
+def main() -> int:
+    """Time the demo twice and print the figures; exit 1 if a target is missed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, cache = Path(tmp) / "results", Path(tmp) / "cache"
+        rows = [(label, *_run(out, cache)) for label in TARGETS_S]
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}")
+    ok = True
+    for label, wall, memory, headline in rows:
+        met = wall <= TARGETS_S[label] and memory <= TARGET_MEMORY_MB
+        ok &= met
+        print(f"{label:<12} {wall:6.1f} s (target {TARGETS_S[label]:g} s)  peak RSS "
+              f"{memory:,.0f} MB (target {TARGET_MEMORY_MB:,.0f})  {'ok' if met else 'MISSED'}")
+        print(f"  {headline}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""The leaders' map in a real browser (headless Chromium), offline.
+
+Builds the demo place's map (the quick baseline scenario) with one site renamed to an
+XSS probe, opens it from a file:// URL with every host name unresolvable, and checks
+what a leader would see. A screenshot is left in tests/artifacts/demo_map.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import DEMO, ROOT
+
+from tp_assets import pipeline
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+XSS = "<img src=x onerror=alert(1)>"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def demo_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.RunResult]:
+    folder = tmp_path_factory.mktemp("demo")
+    place = folder / "demo"
+    shutil.copytree(DEMO, place, ignore=shutil.ignore_patterns("*.py"))
+    sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
+    sites.loc[sites["site_id"] == "S001", "name"] = XSS
+    sites.to_csv(place / "sites.csv", index=False)
+    scenario = folder / "baseline.toml"
+    scenario.write_text(f'extends = "{ROOT / "optimisation" / "baseline.toml"}"\n'
+                        f'name = "demo-map"\nplace = "{place}"\n')
+    result = pipeline.run(scenario, results_dir=folder / "results", maps_dir=folder / "maps",
+                          cache_dir=folder / "cache")
+    assert result.map_path is not None
+    return result.map_path, result
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("no Chromium/ChromeDriver here (Debian: apt-get install chromium "
+                    "chromium-driver; .ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                "--host-resolver-rules=MAP * ~NOTFOUND"):  # no network: nothing resolves
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.__alerts = []; window.alert = function (m) { window.__alerts.push(String(m)); };"
+        "window.__errors = []; window.addEventListener('error', function (e) {"
+        " window.__errors.push(String(e.message)); });")})
+    yield driver
+    driver.quit()
+
+
+MAP_JS = ("return Object.keys(window).filter(k => k.startsWith('map_') "
+          "&& window[k] instanceof L.Map)")
+
+
+def test_map_renders_offline_with_everything_a_leader_needs(demo_map, browser) -> None:  # type: ignore[no-untyped-def]
+    path, result = demo_map
+    assert path.stat().st_size < 15 * 2**20
+    browser.get(path.as_uri())
+    time.sleep(1.5)
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "demo_map.png"))
+    # no JavaScript errors (the only allowed console error is the offline tile probe)
+    assert browser.execute_script("return window.__errors") == []
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"
+              and "tile.openstreetmap.org" not in e["message"]]
+    assert severe == []
+    names = browser.execute_script(MAP_JS)
+    assert len(names) == 1
+    layers = [el.text.strip() for el in browser.find_elements(
+        "css selector", ".leaflet-control-layers-overlays label span")]
+    for expected in ("Place boundary", "Sites to dispose of", "Sites receiving services",
+                     "Sites kept as they are", "Service moves (old site to new)",
+                     "Library: minutes to nearest, before (standard 20 min walk)",
+                     "Library: minutes to nearest, after (standard 20 min walk)",
+                     "GP: minutes to nearest, after (standard 15 min walk)",
+                     "Library: areas within 20 min walk of kept sites"):
+        assert expected in layers
+    base = [el.text.strip() for el in browser.find_elements(
+        "css selector", ".leaflet-control-layers-base label span")]
+    assert set(base) == {"Street map (OpenStreetMap, needs internet)"}
+    markers = browser.execute_script(
+        f"var m = window[{names[0]!r}]; var n = 0; m.eachLayer(function (l) {{"
+        " if (l instanceof L.MarkerClusterGroup) { n += l.getLayers().length; } }); return n;")
+    assert markers == len(result.estate.sites) == 259
+    assert "Legend" in browser.find_element("id", "tpa-legend").text
+    summary = browser.find_element("id", "tpa-summary").text
+    assert "demo-map" in summary
+    assert "Sites kept / disposed" in summary
+
+
+def test_clicking_a_site_opens_its_popup(demo_map, browser) -> None:  # type: ignore[no-untyped-def]
+    path, result = demo_map
+    browser.get(path.as_uri())
+    time.sleep(1.0)
+    sites = result.savings.sites.set_index("site_id")
+    site = sites[sites["decision"] == "dispose"].index[0]
+    row = sites.loc[site]
+    name = browser.execute_script(MAP_JS)[0]
+    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry[site]
+    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
+    time.sleep(1.0)
+    browser.find_element("css selector", f'[data-site="{site}"]').click()
+    time.sleep(0.5)
+    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    assert row["name"] in popup
+    assert "Dispose of" in popup
+    assert f"£{row['annual_saving_gbp_pa']:,.0f}/yr" in popup
+
+
+def test_register_text_is_escaped(demo_map, browser) -> None:  # type: ignore[no-untyped-def]
+    path, result = demo_map
+    browser.get(path.as_uri())
+    time.sleep(1.0)
+    name = browser.execute_script(MAP_JS)[0]
+    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry["S001"]
+    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
+    time.sleep(1.0)
+    browser.find_element("css selector", '[data-site="S001"]').click()
+    time.sleep(0.5)
+    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    assert XSS in popup  # shown as text
+    assert browser.execute_script("return window.__alerts") == []
+    assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0

@@ -1,0 +1,410 @@
+"""The leaders' map: one self-contained, offline HTML file per scenario (folium).
+
+The only module that imports folium. Leaflet and its marker-cluster plugin are
+inlined from files shipped with the package (``tp_assets/static``, from the npm
+registry's ``leaflet`` 1.9.4 and ``leaflet.markercluster`` 1.5.3), so the map opens
+with a double-click on a machine with no internet; the OpenStreetMap base layer
+shows only where tiles can be reached. Every text from the registers is
+HTML-escaped. Zone outlines are simplified to :data:`SIMPLIFY_M` metres and
+coordinates rounded to :data:`COORD_DECIMALS` decimals (about 1 m) to keep the file
+small.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from tp_assets import access, settings
+from tp_assets.estate import Estate
+from tp_assets.optimise import Plan
+from tp_assets.savings import Savings
+from tp_assets.scenario import Scenario
+
+#: Display simplification of zone polygons (metres) and coordinate rounding (degrees).
+SIMPLIFY_M = 10.0
+COORD_DECIMALS = 5
+
+DECISION_STYLE = {  # decision -> (colour, layer name)
+    "dispose": ("#d7301f", "Sites to dispose of"),
+    "receives": ("#2171b5", "Sites receiving services"),
+    "retain": ("#636363", "Sites kept as they are"),
+}
+SHAPES = ("circle", "square", "diamond", "triangle", "hexagon", "star", "pentagon", "cross")
+MINUTE_BANDS = ((5, "#1a9850"), (10, "#91cf60"), (15, "#d9ef8b"), (20, "#fee08b"),
+                (30, "#fc8d59"), (np.inf, "#d73027"))
+
+
+def _e(value: object) -> str:
+    """Escape register text for HTML."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _label(service_type: str) -> str:
+    """Plain-English label of a service type (``gp``: GP, ``community_hall``: Community hall)."""
+    return service_type.upper() if len(service_type) <= 3 else \
+        service_type.replace("_", " ").capitalize()
+
+
+def _money(value: float) -> str:
+    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
+
+
+def _lonlat(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    out = geoms.to_crs("EPSG:4326")
+    return out.set_precision(10.0 ** -COORD_DECIMALS)
+
+
+def _band_colour(minutes: float) -> str:
+    for limit, colour in MINUTE_BANDS:
+        if minutes <= limit:
+            return colour
+    return MINUTE_BANDS[-1][1]
+
+
+def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Scenario,
+              plan: Plan, savings: Savings, access_table: pd.DataFrame, *,
+              isochrone_service: str | None = None) -> str:
+    """Build the leaders' map of a run as one self-contained HTML page.
+
+    Parameters
+    ----------
+    estate, times, scenario, plan, savings, access_table
+        The run (see :mod:`tp_assets.pipeline`).
+    isochrone_service
+        Service type whose kept sites get isochrones (its standard's minutes and
+        mode); default the library standard if any, else the first standard.
+
+    Returns
+    -------
+    str
+        The HTML document (offline: Leaflet inlined, no external scripts).
+    """
+    import folium
+    from folium import plugins
+
+    sites = estate.sites.merge(savings.sites[["site_id", "decision", "annual_saving_gbp_pa",
+                                              "receipts_net_gbp", "npv_gbp",
+                                              "electricity_kwh_saved_pa",
+                                              "heat_kwh_saved_pa", "tco2e_saved_pa"]],
+                               on="site_id")
+    area = estate.boundary if estate.boundary is not None else shapely.union_all(
+        estate.zones.geometry.to_numpy()).convex_hull
+    centre = gpd.GeoSeries([area.centroid], crs=settings.WORKING_CRS).to_crs("EPSG:4326")[0]
+    fmap = folium.Map(location=[centre.y, centre.x], zoom_start=13, tiles=None,
+                      control_scale=True, max_zoom=19, maxZoom=19)
+    tiles = folium.TileLayer("OpenStreetMap", name="Street map (OpenStreetMap, needs internet)",
+                             show=False)
+    tiles.add_to(fmap)
+    _boundary(fmap, area, folium)
+    _access_layers(fmap, estate, times, scenario, plan, folium)
+    _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium)
+    _moves(fmap, estate, savings, folium)
+    owners = {o: SHAPES[k % len(SHAPES)] for k, o in enumerate(sorted(set(sites["owner"])))}
+    _sites(fmap, estate, sites, owners, folium, plugins)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    root: Any = fmap.get_root()
+    root.header.add_child(folium.Element(f"<style>{_CSS}</style>"))
+    root.html.add_child(folium.Element(_legend(owners)))
+    root.html.add_child(folium.Element(_summary(scenario, plan, savings, access_table)))
+    # show the street map only when a tile can be fetched (offline it stays off)
+    root.script.add_child(folium.Element(
+        "(function () { var probe = new Image(); probe.onload = function () { "
+        f"{tiles.get_name()}.addTo({fmap.get_name()}); }}; "
+        'probe.src = "https://tile.openstreetmap.org/0/0/0.png"; })();'))
+    return _offline(root.render())
+
+
+def _boundary(fmap: Any, area: shapely.Geometry, folium: Any) -> None:
+    geo = _lonlat(gpd.GeoSeries([area], crs=settings.WORKING_CRS))
+    folium.GeoJson(json.loads(geo.to_json()), name="Place boundary",
+                   style_function=lambda _: {"color": "#252525", "weight": 2, "fill": False,
+                                             "dashArray": "6 4"}).add_to(fmap)
+
+
+def _sites(fmap: Any, estate: Estate, sites: pd.DataFrame, owners: dict[str, str],
+           folium: Any, plugins: Any) -> None:
+    services = estate.services.set_index("service_id")
+    before = estate.services.groupby("site_id")["service_id"].apply(list)
+    pts = _lonlat(sites.geometry)
+    groups = {d: plugins.MarkerCluster(name=label, options={
+        "maxClusterRadius": 30, "disableClusteringAtZoom": 15})
+        for d, (_, label) in DECISION_STYLE.items()}
+    rows: list[Any] = list(sites.itertuples())
+    for row, point in zip(rows, pts, strict=True):
+        colour = DECISION_STYLE[row.decision][0]
+        shape = owners[row.owner]
+        icon = folium.DivIcon(html=f'<div class="tpa-site tpa-{shape}" style="--c:{colour}" '
+                              f'data-site="{_e(row.site_id)}"></div>', icon_size=(16, 16),
+                              icon_anchor=(8, 8))
+        popup = folium.Popup(_popup(row, services, before.get(row.site_id, [])), max_width=340)
+        folium.Marker([point.y, point.x], icon=icon, popup=popup,
+                      tooltip=_e(row.name)).add_to(groups[row.decision])
+    for group in groups.values():
+        group.add_to(fmap)
+
+
+def _popup(row: Any, services: pd.DataFrame, before: list[str]) -> str:
+    def names(ids: list[str]) -> str:
+        return "".join(f"<li>{_e(services.loc[i, 'name'] or i)} "
+                       f"({_e(services.loc[i, 'service_type'])}, {_e(services.loc[i, 'owner'])})"
+                       "</li>" for i in ids) or "<li>none</li>"
+
+    lease = (f"leasehold, can be vacated from {pd.Timestamp(row.lease_end).date()}"
+             if row.tenure == "leasehold" and not pd.isna(row.lease_end) else _e(row.tenure))
+    estimated = row.energy_source == "benchmark"
+    energy = (f"{(row.electricity_kwh_saved_pa + row.heat_kwh_saved_pa) / 1000:,.0f} MWh/yr, "
+              f"{row.tco2e_saved_pa:,.1f} tCO2e/yr"
+              + (' <span class="tpa-est">(estimated: CIBSE TM46 benchmark)</span>'
+                 if estimated else " (metered)"))
+    decision = {"dispose": "Dispose of", "receives": "Keep: receives services",
+                "retain": "Keep as it is"}[row.decision]
+    return (f'<div class="tpa-popup"><h4>{_e(row.name)}</h4>'
+            f"<p><b>{decision}</b></p><table>"
+            f"<tr><th>Owner</th><td>{_e(row.owner)}</td></tr>"
+            f"<tr><th>Tenure</th><td>{lease}</td></tr>"
+            f"<tr><th>Floor area</th><td>{row.gia_m2:,.0f} m2 GIA</td></tr>"
+            f'<tr><th>Annual saving</th><td class="tpa-saving">'
+            f"{_money(row.annual_saving_gbp_pa)}/yr</td></tr>"
+            f"<tr><th>Receipt (net)</th><td>{_money(row.receipts_net_gbp)}</td></tr>"
+            f"<tr><th>Energy and carbon saved</th><td>{energy}</td></tr></table>"
+            f"<p>Services today:</p><ul>{names(before)}</ul></div>")
+
+
+def _moves(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
+    layer = folium.FeatureGroup(name="Service moves (old site to new)", show=True)
+    pts = _lonlat(estate.sites.set_index("site_id").geometry)
+    moves: list[Any] = list(savings.moves.itertuples())
+    for m in moves:
+        a, b = pts[m.from_site], pts[m.to_site]
+        label = (f"{_e(m.name or m.service_id)} ({_e(m.service_type)}, {_e(m.owner)}): "
+                 f"{_e(m.from_site)} to {_e(m.to_site)}"
+                 + (f", {m.share:.0%}" if m.share < 1 else ""))
+        folium.PolyLine([[a.y, a.x], [b.y, b.x]], color="#6a3d9a", weight=2, opacity=0.8,
+                        tooltip=label).add_to(layer)
+    layer.add_to(fmap)
+
+
+def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
+                   scenario: Scenario, plan: Plan, folium: Any) -> None:
+    zones = estate.zones[["zone_id", "geometry"]].copy()
+    zones["geometry"] = zones.geometry.simplify(SIMPLIFY_M)
+    zones["geometry"] = _lonlat(zones.geometry)
+    placed = plan.assignment.merge(estate.services[["service_id", "service_type"]],
+                                   on="service_id")
+    first = True
+    for t, st in sorted(scenario.standards.items(), key=lambda kv: (kv[0] != "library", kv[0])):
+        tt = times[st.mode]
+        before = np.isin(tt.site_ids, estate.services.loc[
+            estate.services["service_type"] == t, "site_id"])
+        after = np.isin(tt.site_ids, placed.loc[placed["service_type"] == t, "site_id"])
+        _, m_before = access.nearest(tt.minutes, before)
+        _, m_after = access.nearest(tt.minutes, after)
+        label = _label(t)
+        for which, minutes in (("before", m_before), ("after", m_after)):
+            within_b, within_a = m_before <= st.max_minutes, m_after <= st.max_minutes
+            change = np.where(within_b & ~within_a, "loses access",
+                              np.where(~within_b & within_a, "gains access", ""))
+            frame = zones.assign(
+                minutes=np.where(np.isfinite(minutes), np.round(minutes, 1), np.nan),
+                shown=[f"{v:.0f} min" if np.isfinite(v) else f"over {tt.cutoff_minutes:g} min"
+                       for v in minutes],
+                change=change if which == "after" else "")
+            data = json.loads(frame.to_json(na="null"))
+
+            def style(feature: dict[str, Any], limit: float = st.max_minutes) -> dict[str, Any]:
+                p = feature["properties"]
+                v = p["minutes"]
+                colour = _band_colour(np.inf if v is None else float(v))
+                edge = {"loses access": ("#67001f", 3), "gains access": ("#00441b", 3)}.get(
+                    p["change"], ("#ffffff", 0.3))
+                return {"fillColor": colour, "fillOpacity": 0.55, "color": edge[0],
+                        "weight": edge[1], "dashArray": "" if v is not None and v <= limit
+                        else "2 2"}
+
+            folium.GeoJson(
+                data, name=(f"{label}: minutes to nearest, {which} "
+                            f"(standard {st.max_minutes:g} min {st.mode})"),
+                style_function=style, show=first and which == "after",
+                tooltip=folium.GeoJsonTooltip(fields=["zone_id", "shown", "change"],
+                                              aliases=["Zone", "Travel", ""]),
+            ).add_to(fmap)
+        first = False
+
+
+def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
+                scenario: Scenario, plan: Plan, service: str | None, folium: Any) -> None:
+    if not scenario.standards:
+        return
+    if service is None:
+        service = "library" if "library" in scenario.standards else sorted(scenario.standards)[0]
+    st = scenario.standards[service]
+    placed = plan.assignment.merge(estate.services[["service_id", "service_type"]],
+                                   on="service_id")
+    hosts = sorted(set(placed.loc[placed["service_type"] == service, "site_id"]))
+    geo = estate.sites.set_index("site_id").geometry
+    network = None
+    if times[st.mode].method == "network" and scenario.network.source != "straight_line":
+        network = access.read_network(scenario.network, estate, mode=st.mode)
+    shapes = []
+    for sid in hosts:
+        p = geo[sid]
+        if network is not None:
+            shapes.append(access.isochrone(network, p.x, p.y, st.max_minutes, mode=st.mode))
+        else:
+            speed = settings.MODE_SPEEDS_KMH.get(st.mode, settings.WALK_SPEED_KMH) * 1000 / 60
+            shapes.append(p.buffer(st.max_minutes * speed / settings.STRAIGHT_LINE_CIRCUITY))
+    if not shapes:
+        return
+    polys = gpd.GeoSeries(shapes, crs=settings.WORKING_CRS).simplify(SIMPLIFY_M)
+    frame = gpd.GeoDataFrame({"site_id": hosts}, geometry=_lonlat(polys).to_numpy(),
+                             crs="EPSG:4326")
+    folium.GeoJson(json.loads(frame.to_json()),
+                   name=(f"{_label(service)}: areas within "
+                         f"{st.max_minutes:g} min {st.mode} of kept sites"),
+                   style_function=lambda _: {"color": "#08519c", "weight": 1,
+                                             "fillColor": "#6baed6", "fillOpacity": 0.15},
+                   show=False).add_to(fmap)
+
+
+def _legend(owners: dict[str, str]) -> str:
+    decisions = "".join(
+        f'<div><span class="tpa-site tpa-circle tpa-key" style="--c:{c}"></span>{_e(label)}'
+        "</div>" for c, label in DECISION_STYLE.values())
+    shapes = "".join(f'<div><span class="tpa-site tpa-{s} tpa-key" style="--c:#888"></span>'
+                     f"{_e(o)}</div>" for o, s in owners.items())
+    bands, low = [], 0
+    for limit, colour in MINUTE_BANDS:
+        text = f"{low}-{limit:g} min" if np.isfinite(limit) else f"over {low} min"
+        bands.append(f'<div><span class="tpa-swatch" style="background:{colour}"></span>'
+                     f"{text}</div>")
+        low = int(limit) if np.isfinite(limit) else low
+    return (f'<div id="tpa-legend" class="tpa-panel"><h4>Legend</h4>'
+            f"<b>Decision (colour)</b>{decisions}<b>Owner (shape)</b>{shapes}"
+            f"<b>Travel time to nearest site (zones)</b>{''.join(bands)}"
+            '<div><span class="tpa-swatch tpa-lose"></span>zone loses access (outside the '
+            'standard after)</div><div><span class="tpa-swatch tpa-gain"></span>zone gains '
+            "access</div><div><span class=\"tpa-line\"></span>service move</div>"
+            "<div>dashed outline: outside the standard; blue areas: isochrones</div></div>")
+
+
+def _summary(scenario: Scenario, plan: Plan, savings: Savings,
+             access_table: pd.DataFrame) -> str:
+    t = savings.totals
+    standards: list[Any] = list(access_table.itertuples())
+    rows = "".join(
+        f"<tr><td>{_e(r.service_type.replace('_', ' '))}</td><td>{r.share_before:.1%}</td>"
+        f"<td>{r.share_after:.1%}</td></tr>" for r in standards)
+    gap = f"gap {plan.gap:.2%}" if np.isfinite(plan.gap) else "gap unknown"
+    return (f'<div id="tpa-summary" class="tpa-panel"><h3>{_e(scenario.name)}</h3>'
+            f"<p>{_e(scenario.description)}</p><table>"
+            f"<tr><th>Annual saving</th><td>{_money(t['annual_saving_gbp_pa'])}/yr</td></tr>"
+            f"<tr><th>Receipts (net)</th><td>{_money(t['receipts_net_gbp'])}</td></tr>"
+            f"<tr><th>NPV, {scenario.finance.horizon_years} years at "
+            f"{scenario.finance.discount_rate:.1%}</th><td>{_money(t['npv_gbp'])}</td></tr>"
+            f"<tr><th>Carbon saved</th><td>{t['tco2e_saved_pa']:,.0f} tCO2e/yr</td></tr>"
+            f"<tr><th>Sites kept / disposed</th><td>{t['sites_kept']} / "
+            f"{t['sites_disposed']}</td></tr>"
+            f"<tr><th>Solver</th><td>{_e(plan.status)}, {gap}</td></tr></table>"
+            f'<table class="tpa-access"><tr><th>Within standard</th><th>before</th>'
+            f"<th>after</th></tr>{rows}</table></div>")
+
+
+_CSS = """
+.leaflet-container { background: #f2efe9; }
+.tpa-panel { position: absolute; z-index: 1000; background: rgba(255,255,255,0.94);
+  padding: 8px 10px; border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.4);
+  font: 12px/1.35 Arial, sans-serif; max-height: 45vh; overflow: auto; }
+#tpa-summary { top: 10px; left: 50px; width: 300px; }
+#tpa-legend { bottom: 60px; left: 10px; width: 240px; }
+.leaflet-control-layers { font: 11px/1.3 Arial, sans-serif; max-height: 70vh;
+  overflow-y: auto; }
+.tpa-panel h3, .tpa-panel h4 { margin: 0 0 4px; }
+.tpa-panel table { border-collapse: collapse; width: 100%; }
+.tpa-panel th { text-align: left; font-weight: normal; color: #444; padding-right: 6px; }
+.tpa-access td, .tpa-access th { padding: 0 4px; }
+.tpa-site { width: 12px; height: 12px; background: var(--c); border: 1.5px solid #fff;
+  box-shadow: 0 0 2px #000; box-sizing: border-box; }
+.tpa-key { display: inline-block; margin-right: 6px; vertical-align: middle; }
+.tpa-circle { border-radius: 50%; }
+.tpa-square { border-radius: 1px; }
+.tpa-diamond { transform: rotate(45deg) scale(0.85); }
+.tpa-triangle { clip-path: polygon(50% 0, 100% 100%, 0 100%); border: none; }
+.tpa-hexagon { clip-path: polygon(25% 0, 75% 0, 100% 50%, 75% 100%, 25% 100%, 0 50%);
+  border: none; }
+.tpa-star { clip-path: polygon(50% 0, 61% 35%, 98% 35%, 68% 57%, 79% 91%, 50% 70%, 21% 91%,
+  32% 57%, 2% 35%, 39% 35%); border: none; }
+.tpa-pentagon { clip-path: polygon(50% 0, 100% 38%, 82% 100%, 18% 100%, 0 38%); border: none; }
+.tpa-cross { clip-path: polygon(35% 0, 65% 0, 65% 35%, 100% 35%, 100% 65%, 65% 65%, 65% 100%,
+  35% 100%, 35% 65%, 0 65%, 0 35%, 35% 35%); border: none; }
+.tpa-swatch { display: inline-block; width: 14px; height: 10px; margin-right: 6px;
+  vertical-align: middle; border: 1px solid #999; }
+.tpa-lose { border: 2px solid #67001f; } .tpa-gain { border: 2px solid #00441b; }
+.tpa-line { display: inline-block; width: 18px; height: 0; border-top: 2px solid #6a3d9a;
+  margin-right: 6px; vertical-align: middle; }
+.tpa-popup h4 { margin: 0 0 4px; } .tpa-popup th { padding-right: 8px; }
+.tpa-est { color: #b35806; }
+"""
+
+
+def _asset(name: str) -> str:
+    return (resources.files("tp_assets") / "static" / name).read_text(encoding="utf-8")
+
+
+def _data_uri(name: str) -> str:
+    data = (resources.files("tp_assets") / "static" / "images" / name).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def _offline(page: str) -> str:
+    """Drop every external script and stylesheet; inline Leaflet and marker clusters."""
+    page = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\s*', "", page)
+    page = re.sub(r'<link[^>]+href="https?://[^"]+"[^>]*/?>\s*', "", page)
+    css = _asset("leaflet.css")
+    for image in ("layers.png", "layers-2x.png"):
+        css = css.replace(f"images/{image}", _data_uri(image))
+    css += _asset("MarkerCluster.css") + _asset("MarkerCluster.Default.css")
+    js = _asset("leaflet.js") + "\n" + _asset("leaflet.markercluster.js")
+    # folium builds popup content with jQuery's $(html)[0]; this shim does the same
+    # without jQuery (the markup is ours, register text escaped; <template> is inert)
+    shim = ("window.$ = window.$ || function (markup) { var t = document.createElement("
+            "'template'); t.innerHTML = String(markup).trim(); "
+            "return [t.content.firstElementChild]; };")
+    inline = f"<style>{css}</style>\n<script>{js}\n{shim}</script>\n"
+    return page.replace("<head>", "<head>\n" + inline, 1)
+
+
+def write_map(page: str, path: Path) -> None:
+    """Write a map file atomically (a temporary file renamed into place).
+
+    Parameters
+    ----------
+    page
+        The HTML.
+    path
+        Target, e.g. ``maps/colocation.html``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(page)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
