@@ -17,6 +17,7 @@ from typing import TextIO
 
 from tp_assets import __version__
 from tp_assets._errors import InputError, TpAssetsError
+from tp_assets.finance import format_gbp
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
@@ -76,6 +77,34 @@ def _parser() -> argparse.ArgumentParser:
         "differently. Writes comparison.csv and differences.csv to --out.",
         epilog="Example: tp-assets compare results/baseline results/colocation results/hubs",
     )
+    imp = sub.add_parser(
+        "import", help="convert public open data into the input schema",
+        description="Write input tables from public formats: ONS boundaries + census "
+        "population as zones; the national libraries dataset (located by postcode) as sites "
+        "and services.",
+        epilog="Example: tp-assets import libraries libraries_england_2023.csv --postcodes "
+        "codepoint.csv --authority Lewisham --out-dir data/lewisham",
+    )
+    kinds = imp.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    zones = kinds.add_parser("ons-zones", help="ONS LSOA/OA boundaries + census population",
+                             epilog="Example: tp-assets import ons-zones lsoa2021.shp "
+                             "census2021.csv --boundary-code LSOA21CD --table-code lsoa21_code "
+                             "--population-column usual_residents --out zones.gpkg")
+    zones.add_argument("boundaries", type=Path)
+    zones.add_argument("population", type=Path)
+    zones.add_argument("--boundary-code", required=True)
+    zones.add_argument("--table-code", required=True)
+    zones.add_argument("--population-column", required=True)
+    zones.add_argument("--name-column")
+    zones.add_argument("--out", type=Path, required=True, help="zones file (.gpkg)")
+    libs = kinds.add_parser("libraries", help="national public libraries dataset",
+                            epilog="Example: tp-assets import libraries libraries.csv "
+                            "--postcodes codepoint.csv --authority Lewisham --out-dir place")
+    libs.add_argument("libraries", type=Path)
+    libs.add_argument("--postcodes", type=Path, required=True,
+                      help="OS Code-Point Open style CSV: Postcode, Eastings, Northings")
+    libs.add_argument("--authority")
+    libs.add_argument("--out-dir", type=Path, required=True)
     compare.add_argument("folders", type=Path, nargs="+", metavar="RESULTS_FOLDER")
     compare.add_argument("--out", type=Path, default=Path("results"),
                          help="where to write comparison.csv and differences.csv")
@@ -135,11 +164,12 @@ def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None,
       f"{plan.solve_seconds:.1f} s); plan passed the independent check\n")
     w(f"  sites kept {t['sites_kept']}, disposed {t['sites_disposed']}; services moved "
       f"{t['services_moved']}\n")
-    w(f"  annual saving {_money(t['annual_saving_gbp_pa'])}/yr at full effect; receipts (net) "
-      f"{_money(t['receipts_net_gbp'])}; backlog avoided {_money(t['backlog_avoided_gbp'])}; "
-      f"one-off cost {_money(-t['one_off_cost_gbp'])}\n")
+    w(f"  annual saving {format_gbp(t['annual_saving_gbp_pa'])}/yr at full effect; "
+      f"receipts (net) {format_gbp(t['receipts_net_gbp'])}; backlog avoided "
+      f"{format_gbp(t['backlog_avoided_gbp'])}; one-off cost "
+      f"{format_gbp(-t['one_off_cost_gbp'])}\n")
     w(f"  NPV over {r.scenario.finance.horizon_years} years at "
-      f"{r.scenario.finance.discount_rate:.1%}: {_money(t['npv_gbp'])}"
+      f"{r.scenario.finance.discount_rate:.1%}: {format_gbp(t['npv_gbp'])}"
       + (f"; pays back in year {t['payback_year']} ({t['payback_fin_year']})"
          if t["payback_year"] else "") + "\n")
     w(f"  energy saved {(t['electricity_kwh_saved_pa'] + t['heat_kwh_saved_pa']) / 1000:,.0f} "
@@ -154,6 +184,29 @@ def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None,
     w(f"  written to {r.folder}" + (f"; map: {r.map_path}" if r.map_path else "") + "\n")
 
 
+def _import(args: argparse.Namespace, out: TextIO) -> None:
+    from tp_assets import io, sources
+
+    if args.source == "ons-zones":
+        zones = sources.ons_zones(args.boundaries, args.population,
+                                  boundary_code=args.boundary_code, table_code=args.table_code,
+                                  population_column=args.population_column,
+                                  name_column=args.name_column)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        io.write_gpkg({"zones": zones}, args.out)
+        out.write(f"{len(zones)} zones, {zones['population'].sum():,.0f} residents written to "
+                  f"{args.out}\n")
+    else:
+        sites, services = sources.libraries(args.libraries, args.postcodes,
+                                            authority=args.authority)
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        io.write_csv(sites, args.out_dir / "sites.csv")
+        io.write_csv(services, args.out_dir / "services.csv")
+        out.write(f"{len(sites)} libraries written to {args.out_dir / 'sites.csv'} and "
+                  f"{args.out_dir / 'services.csv'} (x/y in EPSG:27700; GIA, tenure and "
+                  "service size are documented assumptions: edit them)\n")
+
+
 def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
     from tp_assets import io, pipeline
 
@@ -164,10 +217,6 @@ def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
     out.write(headline.to_string(index=False) + "\n")
     out.write(f"{len(differ)} sites decided differently; written to "
               f"{out_dir / 'comparison.csv'} and {out_dir / 'differences.csv'}\n")
-
-
-def _money(value: float) -> str:
-    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
 
 
 def _print_validate(path: Path, out: TextIO) -> None:
@@ -183,7 +232,7 @@ def _print_validate(path: Path, out: TextIO) -> None:
     w(f"  {s['sites']} sites, {s['services']} services, {s['zones']} zones, "
       f"{s['population']:,.0f} residents\n")
     w(f"  gross internal area {s['gia_m2']:,.0f} m2; annual running cost (rent + rates + FM) "
-      f"{_money(s['running_cost_gbp_pa'])}\n")
+      f"{format_gbp(s['running_cost_gbp_pa'])}\n")
     for label, key in (("electricity", "electricity_kwh_pa"), ("heat", "heat_kwh_pa")):
         e = s[key]
         w(f"  {label}: {(e['metered'] + e['benchmark']) / 1000:,.0f} MWh/yr "
@@ -262,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command in ("run", "demo"):
             path = args.scenario if args.command == "run" else demo_scenario()
             _run(path, args.out, args.maps, args.cache, args.quiet, sys.stdout)
+        elif args.command == "import":
+            _import(args, sys.stdout)
         elif args.command == "compare":
             _compare(args.folders, args.out, sys.stdout)
         return EXIT_OK

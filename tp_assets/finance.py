@@ -198,3 +198,15 @@ def move_costs(services: pd.DataFrame, finance: Finance) -> np.ndarray:
     base = (services["fte"].astype(float) * finance.relocation_gbp_per_fte
             + services["area_m2"].astype(float) * finance.fitout_gbp_per_m2)
     return (base * (1.0 + finance.optimism_bias)).to_numpy()
+
+
+def format_gbp(value: float) -> str:
+    """Whole pounds for people: ``£1,234``, ``-£56`` (never ``£-0``).
+
+    Parameters
+    ----------
+    value
+        Pounds.
+    """
+    pounds = round(value) + 0
+    return f"-£{-pounds:,}" if pounds < 0 else f"£{pounds:,}"

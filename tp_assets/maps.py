@@ -29,6 +29,7 @@ import shapely
 
 from tp_assets import access, settings
 from tp_assets.estate import Estate
+from tp_assets.finance import format_gbp
 from tp_assets.optimise import Plan
 from tp_assets.savings import Savings
 from tp_assets.scenario import Scenario
@@ -58,10 +59,6 @@ def _label(service_type: str) -> str:
     """Plain-English label of a service type (``gp``: GP, ``community_hall``: Community hall)."""
     return service_type.upper() if len(service_type) <= 3 else \
         service_type.replace("_", " ").capitalize()
-
-
-def _money(value: float) -> str:
-    return f"-£{-value:,.0f}" if value < 0 else f"£{value:,.0f}"
 
 
 def _lonlat(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -179,8 +176,8 @@ def _popup(row: Any, services: pd.DataFrame, before: list[str]) -> str:
             f"<tr><th>Tenure</th><td>{lease}</td></tr>"
             f"<tr><th>Floor area</th><td>{row.gia_m2:,.0f} m2 GIA</td></tr>"
             f'<tr><th>Annual saving</th><td class="tpa-saving">'
-            f"{_money(row.annual_saving_gbp_pa)}/yr</td></tr>"
-            f"<tr><th>Receipt (net)</th><td>{_money(row.receipts_net_gbp)}</td></tr>"
+            f"{format_gbp(row.annual_saving_gbp_pa)}/yr</td></tr>"
+            f"<tr><th>Receipt (net)</th><td>{format_gbp(row.receipts_net_gbp)}</td></tr>"
             f"<tr><th>Energy and carbon saved</th><td>{energy}</td></tr></table>"
             f"<p>Services today:</p><ul>{names(before)}</ul></div>")
 
@@ -312,10 +309,10 @@ def _summary(scenario: Scenario, plan: Plan, savings: Savings,
     gap = f"gap {plan.gap:.2%}" if np.isfinite(plan.gap) else "gap unknown"
     return (f'<div id="tpa-summary" class="tpa-panel"><h3>{_e(scenario.name)}</h3>'
             f"<p>{_e(scenario.description)}</p><table>"
-            f"<tr><th>Annual saving</th><td>{_money(t['annual_saving_gbp_pa'])}/yr</td></tr>"
-            f"<tr><th>Receipts (net)</th><td>{_money(t['receipts_net_gbp'])}</td></tr>"
+            f"<tr><th>Annual saving</th><td>{format_gbp(t['annual_saving_gbp_pa'])}/yr</td></tr>"
+            f"<tr><th>Receipts (net)</th><td>{format_gbp(t['receipts_net_gbp'])}</td></tr>"
             f"<tr><th>NPV, {scenario.finance.horizon_years} years at "
-            f"{scenario.finance.discount_rate:.1%}</th><td>{_money(t['npv_gbp'])}</td></tr>"
+            f"{scenario.finance.discount_rate:.1%}</th><td>{format_gbp(t['npv_gbp'])}</td></tr>"
             f"<tr><th>Carbon saved</th><td>{t['tco2e_saved_pa']:,.0f} tCO2e/yr</td></tr>"
             f"<tr><th>Sites kept / disposed</th><td>{t['sites_kept']} / "
             f"{t['sites_disposed']}</td></tr>"

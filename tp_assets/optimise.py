@@ -207,6 +207,7 @@ class _Model:
         self.p = p = problem
         self.model = m = mathopt.Model(name="tp-assets")
         self.elastic = elastic
+        self.start: tuple[np.ndarray, np.ndarray] | None = None  # the greedy plan, if any
         # CP-SAT has no continuous variables: coverage indicators become binary there
         self.all_integer = not problem.splittable.any()
         self.slacks: list[tuple[Any, str, Any]] = []
@@ -352,6 +353,7 @@ class _Model:
             share = (p.current[p.pair_service] == p.pair_site).astype(float)
         else:
             keep, share = start
+            self.start = start
         values = {}
         for b, var in enumerate(self.x):
             values[var] = float(keep[b])
@@ -639,6 +641,15 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         gap = min(gap, solver.relative_gap)
     keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
     y = np.asarray(result.variable_values(model.y), dtype=float)
+    if model.start is not None and status != "OPTIMAL":
+        # not every backend takes the start as its first incumbent (HiGHS through
+        # MathOpt does not): keep the greedy plan when the search has not beaten it
+        g_keep, g_share = model.start
+        g_value = float(problem.disposal_value[~g_keep].sum() - g_share @ problem.pair_cost)
+        if g_value > objective + 1e-6:
+            keep, y, objective = g_keep, g_share, g_value
+            gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) \
+                else np.inf
     return Plan(problem.site_ids, keep, _assignment(problem, y), status, objective, bound,
                 gap, seconds, solver_name(solver.backend), model.size)
 

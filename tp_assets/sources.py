@@ -86,3 +86,139 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
         "population": [people[c] for c in area_codes],
     })
     return gpd.GeoDataFrame(frame, geometry=shapes.geometry.to_numpy(), crs=shapes.geometry.crs)
+
+
+def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: str = "",
+                      fallback: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Locate postcodes from an OS Code-Point Open style table.
+
+    Parameters
+    ----------
+    postcodes
+        Postcodes as written (spacing and case are normalised), indexed by row.
+    codepoint
+        CSV with columns ``Postcode``, ``Eastings``, ``Northings`` (EPSG:27700 metres;
+        the header of OS Code-Point Open's documentation).
+    source
+        Name of the file the postcodes come from, for messages.
+    fallback
+        ``x``, ``y`` (EPSG:27700) given in the source itself, same index, NaN where
+        absent: used for postcodes the table lacks (e.g. a postcode across the
+        border of a table cut to one borough).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``x``, ``y`` (EPSG:27700 metres) and ``located_by`` (``postcode`` or
+        ``source coordinates``), same index as ``postcodes``.
+
+    Raises
+    ------
+    InputError
+        Listing every postcode not in the table, with its row.
+    """
+    table = read_table(Path(codepoint))
+    missing = [c for c in ("Postcode", "Eastings", "Northings") if c not in table.cells.columns]
+    if missing:
+        raise InputError(f"{Path(codepoint).name}: no column(s) {', '.join(missing)}; expected "
+                         "OS Code-Point Open columns Postcode, Eastings, Northings")
+
+    def key(code: object) -> str:
+        return "".join(str(code).split()).upper()
+
+    lookup = {key(p): (float(e), float(n)) for p, e, n in zip(
+        table.cells["Postcode"], table.cells["Eastings"], table.cells["Northings"], strict=True)}
+    has_xy = (fallback[["x", "y"]].notna().all(axis=1) if fallback is not None
+              else pd.Series(False, index=postcodes.index))
+    unknown = [f"row {i + 2}: {p!r}" for i, (p, ok) in enumerate(zip(postcodes, has_xy,
+                                                                     strict=True))
+               if key(p) not in lookup and not ok]
+    if unknown:
+        raise InputError(f"{source or 'postcodes'}: {len(unknown)} postcode(s) not found in "
+                         f"{Path(codepoint).name}: " + "; ".join(unknown[:20])
+                         + "; check them, or give x/y coordinates for those rows")
+    rows = []
+    given = (fallback[["x", "y"]].to_numpy(dtype=float) if fallback is not None
+             else np.full((len(postcodes), 2), np.nan))
+    for i, p in enumerate(postcodes):
+        if key(p) in lookup:
+            rows.append((*lookup[key(p)], "postcode"))
+        else:
+            rows.append((float(given[i, 0]), float(given[i, 1]), "source coordinates"))
+    return pd.DataFrame(rows, columns=["x", "y", "located_by"], index=postcodes.index)
+
+
+#: Documented assumptions for attributes the national libraries dataset does not give.
+LIBRARY_ASSUMPTIONS: dict[str, object] = {
+    "gia_m2": 600.0, "tenure": "freehold", "benchmark": "cultural_activities",
+    "area_m2": 400.0, "fte": 4.0, "heat_fuel": "gas",
+}
+
+
+def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None = None,
+              owner: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sites and library services from the national public libraries dataset.
+
+    Reads the DCMS / Arts Council England "basic dataset of libraries in England" CSV
+    (columns ``name``, ``authority``, ``postcode``, ``uprn``, ``closed``,
+    ``operation_23`` (LA: council run, CR: community run), ...), keeps the open
+    libraries, locates each by its postcode (:func:`geocode_postcodes`; a postcode the
+    table lacks falls back to the row's own ``cpo_easting``/``cpo_northing`` or
+    ``easting``/``northing``, recorded in ``located_by``) and fills
+    what the dataset does not say with :data:`LIBRARY_ASSUMPTIONS` (GIA 600 m2,
+    freehold, CIBSE TM46 "cultural activities", a 400 m2, 4 FTE library service),
+    written as plain values so a user can replace them.
+
+    Parameters
+    ----------
+    path
+        The libraries CSV.
+    codepoint
+        Code-Point Open style postcode table.
+    authority
+        Keep only this library authority (e.g. ``"Lewisham"``).
+    owner
+        Owner written for council-run libraries (default: ``"<authority> Council"``).
+
+    Returns
+    -------
+    sites, services
+        Tables in the input schema (sites with ``x``/``y`` in EPSG:27700).
+    """
+    table = read_table(Path(path))
+    cells = table.cells
+    needed = [c for c in ("name", "postcode", "authority", "closed") if c not in cells.columns]
+    if needed:
+        raise InputError(f"{Path(path).name}: no column(s) {', '.join(needed)}; expected the "
+                         "libraries dataset's columns (name, authority, postcode, closed, ...)")
+    keep = cells["closed"].astype(str).str.strip() == ""
+    if authority:
+        keep &= cells["authority"].astype(str).str.strip() == authority
+    rows = cells[keep]
+    given = None
+    for ex, ny in (("cpo_easting", "cpo_northing"), ("easting", "northing")):
+        if ex in rows.columns and ny in rows.columns:
+            given = pd.DataFrame({"x": pd.to_numeric(rows[ex], errors="coerce"),
+                                  "y": pd.to_numeric(rows[ny], errors="coerce")})
+            break
+    xy = geocode_postcodes(rows["postcode"], codepoint, source=Path(path).name,
+                           fallback=given)
+    council = owner or f"{authority or 'Local authority'} Council"
+    run_by = rows.get("operation_23", pd.Series("", index=rows.index)).astype(str)
+    owners = np.where(run_by.str.upper() == "CR", "Community-run library trust", council)
+    ids = [f"LIB{k + 1:02d}" for k in range(len(rows))]
+    a = LIBRARY_ASSUMPTIONS
+    sites = pd.DataFrame({
+        "site_id": ids, "name": rows["name"].to_numpy(), "owner": owners,
+        "x": xy["x"].to_numpy(), "y": xy["y"].to_numpy(), "postcode": rows["postcode"].to_numpy(),
+        "located_by": xy["located_by"].to_numpy(),
+        "uprn": rows.get("uprn", pd.Series("", index=rows.index)).to_numpy(),
+        "gia_m2": a["gia_m2"], "tenure": a["tenure"], "heat_fuel": a["heat_fuel"],
+        "benchmark": a["benchmark"], "status": "candidate",
+    })
+    services = pd.DataFrame({
+        "service_id": [f"{i}-library" for i in ids], "site_id": ids,
+        "service_type": "library", "owner": owners, "area_m2": a["area_m2"], "fte": a["fte"],
+        "name": rows["name"].to_numpy(),
+    })
+    return sites, services
