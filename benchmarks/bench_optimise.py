@@ -17,7 +17,7 @@ in one run, on three cases:
    Target (from the issue): OPTIMAL, or gap <= 0.5% when stopped at the time limit.
 2. **OR-Library cap131** (50 warehouses x 50 customers) and
 3. **OR-Library capa, capacity 14000** (100 warehouses x 1000 customers), read as in
-   ``tests/test_optimise.py`` (every customer splittable, fixed cost as the
+   ``tp_assets.optimise.orlib_problem`` (every customer splittable, fixed cost as the
    "disposal value", total cost = sum of fixed costs - objective), solved with
    ``relative_gap = 0`` and ``--time-limit``; the total cost is compared with the
    published optimum (target: OPTIMAL and equal within a relative 1e-6). CP-SAT has no
@@ -94,54 +94,6 @@ ORLIB_CASES = (
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def read_orlib(path: Path, capacity: float | None = None) -> Problem:
-    """An OR-Library capacitated warehouse location file as a Problem (all splittable).
-
-    Same reading as ``read_orlib`` in ``tests/test_optimise.py``: each warehouse is a
-    site whose fixed cost is its disposal value, each customer a splittable service of
-    its demand, each (customer, warehouse) cost the one-off cost of the pair.
-
-    Parameters
-    ----------
-    path
-        The instance file.
-    capacity
-        The capacity of every warehouse whose capacity is the literal word
-        ``capacity`` (the capa family).
-
-    Returns
-    -------
-    Problem
-    """
-    from tp_assets import optimise
-
-    tokens = path.read_text().split()
-    m, n = int(tokens[0]), int(tokens[1])
-    pos = 2
-    caps: list[float | None] = []
-    fixed: list[float] = []
-    for _ in range(m):
-        cap = tokens[pos]
-        caps.append(capacity if cap == "capacity" else float(cap))
-        fixed.append(float(tokens[pos + 1]))
-        pos += 2
-    demand: list[float] = []
-    cost: list[list[float]] = []
-    for _ in range(n):
-        demand.append(float(tokens[pos]))
-        cost.append([float(v) for v in tokens[pos + 1:pos + 1 + m]])
-        pos += 1 + m
-    pair_s = np.repeat(np.arange(n), m)
-    pair_b = np.tile(np.arange(m), n)
-    return optimise.Problem(
-        site_ids=np.array([f"W{i}" for i in range(m)], dtype=object),
-        service_ids=np.array([f"C{j}" for j in range(n)], dtype=object),
-        disposal_value=np.array(fixed), capacity=np.array(caps, dtype=float),
-        keep_fixed=np.full(m, -1), area=np.array(demand), splittable=np.ones(n, dtype=bool),
-        current=np.full(n, -1), service_type=np.zeros(n, dtype=int), type_names=["demand"],
-        pair_service=pair_s, pair_site=pair_b, pair_cost=np.array(cost).ravel())
 
 
 def run_solve(problem: Problem, settings: SolverSettings) -> Run:
@@ -295,7 +247,7 @@ def bench_demo(time_limit: float, short_limit: float) -> None:
 
 
 def bench_orlib(time_limit: float) -> None:
-    from tp_assets import scenario
+    from tp_assets import optimise, scenario
 
     print("\n## 2-3. OR-Library capacitated warehouse location (relative_gap = 0)\n")
     if not ORLIB.is_dir():
@@ -310,7 +262,7 @@ def bench_orlib(time_limit: float) -> None:
             print(f"| {case.label} | | skipped: {path} is absent | | | | | | |")
             continue
         started = time.perf_counter()
-        problem = read_orlib(path, case.capacity)
+        problem = optimise.orlib_problem(path, case.capacity)
         read = time.perf_counter() - started
         for backend in BACKENDS:
             if backend == "cpsat":

@@ -112,40 +112,13 @@ def test_brute_force_sees_infeasible(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- OR-Library
 
 
-def read_orlib(path: Path, capacity: float | None = None) -> optimise.Problem:
-    """An OR-Library capacitated warehouse location file as a Problem (all splittable)."""
-    tokens = path.read_text().split()
-    m, n = int(tokens[0]), int(tokens[1])
-    pos = 2
-    caps, fixed = [], []
-    for _ in range(m):
-        cap = tokens[pos]
-        caps.append(capacity if cap == "capacity" else float(cap))
-        fixed.append(float(tokens[pos + 1]))
-        pos += 2
-    demand, cost = [], []
-    for _ in range(n):
-        demand.append(float(tokens[pos]))
-        cost.append([float(v) for v in tokens[pos + 1:pos + 1 + m]])
-        pos += 1 + m
-    pair_s = np.repeat(np.arange(n), m)
-    pair_b = np.tile(np.arange(m), n)
-    return optimise.Problem(
-        site_ids=np.array([f"W{i}" for i in range(m)], dtype=object),
-        service_ids=np.array([f"C{j}" for j in range(n)], dtype=object),
-        disposal_value=np.array(fixed), capacity=np.array(caps, dtype=float),
-        keep_fixed=np.full(m, -1), area=np.array(demand), splittable=np.ones(n, dtype=bool),
-        current=np.full(n, -1), service_type=np.zeros(n, dtype=int), type_names=["demand"],
-        pair_service=pair_s, pair_site=pair_b, pair_cost=np.array(cost).ravel())
-
-
 PUBLISHED = {"cap41": 1040444.375, "cap71": 932615.750, "cap101": 796648.437,
              "cap131": 793439.562}
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_orlib_published_optima(shared_data: Path, name: str) -> None:
-    problem = read_orlib(shared_data / "orlib" / f"{name}.txt")
+    problem = optimise.orlib_problem(shared_data / "orlib" / f"{name}.txt")
     plan = optimise.solve(problem, scenario.SolverSettings(backend="highs", relative_gap=0.0,
                                                            time_limit_s=60))
     assert plan.status == "OPTIMAL"

@@ -775,6 +775,40 @@ def _clusters(pairs: pd.DataFrame, threshold: float) -> np.ndarray:
                      for a, b in zip(pairs["site_a"], pairs["site_b"], strict=True)], dtype=int)
 
 
+def minutes_before_after(estate: Estate, times: dict[str, TravelTimes],
+                         standards: dict[str, Standard], assignment: pd.DataFrame
+                         ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Minutes from each zone to the nearest site offering each standard's service.
+
+    Parameters
+    ----------
+    estate
+        The estate (where services are today).
+    times
+        Travel times by mode.
+    standards
+        Access standards by service type.
+    assignment
+        A plan's placements: ``service_id``, ``site_id`` (``share`` ignored: any
+        share offers the service there).
+
+    Returns
+    -------
+    dict
+        Service type -> (minutes today, minutes with the plan), one value per zone in
+        ``estate.zones`` order; ``inf`` beyond the cutoff.
+    """
+    services = estate.services
+    placed = assignment.merge(services[["service_id", "service_type"]], on="service_id")
+    out = {}
+    for t, st in standards.items():
+        tt = times[st.mode]
+        before = np.isin(tt.site_ids, services.loc[services["service_type"] == t, "site_id"])
+        after = np.isin(tt.site_ids, placed.loc[placed["service_type"] == t, "site_id"])
+        out[t] = (nearest(tt.minutes, before)[1], nearest(tt.minutes, after)[1])
+    return out
+
+
 def cutoffs(standards: dict[str, Standard]) -> dict[str, float]:
     """The largest ``max_minutes`` per mode: how far each matrix must be computed.
 

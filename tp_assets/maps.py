@@ -201,16 +201,11 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
     zones = estate.zones[["zone_id", "geometry"]].copy()
     zones["geometry"] = zones.geometry.simplify(SIMPLIFY_M)
     zones["geometry"] = _lonlat(zones.geometry)
-    placed = plan.assignment.merge(estate.services[["service_id", "service_type"]],
-                                   on="service_id")
+    by_type = access.minutes_before_after(estate, times, scenario.standards, plan.assignment)
     first = True
     for t, st in sorted(scenario.standards.items(), key=lambda kv: (kv[0] != "library", kv[0])):
         tt = times[st.mode]
-        before = np.isin(tt.site_ids, estate.services.loc[
-            estate.services["service_type"] == t, "site_id"])
-        after = np.isin(tt.site_ids, placed.loc[placed["service_type"] == t, "site_id"])
-        _, m_before = access.nearest(tt.minutes, before)
-        _, m_after = access.nearest(tt.minutes, after)
+        m_before, m_after = by_type[t]
         label = _label(t)
         for which, minutes in (("before", m_before), ("after", m_after)):
             within_b, within_a = m_before <= st.max_minutes, m_after <= st.max_minutes

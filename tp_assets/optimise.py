@@ -11,6 +11,7 @@ import datetime
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -364,17 +365,21 @@ class _Model:
             values[var] = 1.0 if (share[ks] > 0).any() else 0.0
         return self.mo.SolutionHint(variable_values=values)
 
-    def solve(self, solver: SolverSettings, *, hint: bool = True) -> Any:
+    def solve(self, solver: SolverSettings, *, hint: bool = True,
+              started: float | None = None) -> Any:
+        """Solve; ``time_limit_s`` counts from ``started`` (default: now), hint included."""
         mathopt = self.mo
+        started = time.perf_counter() if started is None else started
+        start = self.hint(solver) if hint else None
+        left = max(1.0, solver.time_limit_s - (time.perf_counter() - started))
         kwargs: dict[str, object] = {
-            "time_limit": datetime.timedelta(seconds=solver.time_limit_s),
+            "time_limit": datetime.timedelta(seconds=left),
             "random_seed": solver.seed,
             "relative_gap_tolerance": solver.relative_gap,
         }
         if solver.backend != "highs":  # HiGHS through MathOpt rejects a thread count
             kwargs["threads"] = solver.threads
         params = mathopt.SolveParameters(**kwargs)
-        start = self.hint(solver) if hint else None
         model_params = (mathopt.ModelSolveParameters(solution_hints=[start]) if start
                         else None)
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
@@ -620,7 +625,7 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
     started = time.perf_counter()
     model = _Model(problem)
-    result = model.solve(solver)
+    result = model.solve(solver, started=started)
     seconds = time.perf_counter() - started
     reason = result.termination.reason
     mathopt = model.mo
@@ -670,6 +675,48 @@ def _assignment(problem: Problem, y: np.ndarray) -> pd.DataFrame:
             k = ks[int(values.argmax())]
             rows.append((problem.service_ids[s], problem.site_ids[problem.pair_site[k]], 1.0))
     return pd.DataFrame(rows, columns=["service_id", "site_id", "share"])
+
+
+def orlib_problem(path: str | Path, capacity: float | None = None) -> Problem:
+    """An OR-Library capacitated warehouse location instance as a :class:`Problem`.
+
+    Beasley's format: ``m n``; ``m`` lines ``capacity fixed_cost`` (capa files write
+    the word ``capacity``: pass ``capacity``); then per customer its demand and the
+    ``m`` costs of serving all of it from each warehouse. Warehouses become sites whose
+    fixed cost is the value of closing them, customers splittable services whose
+    demand is their area and whose assignment costs are placement costs; the
+    published optimum equals ``disposal_value.sum() - plan.objective_gbp``.
+
+    Parameters
+    ----------
+    path
+        The instance file (e.g. ``cap41.txt``).
+    capacity
+        Capacity of every warehouse where the file says ``capacity``.
+    """
+    tokens = Path(path).read_text().split()
+    m, n = int(tokens[0]), int(tokens[1])
+    pos = 2
+    caps, fixed = [], []
+    for _ in range(m):
+        if tokens[pos] == "capacity" and capacity is None:
+            raise InputError(f"{Path(path).name}: capacities are not given; pass capacity=")
+        caps.append(capacity if tokens[pos] == "capacity" else float(tokens[pos]))
+        fixed.append(float(tokens[pos + 1]))
+        pos += 2
+    demand, cost = [], []
+    for _ in range(n):
+        demand.append(float(tokens[pos]))
+        cost.append([float(v) for v in tokens[pos + 1:pos + 1 + m]])
+        pos += 1 + m
+    return Problem(
+        site_ids=np.array([f"W{i}" for i in range(m)], dtype=object),
+        service_ids=np.array([f"C{j}" for j in range(n)], dtype=object),
+        disposal_value=np.array(fixed), capacity=np.array(caps, dtype=float),
+        keep_fixed=np.full(m, -1), area=np.array(demand), splittable=np.ones(n, dtype=bool),
+        current=np.full(n, -1), service_type=np.zeros(n, dtype=int), type_names=["demand"],
+        pair_service=np.repeat(np.arange(n), m), pair_site=np.tile(np.arange(m), n),
+        pair_cost=np.array(cost).ravel())
 
 
 # --------------------------------------------------------------------------- the adapter

@@ -178,16 +178,10 @@ def zone_minutes(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
         (NaN beyond the standard's cutoff).
     """
     out = pd.DataFrame({"zone_id": est.zones["zone_id"].to_numpy()})
-    services = est.services
-    for t, st in sorted(scen.standards.items()):
-        tt = times[st.mode]
-        before = np.isin(tt.site_ids, services.loc[services["service_type"] == t, "site_id"])
-        placed = plan.assignment.merge(services[["service_id", "service_type"]],
-                                       on="service_id")
-        after = np.isin(tt.site_ids, placed.loc[placed["service_type"] == t, "site_id"])
-        for label, mask in (("before", before), ("after", after)):
-            _, minutes = access.nearest(tt.minutes, mask)
-            out[f"{t}_{label}_min"] = np.where(np.isfinite(minutes), minutes, np.nan)
+    minutes = access.minutes_before_after(est, times, scen.standards, plan.assignment)
+    for t, (before, after) in sorted(minutes.items()):
+        for label, values in (("before", before), ("after", after)):
+            out[f"{t}_{label}_min"] = np.where(np.isfinite(values), values, np.nan)
     return out
 
 
