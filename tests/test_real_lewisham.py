@@ -134,3 +134,24 @@ def test_adapter_bad_input(shared_data: Path, tmp_path: Path) -> None:
                    .encode("cp1252"))
     with pytest.raises(InputError, match=r"cp.csv: not UTF-8 text"):
         sources.libraries(cp, lew / "lookups" / "codepoint_open_2025_lewisham_postcodes.csv")
+
+
+def test_age_bands_become_demand_columns(shared_data: Path) -> None:
+    lew = shared_data / "lewisham"
+    zones = sources.ons_zones(
+        lew / "boundaries" / "lsoa2021_lewisham_bng.shp",
+        lew / "population" / "census2021_usual_residents_age6_lsoa21_lewisham.csv",
+        boundary_code="LSOA21CD", table_code="lsoa21_code", population_column="usual_residents",
+        band_column="age_group")
+    assert zones["population"].sum() == 300_535
+    bands = [c for c in zones.columns if c.startswith("pop_")]
+    assert len(bands) == 6
+    assert "pop_aged_65_years_and_over" in bands
+    assert (zones[bands].sum(axis=1) == zones["population"]).all()
+    with pytest.raises(InputError, match=r"duplicate code 'E01003189'; the population table "
+                       r"needs one row per area \(or give band_column for age bands\)"):
+        sources.ons_zones(
+            lew / "boundaries" / "lsoa2021_lewisham_bng.shp",
+            lew / "population" / "census2021_usual_residents_age6_lsoa21_lewisham.csv",
+            boundary_code="LSOA21CD", table_code="lsoa21_code",
+            population_column="usual_residents")

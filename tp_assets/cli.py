@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     zones.add_argument("--table-code", required=True)
     zones.add_argument("--population-column", required=True)
     zones.add_argument("--name-column")
+    zones.add_argument("--band-column", help="age-band column of a long population table")
     zones.add_argument("--out", type=Path, required=True, help="zones file (.gpkg)")
     libs = kinds.add_parser("libraries", help="national public libraries dataset",
                             epilog="Example: tp-assets import libraries libraries.csv "
@@ -191,7 +192,8 @@ def _import(args: argparse.Namespace, out: TextIO) -> None:
         zones = sources.ons_zones(args.boundaries, args.population,
                                   boundary_code=args.boundary_code, table_code=args.table_code,
                                   population_column=args.population_column,
-                                  name_column=args.name_column)
+                                  name_column=args.name_column,
+                                  band_column=args.band_column)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         io.write_gpkg({"zones": zones}, args.out)
         out.write(f"{len(zones)} zones, {zones['population'].sum():,.0f} residents written to "

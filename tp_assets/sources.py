@@ -6,6 +6,7 @@ of ``data/README.md``, reporting what did not match rather than dropping it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,8 +18,8 @@ from tp_assets._tables import read_table
 
 
 def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: str,
-              table_code: str, population_column: str, name_column: str | None = None
-              ) -> gpd.GeoDataFrame:
+              table_code: str, population_column: str, name_column: str | None = None,
+              band_column: str | None = None) -> gpd.GeoDataFrame:
     """Join ONS area boundaries (LSOA / OA) to a census population table.
 
     Parameters
@@ -35,12 +36,16 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
         Column of ``population`` holding residents (people).
     name_column
         Column of ``boundaries`` with the area name, copied to ``name``.
+    band_column
+        For a long table with one row per area and age band (e.g. ``"age_group"``):
+        each band becomes a demand column ``pop_<band>`` (``"Aged 65 years and
+        over"`` -> ``pop_aged_65_years_and_over``) and ``population`` their sum.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Zones schema: ``zone_id``, ``name``, ``population`` (people), polygons in the
-        boundary file's CRS.
+        Zones schema: ``zone_id``, ``name``, ``population`` (people) and any
+        ``pop_*`` band columns, polygons in the boundary file's CRS.
 
     Raises
     ------
@@ -55,14 +60,20 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
                 f"{', '.join(map(str, frame.columns))}"
                 for path, frame, col in ((bpath, shapes.cells, boundary_code),
                                          (ppath, table.cells, table_code),
-                                         (ppath, table.cells, population_column))
-                if col not in frame.columns]
+                                         (ppath, table.cells, population_column),
+                                         (ppath, table.cells, band_column))
+                if col is not None and col not in frame.columns]
     if problems:
         raise InputError(problems)
     codes = table.cells[table_code].astype(str).str.strip()
-    problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code {codes[i]!r}; the "
-                 "population table needs one row per area (sum age bands first)"
-                 for i in np.flatnonzero(codes.duplicated(keep=False).to_numpy())]
+    bands = (table.cells[band_column].astype(str).str.strip() if band_column
+             else pd.Series("", index=codes.index))
+    keys = codes + "\x00" + bands
+    problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code {codes[i]!r}"
+                 + (f" for {band_column} {bands[i]!r}" if band_column else "")
+                 + "; the population table needs one row per area"
+                 + (" and band" if band_column else " (or give band_column for age bands)")
+                 for i in np.flatnonzero(keys.duplicated(keep=False).to_numpy())]
     counts = pd.to_numeric(table.cells[population_column], errors="coerce")
     problems += [f"{table.where(int(i), codes[i], table_code)}, column '{population_column}': "
                  f"value {table.cells[population_column][i]!r} is not a count of people"
@@ -79,12 +90,19 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
                             "codes)")
     if problems:
         raise InputError(problems)
-    people = dict(zip(codes, counts, strict=True))
+    long = pd.DataFrame({"code": codes, "band": bands, "people": counts})
+    people = long.groupby("code")["people"].sum()
     frame = pd.DataFrame({
         "zone_id": area_codes,
         "name": shapes.cells[name_column].astype(str) if name_column else "",
-        "population": [people[c] for c in area_codes],
+        "population": people.reindex(area_codes).to_numpy(),
     })
+    if band_column:
+        wide = long.pivot_table(index="code", columns="band", values="people", aggfunc="sum",
+                                fill_value=0)
+        for band in wide.columns:
+            slug = re.sub(r"[^a-z0-9]+", "_", str(band).lower()).strip("_")
+            frame[f"pop_{slug}"] = wide[band].reindex(area_codes).to_numpy()
     return gpd.GeoDataFrame(frame, geometry=shapes.geometry.to_numpy(), crs=shapes.geometry.crs)
 
 
