@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tp_assets import __version__
-from tp_assets._errors import InputError, TpAssetsError
+from tp_assets._errors import TpAssetsError
 from tp_assets.finance import format_gbp
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
@@ -255,24 +255,10 @@ def _print_validate(path: Path, out: TextIO) -> None:
 
 
 def _run_access(scenario_path: Path, out_dir: Path, cache: Path | None, out: TextIO) -> None:
-    from tp_assets import access, io
-    from tp_assets import estate as estate_mod
-    from tp_assets import scenario as scenario_mod
+    from tp_assets import pipeline
 
-    scen = scenario_mod.load(scenario_path)
-    est = estate_mod.load_place(scen.place)
-    scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
-                                      est.demand_columns)
-    if not scen.standards:
-        raise InputError(f"{scenario_path.name}: no [standards.<service_type>] "
-                                      "tables; add one, e.g. [standards.library] max_minutes = 20")
-    times = {mode: access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cutoff,
-                                       cache_dir=cache)
-             for mode, cutoff in access.cutoffs(scen.standards).items()}
-    report = access.baseline(est, times, scen.standards)
-    target = out_dir / scen.name / "baseline_access"
-    with io.atomic_folder(target) as tmp:
-        access.write_report(report, est, tmp)
+    scen, est, times, report, target = pipeline.baseline_access(
+        scenario_path, results_dir=out_dir, cache_dir=cache)
     w = out.write
     w(f"{scen.name}: baseline access on {est.name}\n")
     for t in times.values():

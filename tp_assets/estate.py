@@ -85,7 +85,13 @@ def tm46_benchmarks() -> pd.DataFrame:
         return pd.read_csv(f).set_index("category")
 
 
-def _site_columns() -> tuple[Column, ...]:
+def site_columns() -> tuple[Column, ...]:
+    """Specification of the sites table (see data/README.md).
+
+    Returns
+    -------
+    tuple of Column
+    """
     categories = tuple(tm46_benchmarks().index)
     return (
         Column("site_id", "id", required=True, doc="Unique identifier of the building"),
@@ -151,16 +157,6 @@ ZONE_COLUMNS: tuple[Column, ...] = (
 #: Extra zone columns whose names start with these prefixes are demand columns
 #: (people or counts, numbers >= 0) that access standards may weight by.
 DEMAND_PREFIXES: tuple[str, ...] = ("pop_", "demand_")
-
-
-def site_columns() -> tuple[Column, ...]:
-    """Specification of the sites table (see data/README.md).
-
-    Returns
-    -------
-    tuple of Column
-    """
-    return _site_columns()
 
 
 # --------------------------------------------------------------------------- the Estate

@@ -219,13 +219,12 @@ class _Model:
             if fixed >= 0:
                 self.x[b].lower_bound = self.x[b].upper_bound = float(fixed)
         self.y = []
-        for k, (s, b) in enumerate(zip(p.pair_service, p.pair_site, strict=True)):
+        for s, b in zip(p.pair_service, p.pair_site, strict=True):
             name = f"place[{p.service_ids[s]},{p.site_ids[b]}]"
             if p.splittable[s] or not integral:
                 self.y.append(m.add_variable(lb=0.0, ub=1.0, name=name))
             else:
                 self.y.append(m.add_binary_variable(name=name))
-            del k
         by_service: dict[int, list[int]] = defaultdict(list)
         by_site: dict[int, list[int]] = defaultdict(list)
         by_type_site: dict[tuple[int, int], list[int]] = defaultdict(list)

@@ -108,14 +108,9 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         timings[key] = round(time.perf_counter() - started, 3)
 
     with timed("Loading the scenario and the estate", "load"):
-        scen = scenario_mod.load(scenario_path)
-        est = estate_mod.load_place(scen.place)
-        scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
-                                          est.demand_columns)
+        scen, est = _load(scenario_path)
     with timed("Travel times over the street network", "access"):
-        times = {mode: access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cut,
-                                           cache_dir=cache_dir)
-                 for mode, cut in access.cutoffs(scen.standards).items()}
+        times = _times(scen, est, cache_dir)
     with timed(f"Optimising ({scen.solver.backend}, up to {scen.solver.time_limit_s:g} s)",
                "optimise"):
         plan = optimise.optimise(est, times, scen)
@@ -142,6 +137,89 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         if page is not None and result.map_path is not None:
             maps.write_map(page, result.map_path)
     return result
+
+
+def _load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.Estate]:
+    scen = scenario_mod.load(scenario_path)
+    est = estate_mod.load_place(scen.place)
+    scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
+                                      est.demand_columns)
+    return scen, est
+
+
+def _times(scen: scenario_mod.Scenario, est: estate_mod.Estate,
+           cache_dir: str | Path | None) -> dict[str, access.TravelTimes]:
+    return {mode: access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cut,
+                                      cache_dir=cache_dir)
+            for mode, cut in access.cutoffs(scen.standards).items()}
+
+
+def baseline_access(scenario_path: str | Path, *, results_dir: str | Path = "results",
+                    cache_dir: str | Path | None = None
+                    ) -> tuple[scenario_mod.Scenario, estate_mod.Estate,
+                               dict[str, access.TravelTimes], access.AccessReport, Path]:
+    """Access today for a scenario's standards, written to its ``baseline_access/``.
+
+    Parameters
+    ----------
+    scenario_path
+        The scenario (its standards define what is measured).
+    results_dir
+        Parent of the scenario's results folder.
+    cache_dir
+        Travel-time cache folder.
+
+    Returns
+    -------
+    scenario, estate, times, report, folder
+    """
+    scen, est = _load(scenario_path)
+    if not scen.standards:
+        raise InputError(f"{Path(scenario_path).name}: no [standards.<service_type>] tables; "
+                         "add one, e.g. [standards.library] max_minutes = 20")
+    times = _times(scen, est, cache_dir)
+    report = access.baseline(est, times, scen.standards)
+    target = Path(results_dir) / scen.name / "baseline_access"
+    with io.atomic_folder(target) as tmp:
+        write_access_report(report, est, tmp)
+    return scen, est, times, report, target
+def write_access_report(report: access.AccessReport, estate: estate_mod.Estate,
+                        folder: Path) -> None:
+    """Write a baseline access report as CSV tables and a GeoPackage.
+
+    Files: ``access_standards.csv`` (one row per standard), ``access_zones.csv``
+    (one row per zone and standard), ``overlaps.csv`` (ranked site pairs) and
+    ``access.gpkg`` with layers ``zones`` (polygons with nearest minutes per service
+    type), ``sites`` and ``overlaps`` (a line per overlapping pair). Column
+    reference: README, "Output reference".
+
+    Parameters
+    ----------
+    report
+        The report.
+    estate
+        The estate it was computed on (geometry, names).
+    folder
+        Existing folder to write into.
+    """
+    io.write_csv(report.standards, folder / "access_standards.csv",
+                 decimals={"share_within": 6})
+    io.write_csv(report.zones, folder / "access_zones.csv", decimals={"nearest_minutes": 3})
+    io.write_csv(report.overlaps, folder / "overlaps.csv",
+                 decimals={"minutes_apart": 2, "share_of_a": 6, "share_of_b": 6, "overlap": 6})
+    wide = report.zones.pivot(index="zone_id", columns="service_type", values="nearest_minutes")
+    wide.columns = [f"minutes_{c}" for c in wide.columns]
+    zones = estate.zones[["zone_id", "population", "geometry"]].merge(
+        wide.replace(np.inf, np.nan).reset_index(), on="zone_id")
+    sites = estate.sites[["site_id", "name", "owner", "gia_m2", "status", "geometry"]]
+    loc = estate.sites.set_index("site_id").geometry
+    ov = report.overlaps
+    lines = gpd.GeoDataFrame(
+        ov, geometry=[shapely.LineString([loc[a], loc[b]]) for a, b in
+                      zip(ov["site_a"], ov["site_b"], strict=True)], crs=settings.WORKING_CRS)
+    io.write_gpkg({"zones": gpd.GeoDataFrame(zones, crs=settings.WORKING_CRS),
+                   "sites": gpd.GeoDataFrame(sites, crs=settings.WORKING_CRS),
+                   "overlaps": lines}, folder / "access.gpkg")
 
 
 def _access_table(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
