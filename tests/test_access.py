@@ -77,6 +77,14 @@ def test_cycle_mode_uses_cycling_speed(place: estate.Estate, spec: scenario.Netw
     np.testing.assert_allclose(t.minutes, metres / (settings.CYCLE_SPEED_KMH * 1000 / 60))
 
 
+def test_drive_mode_uses_documented_speeds(place: estate.Estate,
+                                           spec: scenario.NetworkSpec) -> None:
+    # no maxspeed tags: residential streets at settings.DRIVE_SPEEDS_KPH (24 km/h)
+    t = access.travel_times(place, spec, mode="drive", cutoff_minutes=30, cache_dir="")
+    metres = EXPECTED * 80.0
+    np.testing.assert_allclose(t.minutes, metres / (24.0 * 1000 / 60), rtol=1e-3)
+
+
 def test_snapping_distances_and_warning(place: estate.Estate, spec: scenario.NetworkSpec,
                                         tmp_path: Path) -> None:
     t = access.travel_times(place, spec, mode="walk", cutoff_minutes=30, cache_dir=tmp_path)

@@ -147,7 +147,8 @@ def from_graph(graph: nx.MultiDiGraph, *, description: str, fingerprint: str | N
     if mode == "drive":
         import osmnx as ox
 
-        graph = ox.routing.add_edge_travel_times(ox.routing.add_edge_speeds(graph))
+        graph = ox.routing.add_edge_travel_times(ox.routing.add_edge_speeds(
+            graph, hwy_speeds=settings.DRIVE_SPEEDS_KPH, fallback=settings.DRIVE_FALLBACK_KPH))
     edges = list(graph.edges(data=True))
     missing = sum(1 for _, _, d in edges if "length" not in d)
     if missing:

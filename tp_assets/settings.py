@@ -55,6 +55,15 @@ CYCLE_SPEED_KMH: float = 15.0
 MODE_SPEEDS_KMH: dict[str, float] = {"walk": WALK_SPEED_KMH, "cycle": CYCLE_SPEED_KMH,
                                      "straight_line": WALK_SPEED_KMH}
 
+#: Driving speeds (km/h) by OSM highway class for edges whose class has no observed
+#: ``maxspeed`` (osmnx uses tagged speeds first, then the mean of the class), chosen for
+#: a London borough's 20-30 mph streets; and the speed for any other class.
+DRIVE_SPEEDS_KPH: dict[str, float] = {
+    "motorway": 80.0, "trunk": 48.0, "primary": 32.0, "secondary": 32.0, "tertiary": 30.0,
+    "unclassified": 24.0, "residential": 24.0, "living_street": 16.0, "service": 16.0,
+}
+DRIVE_FALLBACK_KPH: float = 24.0
+
 #: Modes an access standard may name.
 MODES: tuple[str, ...] = ("walk", "cycle", "drive", "straight_line")
 
