@@ -236,3 +236,9 @@ def test_cli_bad_arguments_show_an_example() -> None:
     missing = _cli("validate", "no/such/place", cwd=ROOT)
     assert missing.returncode == 2
     assert "no/such/place: not found; give a place folder (e.g. data/demo)" in missing.stderr
+
+
+def test_cli_validate_accepts_a_scenario() -> None:
+    result = _cli("validate", "optimisation/colocation.toml", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Lewisham (synthetic demo place): valid")
