@@ -156,3 +156,51 @@ def test_data_readme_documents_every_column() -> None:
                             / "cibse_tm46_benchmarks.csv").read_text()
     assert f"{settings.CAPACITY_SHARE_OF_GIA:g} x gia_m2" in doc
     assert f"{settings.PLACE_MARGIN_M:,.0f} m" in doc
+
+
+def test_dec_certificates_replace_benchmarks(tmp_path: Path) -> None:
+    from conftest import TEST_DATA
+
+    from tp_assets import sources
+
+    dec = TEST_DATA / "dec"
+    sites = pd.read_csv(dec / "sites.csv", dtype=str, keep_default_na=False)
+    out = sources.apply_decs(sites, dec / "certificates.csv").set_index("site_id")
+    # usage is kWh per m2 per year: x TOTAL_FLOOR_AREA; the latest certificate wins
+    assert out.loc["S1", "dec_match"] == "uprn"
+    assert out.loc["S1", "electricity_kwh_pa"] == 55 * 1000
+    assert out.loc["S1", "heat_kwh_pa"] == 140 * 1000
+    assert out.loc["S1", "dec_rating_band"] == "D"
+    assert out.loc["S2", "dec_match"] == "postcode+address"
+    assert out.loc["S2", "electricity_kwh_pa"] == 80 * 480
+    assert out.loc["S2", "heat_fuel"] == "electric"
+    assert out.loc["S3", "dec_match"] == ""
+    assert out.loc["S3", "electricity_kwh_pa"] == ""
+    # written back, the matched figures load as metered, the rest as benchmark
+    place = tmp_path / "p"
+    place.mkdir()
+    out.reset_index().to_csv(place / "sites.csv", index=False)
+    (place / "services.csv").write_text("service_id,site_id,service_type,owner,area_m2\n"
+                                        "V1,S1,library,council,100\n")
+    (place / "zones.csv").write_text("zone_id,population,x,y\nZ1,100,537500,173600\n")
+    est = estate.load_estate(place / "sites.csv", place / "services.csv", place / "zones.csv",
+                             crs={"sites": "EPSG:27700", "zones": "EPSG:27700"})
+    assert est.sites.set_index("site_id")["energy_source"].to_dict() == {
+        "S1": "metered", "S2": "metered", "S3": "benchmark"}
+
+
+def test_dec_zero_floor_area_is_named(tmp_path: Path) -> None:
+    from conftest import TEST_DATA
+
+    from tp_assets import sources
+
+    text = (TEST_DATA / "dec" / "certificates.csv").read_text().replace(",1000,150,", ",0,150,")
+    bad = tmp_path / "decs.csv"
+    bad.write_text(text)
+    with pytest.raises(InputError) as info:
+        sources.apply_decs(pd.DataFrame({"site_id": ["S1"]}), bad)
+    msg = str(info.value)
+    assert "decs.csv row 2, column 'TOTAL_FLOOR_AREA': value '0' must be a floor area" in msg
+    bad.write_text("UPRN,TOTAL_FLOOR_AREA\n1,100\n")
+    with pytest.raises(InputError, match=r"no column\(s\) POSTCODE"):
+        sources.apply_decs(pd.DataFrame({"site_id": ["S1"]}), bad)

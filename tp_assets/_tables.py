@@ -133,7 +133,14 @@ def read_table(path: Path, *, crs: str | None = None, layer: str | None = None) 
                      "GeoPackage (.gpkg) or GeoJSON (.geojson)")
 
 
-def _read_csv(path: Path, crs: str | None) -> RawTable:
+def read_csv_cells(path: Path) -> pd.DataFrame:
+    """Read a CSV's cells as text, with clear errors for unreadable, empty or non-UTF-8 files.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -163,6 +170,11 @@ def _read_csv(path: Path, crs: str | None) -> RawTable:
     if len(cells.columns) == 1 and ";" in cells.columns[0]:
         raise InputError(f"{path.name}: columns are separated by ';' not ','; save it as "
                          "comma-separated CSV")
+    return cells
+
+
+def _read_csv(path: Path, crs: str | None) -> RawTable:
+    cells = read_csv_cells(path)
     cols = set(cells.columns)
     n = len(cells)
     if {"lon", "lat"} <= cols:

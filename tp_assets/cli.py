@@ -106,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
                       help="OS Code-Point Open style CSV: Postcode, Eastings, Northings")
     libs.add_argument("--authority")
     libs.add_argument("--out-dir", type=Path, required=True)
+    dec = kinds.add_parser("dec", help="metered energy from Display Energy Certificates",
+                           epilog="Example: tp-assets import dec data/myplace/sites.csv "
+                           "dec_certificates.csv --out data/myplace/sites_dec.csv")
+    dec.add_argument("sites", type=Path, help="sites CSV (with uprn / postcode / address)")
+    dec.add_argument("certificates", type=Path, help="the DEC register's bulk CSV")
+    dec.add_argument("--out", type=Path, required=True, help="sites CSV to write")
     compare.add_argument("folders", type=Path, nargs="+", metavar="RESULTS_FOLDER")
     compare.add_argument("--out", type=Path, default=Path("results"),
                          help="where to write comparison.csv and differences.csv")
@@ -198,6 +204,14 @@ def _import(args: argparse.Namespace, out: TextIO) -> None:
         io.write_gpkg({"zones": zones}, args.out)
         out.write(f"{len(zones)} zones, {zones['population'].sum():,.0f} residents written to "
                   f"{args.out}\n")
+    elif args.source == "dec":
+        from tp_assets._tables import read_csv_cells
+
+        out_sites = sources.apply_decs(read_csv_cells(args.sites), args.certificates)
+        io.write_csv(out_sites, args.out)
+        counts = out_sites["dec_match"].replace("", "no certificate").value_counts()
+        out.write(f"{len(out_sites)} sites written to {args.out}; matched: "
+                  + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n")
     else:
         sites, services = sources.libraries(args.libraries, args.postcodes,
                                             authority=args.authority)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -240,3 +241,129 @@ def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None 
         "name": rows["name"].to_numpy(),
     })
     return sites, services
+
+
+#: Display Energy Certificate register: main heating fuel -> our heat_fuel.
+DEC_FUELS: dict[str, str] = {
+    "natural gas": "gas", "gas": "gas", "lpg": "gas", "oil": "oil", "heating oil": "oil",
+    "grid supplied electricity": "electric", "electricity": "electric",
+    "district heating": "district", "biomass": "district",
+}
+DEC_COLUMNS = ("POSTCODE", "TOTAL_FLOOR_AREA", "ANNUAL_ELECTRICAL_FUEL_USAGE",
+               "ANNUAL_THERMAL_FUEL_USAGE")
+
+
+def _words(text: object) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", str(text).lower()) if len(w) > 2}
+
+
+def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
+               min_address_similarity: float = 0.5) -> pd.DataFrame:
+    """Replace benchmark energy with metered figures from Display Energy Certificates.
+
+    The DEC register's bulk CSV gives ``ANNUAL_ELECTRICAL_FUEL_USAGE`` and
+    ``ANNUAL_THERMAL_FUEL_USAGE`` in kWh per m2 of floor area per year (the
+    certificate's "Annual energy use, kWh/m2/year" table; the register's own code
+    documents the fields so), so a site's kWh/yr is usage x ``TOTAL_FLOOR_AREA``.
+    Sites are matched by UPRN, else by postcode with the address or name sharing at
+    least ``min_address_similarity`` of its words (or the only certificate at that
+    postcode); the latest certificate of a building is used.
+
+    Parameters
+    ----------
+    sites
+        Sites table in the input schema, with optional ``uprn``, ``postcode`` and
+        ``address`` columns.
+    certificates
+        The DEC register CSV (columns UPRN, POSTCODE, ADDRESS1..3, TOTAL_FLOOR_AREA,
+        ANNUAL_ELECTRICAL_FUEL_USAGE, ANNUAL_THERMAL_FUEL_USAGE, MAIN_HEATING_FUEL,
+        OPERATIONAL_RATING_BAND, LODGEMENT_DATE, ...).
+    min_address_similarity
+        Share (0-1) of the site's address words a certificate's address must share.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sites`` with ``electricity_kwh_pa``, ``heat_kwh_pa`` (kWh/yr) and
+        ``heat_fuel`` from matched certificates, and ``dec_match`` (``uprn``,
+        ``postcode+address``, ``postcode`` or blank) and ``dec_rating_band``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, or certificates with zero, blank or non-numeric floor area
+        or usage (file, row and column named).
+    """
+    path = Path(certificates)
+    table = read_table(path)
+    cells = table.cells
+    missing = [c for c in DEC_COLUMNS if c not in cells.columns]
+    if missing:
+        raise InputError(f"{path.name}: no column(s) {', '.join(missing)}; expected the DEC "
+                         "register's bulk CSV columns (UPRN, POSTCODE, TOTAL_FLOOR_AREA, "
+                         "ANNUAL_ELECTRICAL_FUEL_USAGE, ANNUAL_THERMAL_FUEL_USAGE, ...)")
+    problems = []
+    numbers = {}
+    for col in DEC_COLUMNS[1:]:
+        values = pd.to_numeric(cells[col], errors="coerce")
+        bad = values.isna() | (values < 0) | ((values == 0) & (col == "TOTAL_FLOOR_AREA"))
+        problems += [f"{table.where(int(i))}, column '{col}': value {cells[col].iloc[i]!r} "
+                     + ("must be a floor area in m2 greater than 0" if col == "TOTAL_FLOOR_AREA"
+                        else "must be kWh per m2 per year, 0 or more")
+                     + "; fix or drop the certificate"
+                     for i in np.flatnonzero(bad.to_numpy())]
+        numbers[col] = values
+    if problems:
+        raise InputError(problems)
+    addresses = cells[[c for c in ("ADDRESS1", "ADDRESS2", "ADDRESS3") if c in cells.columns]]
+    decs = pd.DataFrame({
+        "uprn": cells.get("UPRN", pd.Series("", index=cells.index)).map(_digits),
+        "postcode": cells["POSTCODE"].map(lambda p: "".join(str(p).split()).upper()),
+        "words": addresses.astype(str).agg(" ".join, axis=1).map(_words)
+        if len(addresses.columns) else [set()] * len(cells),
+        "area": numbers["TOTAL_FLOOR_AREA"],
+        "elec": numbers["ANNUAL_ELECTRICAL_FUEL_USAGE"] * numbers["TOTAL_FLOOR_AREA"],
+        "heat": numbers["ANNUAL_THERMAL_FUEL_USAGE"] * numbers["TOTAL_FLOOR_AREA"],
+        "fuel": cells.get("MAIN_HEATING_FUEL", pd.Series("", index=cells.index))
+        .astype(str).str.strip().str.lower().map(DEC_FUELS),
+        "band": cells.get("OPERATIONAL_RATING_BAND", pd.Series("", index=cells.index)),
+        "date": cells.get("LODGEMENT_DATE", pd.Series("", index=cells.index)).astype(str),
+    }).sort_values("date", kind="stable")
+    out = sites.copy()
+    for col in ("electricity_kwh_pa", "heat_kwh_pa", "heat_fuel"):
+        out[col] = (out[col] if col in out.columns else pd.Series("", index=out.index)
+                    ).astype(object)
+    records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}  # oldest first
+                                     for r in decs.to_dict("records")]
+    matches, bands = [], []
+    for i, site in out.iterrows():
+        found: dict[str, Any] | None = None
+        how = ""
+        uprn = _digits(site.get("uprn", ""))
+        by_uprn = [d for d in records if uprn and d["uprn"] == uprn]
+        if by_uprn:
+            found, how = by_uprn[-1], "uprn"
+        postcode = "".join(str(site.get("postcode", "")).split()).upper()
+        at_postcode = [d for d in records if postcode and d["postcode"] == postcode]
+        words = _words(f"{site.get('address', '')} {site.get('name', '')}")
+        if found is None and at_postcode and words:
+            best = max(at_postcode, key=lambda d: len(d["words"] & words))
+            if len(best["words"] & words) / len(words) >= min_address_similarity:
+                found, how = best, "postcode+address"
+        if found is None and at_postcode and len({d["uprn"] for d in at_postcode}) == 1:
+            found, how = at_postcode[-1], "postcode"
+        if found is not None:
+            out.loc[i, "electricity_kwh_pa"] = round(float(found["elec"]), 1)
+            out.loc[i, "heat_kwh_pa"] = round(float(found["heat"]), 1)
+            if isinstance(found["fuel"], str):
+                out.loc[i, "heat_fuel"] = found["fuel"]
+        matches.append(how)
+        bands.append(found["band"] if found is not None else "")
+    out["dec_match"] = matches
+    out["dec_rating_band"] = bands
+    return out
+
+
+def _digits(value: object) -> str:
+    text = "".join(ch for ch in str(value) if ch.isdigit())
+    return text.lstrip("0")
