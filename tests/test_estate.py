@@ -204,3 +204,34 @@ def test_dec_zero_floor_area_is_named(tmp_path: Path) -> None:
     bad.write_text("UPRN,TOTAL_FLOOR_AREA\n1,100\n")
     with pytest.raises(InputError, match=r"no column\(s\) POSTCODE"):
         sources.apply_decs(pd.DataFrame({"site_id": ["S1"]}), bad)
+
+
+def test_council_asset_list_becomes_sites(tmp_path: Path) -> None:
+    from conftest import TEST_DATA
+
+    from tp_assets import sources
+
+    assets = TEST_DATA / "assets"
+    sites = sources.asset_list(assets / "asset_list.csv",
+                               codepoint=assets / "codepoint_sample.csv").set_index("site_id")
+    assert list(sites.index) == ["LBL0001", "LBL0002"]
+    assert sites.loc["LBL0001", "owner"] == "London Borough of Lewisham"
+    assert (sites.loc["LBL0001", "x"], sites.loc["LBL0001", "y"]) == (538232, 175241)
+    assert (sites.loc["LBL0002", "x"], sites.loc["LBL0002", "y"]) == (537639, 173733)
+    assert sites["tenure"].tolist() == ["freehold", "leasehold"]
+    assert sites.loc["LBL0001", "address"] == "199-201 Lewisham High Street, London SE13 6LG"
+    with pytest.raises(InputError, match=r"asset_list.csv: 1 asset\(s\) without X/Y "
+                       r"co-ordinates \(row 3\); give --postcodes"):
+        sources.asset_list(assets / "asset_list.csv")
+    # what the list does not say (floor area, lease end) validation asks for, by cell
+    sites.reset_index().to_csv(tmp_path / "sites.csv", index=False)
+    (tmp_path / "services.csv").write_text("service_id,site_id,service_type,owner,area_m2\n"
+                                           "V1,LBL0001,library,council,100\n")
+    (tmp_path / "zones.csv").write_text("zone_id,population,x,y\nZ1,100,538000,175000\n")
+    with pytest.raises(InputError) as info:
+        estate.load_estate(tmp_path / "sites.csv", tmp_path / "services.csv",
+                           tmp_path / "zones.csv",
+                           crs={"sites": "EPSG:27700", "zones": "EPSG:27700"})
+    msg = str(info.value)
+    assert "sites.csv row 2 (site_id LBL0001), column 'gia_m2': value is blank" in msg
+    assert "sites.csv row 3 (site_id LBL0002), column 'lease_end': a leasehold needs" in msg

@@ -112,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     dec.add_argument("sites", type=Path, help="sites CSV (with uprn / postcode / address)")
     dec.add_argument("certificates", type=Path, help="the DEC register's bulk CSV")
     dec.add_argument("--out", type=Path, required=True, help="sites CSV to write")
+    assets = kinds.add_parser("assets", help="a council's land and building asset list",
+                              epilog="Example: tp-assets import assets asset_list.csv "
+                              "--postcodes codepoint.csv --out data/myplace/sites.csv")
+    assets.add_argument("assets", type=Path, help="Transparency Code asset list CSV")
+    assets.add_argument("--postcodes", type=Path, help="Code-Point Open CSV for rows "
+                        "without co-ordinates")
+    assets.add_argument("--out", type=Path, required=True, help="sites CSV to write")
     compare.add_argument("folders", type=Path, nargs="+", metavar="RESULTS_FOLDER")
     compare.add_argument("--out", type=Path, default=Path("results"),
                          help="where to write comparison.csv and differences.csv")
@@ -204,6 +211,12 @@ def _import(args: argparse.Namespace, out: TextIO) -> None:
         io.write_gpkg({"zones": zones}, args.out)
         out.write(f"{len(zones)} zones, {zones['population'].sum():,.0f} residents written to "
                   f"{args.out}\n")
+    elif args.source == "assets":
+        found = sources.asset_list(args.assets, codepoint=args.postcodes)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        io.write_csv(found, args.out)
+        out.write(f"{len(found)} assets written to {args.out} (x/y in EPSG:27700); fill in "
+                  "gia_m2, lease_end and costs, then run tp-assets validate\n")
     elif args.source == "dec":
         from tp_assets._tables import read_csv_cells
 
