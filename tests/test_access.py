@@ -22,7 +22,7 @@ import numpy as np
 import osmnx as ox
 import pytest
 import shapely
-from conftest import ROOT, TEST_DATA
+from conftest import TEST_DATA
 
 from tp_assets import access, estate, scenario, settings
 from tp_assets._errors import InputError
@@ -338,7 +338,3 @@ def test_unknown_service_type_and_demand_column(tmp_path: Path) -> None:
     assert "service types present: gp, library" in err
     assert "[standards.libary] demand 'pop_80_plus' is not a zone column" in err
     assert "population, pop_65_plus" in err
-
-
-def test_demo_scenario_root_exists() -> None:
-    assert (ROOT / "data" / "demo" / "network_walk.graphml.gz").exists()
