@@ -121,6 +121,22 @@ def test_cache_hit_and_miss(place: estate.Estate, spec: scenario.NetworkSpec, tm
     assert len(list(tmp_path.glob("matrix-*.npz"))) == 2
 
 
+def test_parsed_network_is_cached(place: estate.Estate, spec: scenario.NetworkSpec,
+                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = access.read_network(spec, place, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("network-*.npz"))) == 1
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached network must not be parsed again")
+
+    monkeypatch.setattr(ox, "load_graphml", no_parse)
+    again = access.read_network(spec, place, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.length_m, first.length_m)
+    np.testing.assert_array_equal(again.tail, first.tail)
+    assert again.description == "tiny.graphml"
+    assert again.fingerprint == first.fingerprint
+
+
 def test_changed_network_file_misses_cache(place: estate.Estate, tmp_path: Path) -> None:
     graph = tmp_path / "g.graphml"
     shutil.copy(ACCESS / "tiny.graphml", graph)

@@ -228,7 +228,9 @@ def read_network(spec: NetworkSpec, estate: Estate, *, mode: str = "walk",
     mode
         ``"drive"`` imputes edge speeds; other modes use edge lengths.
     cache_dir
-        Folder for osmnx's download cache (default :data:`settings.CACHE_DIR`).
+        Cache folder (default :data:`settings.CACHE_DIR`; ``""``: none): the parsed
+        network is kept there as arrays (a second read takes milliseconds, not
+        seconds), and osmnx keeps its downloads in its ``osmnx`` subfolder.
 
     Raises
     ------
@@ -236,11 +238,52 @@ def read_network(spec: NetworkSpec, estate: Estate, *, mode: str = "walk",
         A missing or unreadable file, edges without length, a CRS that does not
         match the estate, or an ``osm`` download without internet.
     """
-    import osmnx as ox
-
     path = network_file(spec, estate)
     if spec.source == "straight_line":
         raise InputError("network source 'straight_line' has no street network to read")
+    fingerprint = network_fingerprint(spec, estate, mode)
+    folder = _cache_folder(cache_dir)
+    cached = None
+    if folder is not None:
+        key = hashlib.sha256(f"{_CACHE_VERSION}:{fingerprint}:{mode}".encode()).hexdigest()
+        cached = folder / f"network-{key[:32]}.npz"
+        if cached.exists():
+            with np.load(cached, allow_pickle=False) as data:
+                network = StreetNetwork(
+                    data["node_ids"], data["x"], data["y"], data["tail"], data["head"],
+                    data["length_m"], data["travel_time_s"] if mode == "drive" else None,
+                    str(data["description"]), fingerprint)
+                crs = str(data["crs"])
+            _check_overlap(network, estate, crs)
+            return network
+    network, crs = _parse_network(spec, estate, path, mode, fingerprint, cache_dir)
+    _check_overlap(network, estate, crs)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez_compressed(
+            tmp, node_ids=network.node_ids, x=network.x, y=network.y, tail=network.tail,
+            head=network.head, length_m=network.length_m,
+            travel_time_s=(network.travel_time_s if network.travel_time_s is not None
+                           else np.zeros(0)),
+            description=np.array(network.description), crs=np.array(crs))
+        tmp.replace(cached)
+    return network
+
+
+def _cache_folder(cache_dir: str | Path | None) -> Path | None:
+    """The cache folder: ``None`` -> settings.CACHE_DIR; ``""`` -> no caching."""
+    if cache_dir == "":
+        return None
+    return Path(settings.CACHE_DIR if cache_dir is None else cache_dir)
+
+
+def _parse_network(spec: NetworkSpec, estate: Estate, path: Path | None, mode: str,
+                   fingerprint: str, cache_dir: str | Path | None
+                   ) -> tuple[StreetNetwork, str]:
+    """Read and project the graph itself (the slow part :func:`read_network` caches)."""
+    import osmnx as ox
+
     if spec.source == "osm":
         graph = _download(spec, estate, Path(cache_dir or settings.CACHE_DIR))
         description = f"OpenStreetMap {spec.network_type} network"
@@ -271,10 +314,8 @@ def read_network(spec: NetworkSpec, estate: Estate, *, mode: str = "walk",
     except Exception as exc:
         raise InputError(f"{description}: cannot project from crs {crs!r} ({exc}); set the "
                          "graph's crs attribute to the CRS its x/y are in") from None
-    network = from_graph(graph, description=description,
-                         fingerprint=network_fingerprint(spec, estate, mode), mode=mode)
-    _check_overlap(network, estate, str(crs))
-    return network
+    network = from_graph(graph, description=description, fingerprint=fingerprint, mode=mode)
+    return network, str(crs)
 
 
 def _check_overlap(network: StreetNetwork, estate: Estate, crs: str) -> None:
@@ -467,8 +508,7 @@ def travel_times(estate: Estate, network: StreetNetwork | NetworkSpec | None, *,
     speed = settings.MODE_SPEEDS_KMH.get(mode)
     key = _cache_key({"v": _CACHE_VERSION, "net": fingerprint, "mode": mode, "speed": speed,
                       "cutoff": cutoff_minutes}, zone_xy, site_xy)
-    folder = Path(settings.CACHE_DIR if cache_dir is None else cache_dir) if cache_dir != "" \
-        else None
+    folder = _cache_folder(cache_dir)
     cached = folder / f"matrix-{key}.npz" if folder else None
     if cached is not None and cached.exists():
         with np.load(cached, allow_pickle=False) as data:
@@ -478,7 +518,7 @@ def travel_times(estate: Estate, network: StreetNetwork | NetworkSpec | None, *,
         times.warnings = _snap_warnings(times)
         return times
     if isinstance(network, NetworkSpec):
-        network = read_network(network, estate, mode=mode, cache_dir=folder)
+        network = read_network(network, estate, mode=mode, cache_dir=cache_dir)
     zone_nodes, zone_snap = snap(network, zone_xy[:, 0], zone_xy[:, 1])
     site_nodes, site_snap = snap(network, site_xy[:, 0], site_xy[:, 1])
     graph = network.csr(mode, reverse=True)

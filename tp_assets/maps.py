@@ -75,7 +75,8 @@ def _band_colour(minutes: float) -> str:
 
 def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Scenario,
               plan: Plan, savings: Savings, access_table: pd.DataFrame, *,
-              isochrone_service: str | None = None) -> str:
+              isochrone_service: str | None = None,
+              cache_dir: str | Path | None = None) -> str:
     """Build the leaders' map of a run as one self-contained HTML page.
 
     Parameters
@@ -85,6 +86,8 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     isochrone_service
         Service type whose kept sites get isochrones (its standard's minutes and
         mode); default the library standard if any, else the first standard.
+    cache_dir
+        Cache folder of the street network (see :func:`tp_assets.access.read_network`).
 
     Returns
     -------
@@ -109,7 +112,7 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     tiles.add_to(fmap)
     _boundary(fmap, area, folium)
     _access_layers(fmap, estate, times, scenario, plan, folium)
-    _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium)
+    _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium, cache_dir)
     _moves(fmap, estate, savings, folium)
     owners = {o: SHAPES[k % len(SHAPES)] for k, o in enumerate(sorted(set(sites["owner"])))}
     _sites(fmap, estate, sites, owners, folium, plugins)
@@ -239,7 +242,8 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
 
 
 def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
-                scenario: Scenario, plan: Plan, service: str | None, folium: Any) -> None:
+                scenario: Scenario, plan: Plan, service: str | None, folium: Any,
+                cache_dir: str | Path | None) -> None:
     if not scenario.standards:
         return
     if service is None:
@@ -251,7 +255,8 @@ def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
     geo = estate.sites.set_index("site_id").geometry
     network = None
     if times[st.mode].method == "network" and scenario.network.source != "straight_line":
-        network = access.read_network(scenario.network, estate, mode=st.mode)
+        network = access.read_network(scenario.network, estate, mode=st.mode,
+                                      cache_dir=cache_dir)
     shapes = []
     for sid in hosts:
         p = geo[sid]

@@ -7,6 +7,7 @@ The only module that imports OR-Tools. A pure-array core (:class:`Problem` in,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from collections import defaultdict
@@ -208,7 +209,6 @@ class _Model:
         self.p = p = problem
         self.model = m = mathopt.Model(name="tp-assets")
         self.elastic = elastic
-        self.start: tuple[np.ndarray, np.ndarray] | None = None  # the greedy plan, if any
         # CP-SAT has no continuous variables: coverage indicators become binary there
         self.all_integer = not problem.splittable.any()
         self.slacks: list[tuple[Any, str, Any]] = []
@@ -340,20 +340,16 @@ class _Model:
         self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
                      "keep_variables": len(self.x), "placement_variables": len(self.y)}
 
-    def hint(self, solver: SolverSettings) -> Any:
-        """A feasible start: the greedy plan of :func:`greedy`, else the status quo."""
+    def hint(self, start: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        """A solution hint: ``start`` (keep flags, pair shares), else the status quo."""
         p = self.p
         if (p.current < 0).any() or self.elastic:
             return None
-        start = greedy(p)
-        if start is None and (p.keep_fixed == 0).any():
-            start = greedy(p, repair(p, solver))
         if start is None:  # status quo, partial when forced disposals make it infeasible
             keep = p.keep_fixed != 0
             share = (p.current[p.pair_service] == p.pair_site).astype(float)
         else:
             keep, share = start
-            self.start = start
         values = {}
         for b, var in enumerate(self.x):
             values[var] = float(keep[b])
@@ -364,13 +360,11 @@ class _Model:
             values[var] = 1.0 if (share[ks] > 0).any() else 0.0
         return self.mo.SolutionHint(variable_values=values)
 
-    def solve(self, solver: SolverSettings, *, hint: bool = True,
-              started: float | None = None) -> Any:
-        """Solve; ``time_limit_s`` counts from ``started`` (default: now), hint included."""
+    def solve(self, solver: SolverSettings, *, time_limit_s: float | None = None,
+              start: tuple[np.ndarray, np.ndarray] | None = None, hint: bool = True) -> Any:
+        """Solve within ``time_limit_s`` (default the settings'), hinting ``start``."""
         mathopt = self.mo
-        started = time.perf_counter() if started is None else started
-        start = self.hint(solver) if hint else None
-        left = max(1.0, solver.time_limit_s - (time.perf_counter() - started))
+        left = solver.time_limit_s if time_limit_s is None else time_limit_s
         kwargs: dict[str, object] = {
             "time_limit": datetime.timedelta(seconds=left),
             "random_seed": solver.seed,
@@ -379,7 +373,8 @@ class _Model:
         if solver.backend != "highs":  # HiGHS through MathOpt rejects a thread count
             kwargs["threads"] = solver.threads
         params = mathopt.SolveParameters(**kwargs)
-        model_params = (mathopt.ModelSolveParameters(solution_hints=[start]) if start
+        guess = self.hint(start) if hint else None
+        model_params = (mathopt.ModelSolveParameters(solution_hints=[guess]) if guess
                         else None)
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
         return mathopt.solve(self.model, backend, params=params, model_params=model_params)
@@ -539,8 +534,6 @@ def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     numpy.ndarray or None
         Share per candidate pair, or ``None`` when no such plan was found.
     """
-    import dataclasses
-
     fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
     restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
     model = _Model(restricted)
@@ -623,39 +616,104 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
     started = time.perf_counter()
-    model = _Model(problem)
-    result = model.solve(solver, started=started)
+    start = feasible_start(problem, solver)
+    left = max(1.0, solver.time_limit_s - (time.perf_counter() - started))
+    workers = solver.threads if (solver.backend == "highs" and len(problem.pair_site)
+                                 >= settings.PORTFOLIO_MIN_PAIRS) else 1
+    if workers > 1:
+        # HiGHS's MIP search uses one core: run one search per thread, each with its
+        # own seed, and keep the best plan and the tightest bound
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        left = max(1.0, left - _SPAWN_S)
+        runs = [dataclasses.replace(solver, seed=solver.seed + k) for k in range(workers)]
+        with ProcessPoolExecutor(workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            outcomes = list(pool.map(_search, [problem] * workers, runs, [left] * workers,
+                                     [start] * workers))
+    else:
+        outcomes = [_search(problem, solver, left, start)]
     seconds = time.perf_counter() - started
-    reason = result.termination.reason
-    mathopt = model.mo
-    if reason in (mathopt.TerminationReason.INFEASIBLE,
-                  mathopt.TerminationReason.INFEASIBLE_OR_UNBOUNDED):
+    if any(o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED") for o in outcomes):
         raise InfeasibleError("the scenario's rules cannot all hold")
-    if not result.has_primal_feasible_solution():
+    found = [o for o in outcomes if o.keep is not None]
+    if not found and start is None:
         raise InfeasibleError(
             f"no plan found within the time limit of {solver.time_limit_s:g} s "
-            f"({reason.name}); raise [solver] time_limit_s or relax the rules")
-    status = "OPTIMAL" if reason == mathopt.TerminationReason.OPTIMAL else "FEASIBLE"
-    objective = float(result.objective_value())
-    bound = float(result.termination.objective_bounds.dual_bound)
-    if not np.isfinite(bound):
-        bound = objective if status == "OPTIMAL" else np.inf
-    gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) else np.inf
-    if status == "OPTIMAL":
-        gap = min(gap, solver.relative_gap)
-    keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
-    y = np.asarray(result.variable_values(model.y), dtype=float)
-    if model.start is not None and status != "OPTIMAL":
+            f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules")
+    bounds = [o.bound for o in outcomes if np.isfinite(o.bound)]
+    bound = min(bounds) if bounds else np.inf
+    if found:
+        best = max(found, key=lambda o: (o.reason == "OPTIMAL", o.objective))
+        status = "OPTIMAL" if best.reason == "OPTIMAL" else "FEASIBLE"
+        keep, y, objective = best.keep, best.y, best.objective
+    else:
+        status, objective = "FEASIBLE", -np.inf
+    if status != "OPTIMAL" and start is not None:
         # not every backend takes the start as its first incumbent (HiGHS through
         # MathOpt does not): keep the greedy plan when the search has not beaten it
-        g_keep, g_share = model.start
+        g_keep, g_share = start
         g_value = float(problem.disposal_value[~g_keep].sum() - g_share @ problem.pair_cost)
         if g_value > objective + 1e-6:
             keep, y, objective = g_keep, g_share, g_value
-            gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) \
-                else np.inf
+    if status == "OPTIMAL" and not np.isfinite(bound):
+        bound = objective
+    gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) else np.inf
+    if status == "OPTIMAL":
+        gap = min(gap, solver.relative_gap)
+    assert keep is not None and y is not None
+    label = solver_name(solver.backend) + (f" x{workers} seeds" if workers > 1 else "")
     return Plan(problem.site_ids, keep, _assignment(problem, y), status, objective, bound,
-                gap, seconds, solver_name(solver.backend), model.size)
+                gap, seconds, label, outcomes[0].size)
+
+
+#: Seconds allowed for starting the parallel searches' processes.
+_SPAWN_S = 2.5
+
+
+@dataclass
+class _Outcome:
+    reason: str
+    objective: float
+    bound: float
+    keep: np.ndarray | None
+    y: np.ndarray | None
+    size: dict[str, int]
+
+
+def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
+            start: tuple[np.ndarray, np.ndarray] | None) -> _Outcome:
+    """One MathOpt search (module level, so parallel processes can run it)."""
+    model = _Model(problem)
+    result = model.solve(solver, time_limit_s=time_limit_s, start=start)
+    reason = result.termination.reason.name
+    if not result.has_primal_feasible_solution():
+        return _Outcome(reason, -np.inf, np.inf, None, None, model.size)
+    bound = float(result.termination.objective_bounds.dual_bound)
+    keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
+    y = np.asarray(result.variable_values(model.y), dtype=float)
+    return _Outcome(reason, float(result.objective_value()), bound if np.isfinite(bound)
+                    else np.inf, keep, y, model.size)
+
+
+def feasible_start(problem: Problem, solver: SolverSettings
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A feasible plan to start from: :func:`greedy`, after :func:`repair` if needed.
+
+    Parameters
+    ----------
+    problem
+        The problem (``None`` is returned where services have no current site).
+    solver
+        Settings for the repair model.
+    """
+    if (problem.current < 0).any():
+        return None
+    start = greedy(problem)
+    if start is None and (problem.keep_fixed == 0).any():
+        start = greedy(problem, repair(problem, solver))
+    return start
 
 
 def _assignment(problem: Problem, y: np.ndarray) -> pd.DataFrame:

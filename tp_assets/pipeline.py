@@ -130,7 +130,8 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     page = None
     if maps_dir is not None:
         with timed("Drawing the map", "map"):
-            page = maps.build_map(est, times, scen, plan, money, access_table)
+            page = maps.build_map(est, times, scen, plan, money, access_table,
+                                  cache_dir=cache_dir)
             result.map_path = Path(maps_dir) / f"{scen.name}.html"
     with timed("Writing results", "write"), io.atomic_folder(target) as tmp:
         write_results(result, tmp)

@@ -138,6 +138,12 @@ MAX_MOVE_MINUTES: float = 30.0
 #: within the same time.
 MAX_CANDIDATES: int = 20
 
+#: HiGHS searches with one thread: on problems at least this large (candidate pairs)
+#: ``[solver] threads`` independent searches run in parallel processes with seeds
+#: seed, seed + 1, ..., and the best plan wins (smaller problems solve in about a
+#: second, less than it takes to start the processes).
+PORTFOLIO_MIN_PAIRS: int = 2000
+
 #: Solver defaults (see benchmarks/README.md for the measurements behind the backend).
 SOLVER_BACKEND: str = "highs"
 SOLVER_TIME_LIMIT_S: float = 60.0
