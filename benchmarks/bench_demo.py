@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import cpu_model  # benchmarks/_machine.py
+
 TARGETS_S = {"fresh cache": 90.0, "warm cache": 45.0}
 TARGET_MEMORY_MB = 2048.0
 
@@ -42,7 +44,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out, cache = Path(tmp) / "results", Path(tmp) / "cache"
         rows = [(label, *_run(out, cache)) for label in TARGETS_S]
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+    print(f"machine: {os.cpu_count()} cores, {cpu_model()}, "
           f"Python {platform.python_version()}")
     ok = True
     for label, wall, memory, headline in rows:

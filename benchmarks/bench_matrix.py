@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 import scipy
+from _machine import cpu_model  # benchmarks/_machine.py
 
 if TYPE_CHECKING:
     from tp_assets.access import StreetNetwork
@@ -242,17 +243,6 @@ def peak_rss_mib() -> float:
     """Peak resident set size of this process so far (MiB)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 1024 / 1024 if sys.platform == "darwin" else rss / 1024
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (or the platform's guess)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

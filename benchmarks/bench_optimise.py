@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from _machine import cpu_model  # benchmarks/_machine.py
 
 if TYPE_CHECKING:
     from tp_assets.optimise import Plan, Problem
@@ -123,17 +124,6 @@ def pct(value: float) -> str:
 def met(ok: bool) -> str:
     """``met`` or ``MISSED``."""
     return "met" if ok else "MISSED"
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, else :func:`platform.processor`."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_average() -> str:

@@ -7,6 +7,7 @@ read at all. :mod:`tp_assets.estate` parses and validates the cells.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -76,6 +77,21 @@ def _present(value: object) -> bool:
     if isinstance(value, float) and np.isnan(value):
         return False
     return str(value).strip() != ""
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (for cache keys and audit trails).
+
+    Parameters
+    ----------
+    path
+        The file.
+    """
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def parse_crs(value: str, *, where: str) -> pyproj.CRS:

@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from tp_assets import settings
 from tp_assets._errors import InputError
+from tp_assets._tables import file_sha256
 from tp_assets.estate import Estate
 from tp_assets.scenario import NetworkSpec, Standard
 
@@ -170,14 +171,6 @@ def from_graph(graph: nx.MultiDiGraph, *, description: str, fingerprint: str | N
                          fingerprint)
 
 
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def network_file(spec: NetworkSpec, estate: Estate) -> Path | None:
     """The network file a scenario uses: its own ``path`` or the place's network.
 
@@ -207,7 +200,7 @@ def network_fingerprint(spec: NetworkSpec, estate: Estate, mode: str) -> str:
     """
     path = network_file(spec, estate)
     if path is not None and path.exists():
-        return f"{spec.source}:{_file_hash(path)}:{mode}"
+        return f"{spec.source}:{file_sha256(path)}:{mode}"
     area = shapely.to_wkb(estate.boundary).hex() if estate.boundary is not None else ""
     return f"{spec.source}:{spec.network_type}:{hashlib.sha256(area.encode()).hexdigest()}"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import shapely
 
 from tp_assets import settings
 from tp_assets._errors import InputError
-from tp_assets._tables import RawTable, parse_crs, read_table, swapped_in_place
+from tp_assets._tables import RawTable, file_sha256, parse_crs, read_table, swapped_in_place
 from tp_assets._toml import check_keys, read_toml
 
 # --------------------------------------------------------------------------- schema
@@ -209,7 +208,7 @@ class Estate:
 
     def file_hashes(self) -> dict[str, str]:
         """SHA-256 of every input file, by role, for audit trails."""
-        return {role: hashlib.sha256(p.read_bytes()).hexdigest() for role, p in self.files.items()}
+        return {role: file_sha256(p) for role, p in self.files.items()}
 
 
 # --------------------------------------------------------------------------- parsing cells

@@ -202,26 +202,24 @@ _BACKENDS = {"highs": "HIGHS", "scip": "GSCIP", "cpsat": "CP_SAT"}
 class _Model:
     """MathOpt model of a :class:`Problem`, optionally with elastic slack on its rules."""
 
-    def __init__(self, problem: Problem, *, elastic: bool = False, integral: bool = True):
+    def __init__(self, problem: Problem, *, elastic: bool = False,
+                 integer_coverage: bool = False):
+        """Build the model; ``integer_coverage`` makes coverage indicators binary (CP-SAT)."""
         from ortools.math_opt.python import mathopt
 
         self.mo = mathopt
         self.p = p = problem
         self.model = m = mathopt.Model(name="tp-assets")
         self.elastic = elastic
-        # CP-SAT has no continuous variables: coverage indicators become binary there
-        self.all_integer = not problem.splittable.any()
         self.slacks: list[tuple[Any, str, Any]] = []
-        add_bin = m.add_binary_variable if integral else (
-            lambda name: m.add_variable(lb=0.0, ub=1.0, name=name))
-        self.x = [add_bin(name=f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
+        self.x = [m.add_binary_variable(name=f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
         for b, fixed in enumerate(p.keep_fixed):
             if fixed >= 0:
                 self.x[b].lower_bound = self.x[b].upper_bound = float(fixed)
         self.y = []
         for s, b in zip(p.pair_service, p.pair_site, strict=True):
             name = f"place[{p.service_ids[s]},{p.site_ids[b]}]"
-            if p.splittable[s] or not integral:
+            if p.splittable[s]:
                 self.y.append(m.add_variable(lb=0.0, ub=1.0, name=name))
             else:
                 self.y.append(m.add_binary_variable(name=name))
@@ -259,7 +257,7 @@ class _Model:
         for (t, b), ks in by_type_site.items():
             if t not in needed_types:
                 continue
-            h = add_bin(name=f"hosts[{p.type_names[t]},{p.site_ids[b]}]")
+            h = m.add_binary_variable(name=f"hosts[{p.type_names[t]},{p.site_ids[b]}]")
             self.h[(t, b)] = h
             for k in ks:
                 m.add_linear_constraint(self.y[k] <= h)
@@ -285,7 +283,7 @@ class _Model:
                         expr = expr + slack
                     m.add_linear_constraint(expr >= 1.0)
                 elif hosts:
-                    u = m.add_variable(lb=0.0, ub=1.0, is_integer=integral and self.all_integer)
+                    u = m.add_variable(lb=0.0, ub=1.0, is_integer=integer_coverage)
                     m.add_linear_constraint(u <= fast_sum(hosts))
                     served.append(rule.group_demand[g] * u)
             if rule.rule == "coverage":
@@ -536,7 +534,7 @@ def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     """
     fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
     restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
-    model = _Model(restricted)
+    model = _Model(restricted, integer_coverage=solver.backend == "cpsat")
     quick = dataclasses.replace(solver, time_limit_s=min(10.0, solver.time_limit_s))
     result = model.solve(quick, hint=False)
     if not result.has_primal_feasible_solution():
@@ -685,7 +683,7 @@ class _Outcome:
 def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
             start: tuple[np.ndarray, np.ndarray] | None) -> _Outcome:
     """One MathOpt search (module level, so parallel processes can run it)."""
-    model = _Model(problem)
+    model = _Model(problem, integer_coverage=solver.backend == "cpsat")
     result = model.solve(solver, time_limit_s=time_limit_s, start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():

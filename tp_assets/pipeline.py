@@ -9,7 +9,6 @@ Writes ``results/<scenario>/`` all-or-nothing (see :func:`tp_assets.io.atomic_fo
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import platform
 import time
@@ -27,6 +26,7 @@ from tp_assets import __version__, access, check, io, maps, optimise, savings, s
 from tp_assets import estate as estate_mod
 from tp_assets import scenario as scenario_mod
 from tp_assets._errors import InputError
+from tp_assets._tables import file_sha256
 
 #: A progress reporter: a context manager entered around each long step.
 Step = Callable[[str], contextlib.AbstractContextManager[None]]
@@ -264,10 +264,6 @@ def zone_minutes(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
     return out
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _versions() -> dict[str, str]:
     import geopandas
     import ortools
@@ -321,11 +317,12 @@ def write_results(result: RunResult, folder: Path) -> None:
     io.write_gpkg({"sites": sites, "moves": moves,
                    "zones": gpd.GeoDataFrame(zones, crs=settings.WORKING_CRS)},
                   folder / "plan.gpkg")
-    inputs = {role: {"path": str(p), "sha256": _sha256(p)} for role, p in est.files.items()}
-    inputs["scenario"] = {"path": str(scen.path), "sha256": _sha256(scen.path)}
+    hashes = est.file_hashes()
+    inputs = {role: {"path": str(p), "sha256": hashes[role]} for role, p in est.files.items()}
+    inputs["scenario"] = {"path": str(scen.path), "sha256": file_sha256(scen.path)}
     network = access.network_file(scen.network, est)
     if network is not None and network.exists():
-        inputs["network"] = {"path": str(network), "sha256": _sha256(network)}
+        inputs["network"] = {"path": str(network), "sha256": file_sha256(network)}
     f = scen.finance
     summary: dict[str, Any] = {
         "scenario": scen.name, "description": scen.description, "place": est.name,

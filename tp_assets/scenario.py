@@ -187,17 +187,6 @@ NETWORK_KEYS = ("source", "path", "network_type")
 STANDARD_KEYS = ("max_minutes", "mode", "demand", "rule", "coverage")
 
 
-def _typed(value: Any, kind: type | tuple[type, ...], key: str, table: str | None,
-           path: Path, text: str, problems: list[str], expected: str) -> Any:
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        line = line_of(text, key, table)
-        at = f" line {line}" if line else ""
-        where = f"[{table}] " if table else ""
-        problems.append(f"{path.name}{at}: {where}key '{key}' = {value!r} must be {expected}")
-        return None
-    return value
-
-
 def load(path: str | Path) -> Scenario:
     """Load and validate a scenario TOML file.
 
@@ -219,23 +208,22 @@ def load(path: str | Path) -> Scenario:
     path = Path(path)
     data, text = _read_extended(path, frozenset())
     problems = check_keys(data, TOP_KEYS, path=path, text=text)
+    r = _Reader(path, text, problems)
     base = path.parent
-    name = _typed(data.get("name", path.stem), str, "name", None, path, text, problems,
-                  "text") or path.stem
-    place_value = data.get("place")
+    name = r.get(data, "name", str, path.stem, None, "text") or path.stem
+    place_value = r.get(data, "place", str, None, None, "a path")
     place = None
-    if place_value is None:
+    if "place" not in data:
         problems.append(f'{path.name}: missing key \'place\'; name the place folder, e.g. '
                         'place = "../data/demo"')
-    elif _typed(place_value, str, "place", None, path, text, problems, "a path"):
+    elif place_value:
         place = base / place_value
         if not place.exists():
             problems.append(f"{path.name} line {line_of(text, 'place')}: place {place_value!r} "
                             f"not found (looked for {place}); paths are relative to the "
                             "scenario file")
-    network = _network(data.get("network", {}), base, path, text, problems)
-    standards = _standards(data.get("standards", {}), path, text, problems)
-    r = _Reader(path, text, problems)
+    network = _network(r, r.table(data, "network"), base)
+    standards = _standards(r, r.table(data, "standards"))
     finance = _finance(r, r.table(data, "finance"))
     rules = _rules(r, r.table(data, "rules"))
     caps = _caps(r, r.table(data, "caps"))
@@ -317,7 +305,7 @@ class _Reader:
         self.problems += check_keys(data, allowed, path=self.path, text=self.text, table=table)
 
     def get(self, data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
-            table: str, expected: str, *, minimum: float | None = None,
+            table: str | None, expected: str, *, minimum: float | None = None,
             maximum: float | None = None) -> Any:
         if key not in data:
             return default
@@ -440,75 +428,57 @@ def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
                            "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0))
 
 
-def _network(raw: Any, base: Path, path: Path, text: str, problems: list[str]) -> NetworkSpec:
-    if not isinstance(raw, dict):
-        problems.append(f"{path.name}: 'network' must be a table, e.g. [network] "
-                        'source = "graphml"')
-        return NetworkSpec()
-    problems += check_keys(raw, NETWORK_KEYS, path=path, text=text, table="network")
+def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
+    name = r.path.name
+    r.keys(raw, NETWORK_KEYS, "network")
     source = raw.get("source", "graphml")
     if source not in NETWORK_SOURCES:
-        problems.append(f"{path.name} line {line_of(text, 'source', 'network')}: [network] "
-                        f"source {source!r} is not one of {', '.join(NETWORK_SOURCES)}")
+        r.problems.append(f"{r.where('source', 'network')}source {source!r} is not one of "
+                          f"{', '.join(NETWORK_SOURCES)}")
     file = None
-    if "path" in raw and _typed(raw["path"], str, "path", "network", path, text, problems,
-                                "a file path"):
-        file = base / raw["path"]
+    value = r.get(raw, "path", str, None, "network", "a file path")
+    if value:
+        file = base / value
         if not file.exists():
-            problems.append(f"{path.name} line {line_of(text, 'path', 'network')}: network "
-                            f"file {raw['path']!r} not found (looked for {file})")
+            r.problems.append(f"{name} line {line_of(r.text, 'path', 'network')}: network "
+                              f"file {value!r} not found (looked for {file})")
     if source == "osm_xml" and file is None:
-        problems.append(f"{path.name}: [network] source = \"osm_xml\" needs path = "
-                        '"<file>.osm" (or .osm.bz2)')
+        r.problems.append(f"{name}: [network] source = \"osm_xml\" needs path = "
+                          '"<file>.osm" (or .osm.bz2)')
     network_type = raw.get("network_type", "walk")
     if network_type not in ("walk", "bike", "drive"):
-        problems.append(f"{path.name} line {line_of(text, 'network_type', 'network')}: "
-                        f"network_type {network_type!r} must be walk, bike or drive")
+        r.problems.append(f"{r.where('network_type', 'network')}network_type "
+                          f"{network_type!r} must be walk, bike or drive")
     return NetworkSpec(source=source, path=file, network_type=network_type)
 
 
-def _standards(raw: Any, path: Path, text: str, problems: list[str]) -> dict[str, Standard]:
+def _standards(r: _Reader, raw: dict[str, Any]) -> dict[str, Standard]:
     out: dict[str, Standard] = {}
-    if not isinstance(raw, dict):
-        problems.append(f"{path.name}: 'standards' must hold one table per service type, e.g. "
-                        "[standards.library] max_minutes = 20")
-        return out
-    for service_type, spec in raw.items():
+    for service_type in raw:
         table = f"standards.{service_type}"
-        if not isinstance(spec, dict):
-            problems.append(f"{path.name} line {line_of(text, service_type, 'standards')}: "
-                            f"standards.{service_type} must be a table with max_minutes = ...")
-            continue
-        before = len(problems)
-        problems += check_keys(spec, STANDARD_KEYS, path=path, text=text, table=table)
-        where = f"{path.name} line {line_of(text, '', table) or '?'}: [{table}]"
-        minutes = spec.get("max_minutes")
-        if minutes is None:
-            problems.append(f"{where} needs max_minutes = <minutes>, e.g. max_minutes = 20")
-        elif _typed(minutes, (int, float), "max_minutes", table, path, text, problems,
-                    "a number of minutes") is not None and minutes <= 0:
-            problems.append(f"{where} max_minutes = {minutes} must be greater than 0")
+        spec = r.table(raw, service_type, "standards")
+        before = len(r.problems)
+        r.keys(spec, STANDARD_KEYS, table)
+        where = f"{r.path.name} line {line_of(r.text, '', table) or '?'}: [{table}]"
+        if "max_minutes" not in spec:
+            r.problems.append(f"{where} needs max_minutes = <minutes>, e.g. max_minutes = 20")
+        minutes = r.get(spec, "max_minutes", (int, float), None, table,
+                        "a number of minutes greater than 0", minimum=1e-9)
         mode = spec.get("mode", "walk")
         if mode not in settings.MODES:
-            problems.append(f"{path.name} line {line_of(text, 'mode', table)}: [{table}] mode "
-                            f"{mode!r} has no speed; use one of {', '.join(settings.MODES)} "
-                            "(speeds: tp_assets.settings)")
+            r.problems.append(f"{r.where('mode', table)}mode {mode!r} has no speed; use one of "
+                              f"{', '.join(settings.MODES)} (speeds: tp_assets.settings)")
         rule = spec.get("rule", "no_loss")
-        coverage = spec.get("coverage")
         if rule not in RULES:
-            problems.append(f"{path.name} line {line_of(text, 'rule', table)}: [{table}] rule "
-                            f"{rule!r} must be no_loss or coverage")
-        if rule == "coverage":
-            if coverage is None:
-                problems.append(f"{where} rule = \"coverage\" needs coverage = <share 0-1>, "
-                                "e.g. coverage = 0.9")
-            elif not isinstance(coverage, int | float) or not 0 < coverage <= 1:
-                problems.append(f"{path.name} line {line_of(text, 'coverage', table)}: "
-                                f"[{table}] coverage = {coverage!r} must be a share between "
-                                "0 and 1, e.g. 0.9")
-        demand = _typed(spec.get("demand", "population"), str, "demand", table, path, text,
-                        problems, "a zone column name")
-        if len(problems) == before and minutes is not None:
+            r.problems.append(f"{r.where('rule', table)}rule {rule!r} must be no_loss or "
+                              "coverage")
+        coverage = r.get(spec, "coverage", (int, float), None, table,
+                         "a share between 0 and 1, e.g. 0.9", minimum=1e-9, maximum=1.0)
+        if rule == "coverage" and "coverage" not in spec:
+            r.problems.append(f"{where} rule = \"coverage\" needs coverage = <share 0-1>, "
+                              "e.g. coverage = 0.9")
+        demand = r.get(spec, "demand", str, "population", table, "a zone column name")
+        if len(r.problems) == before and minutes is not None:
             out[service_type] = Standard(service_type=service_type,
                                          max_minutes=float(minutes), mode=mode,
                                          demand=demand, rule=rule,
