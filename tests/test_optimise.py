@@ -109,6 +109,75 @@ def test_brute_force_sees_infeasible(tmp_path: Path) -> None:
     assert plan.objective_gbp == pytest.approx(brute_force(problem), abs=1e-6)
 
 
+# --------------------------------------------------------------------------- neighbourhood search
+
+
+def _case(tmp_path: Path, seed: int, extra: dict) -> tuple:
+    place = random_place(tmp_path / "p", seed)
+    extra = dict(extra)
+    extra.setdefault("rules", scenario.Rules(max_move_minutes=60.0, max_candidates=2))
+    scen = make_scenario(place, **extra)
+    est, times = load(place, scen)
+    return est, times, scen, optimise.build_problem(est, times, scen)
+
+
+def _start(problem: optimise.Problem, solver: scenario.SolverSettings
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy plan, or (where the status quo breaks a rule) every free site kept."""
+    start = optimise.feasible_start(problem, solver)
+    if start is None:
+        share = optimise.repair(problem, solver)
+        assert share is not None
+        start = (problem.keep_fixed != 0, share)
+    return start
+
+
+def _as_plan(problem: optimise.Problem, keep: np.ndarray, share: np.ndarray) -> optimise.Plan:
+    value = optimise.plan_value(problem, keep, share)
+    return optimise.Plan(problem.site_ids, keep, optimise._assignment(problem, share),
+                         "FEASIBLE", value, np.inf, np.inf, 0.0, "test")
+
+
+@pytest.mark.parametrize(("seed", "extra"), CASES, ids=[f"seed{c[0]}" for c in CASES])
+def test_neighbourhood_search_over_every_site_reaches_the_optimum(
+        tmp_path: Path, seed: int, extra: dict) -> None:
+    est, times, scen, problem = _case(tmp_path, seed, extra)
+    keep, share, rounds = optimise.improve(problem, *_start(problem, scen.solver), scen.solver,
+                                           time_limit_s=30.0)
+    assert rounds == 1  # 8 sites: one neighbourhood is the whole problem, solved exactly
+    assert optimise.plan_value(problem, keep, share) == pytest.approx(
+        brute_force(problem), rel=1e-6, abs=1e-3)
+    check.check_plan(est, times, scen, _as_plan(problem, keep, share))
+
+
+@pytest.mark.parametrize(("seed", "extra"), CASES, ids=[f"seed{c[0]}" for c in CASES])
+def test_neighbourhood_holds_the_rest_of_the_plan(tmp_path: Path, seed: int,
+                                                  extra: dict) -> None:
+    """The part around 3 sites, solved exactly: the best plan that changes only that part."""
+    est, times, scen, problem = _case(tmp_path, seed, extra)
+    keep, share = _start(problem, scen.solver)
+    inside = np.zeros(problem.n_sites, dtype=bool)
+    inside[np.random.default_rng(seed).choice(problem.n_sites, 3, replace=False)] = True
+    sub, pairs, loose = optimise.neighbourhood(problem, keep, share, inside)
+    held = ~np.isin(problem.pair_service, loose)
+    outside = (problem.keep_fixed == -1) & ~inside
+    assert (sub.keep_fixed[outside] == keep[outside]).all()
+    plan = optimise.solve(sub, scen.solver)
+    assert plan.status == "OPTIMAL"
+    held_spend = float(share[held] @ problem.pair_cost[held])
+    assert plan.objective_gbp == pytest.approx(brute_force(sub), rel=1e-6, abs=1e-3)
+    new_share = np.where(held, share, 0.0)
+    for k, (s, b) in enumerate(zip(sub.pair_service, sub.pair_site, strict=True)):
+        row = plan.assignment[(plan.assignment["service_id"] == sub.service_ids[s])
+                              & (plan.assignment["site_id"] == sub.site_ids[b])]
+        new_share[pairs[k]] = float(row["share"].sum())
+    combined = _as_plan(problem, plan.keep, new_share)
+    assert combined.objective_gbp == pytest.approx(plan.objective_gbp - held_spend, abs=1e-3)
+    assert combined.objective_gbp >= optimise.plan_value(problem, keep, share) - 1e-6
+    report = check.check_plan(est, times, scen, combined)
+    assert report.npv_gbp == pytest.approx(combined.objective_gbp, rel=1e-6, abs=1e-3)
+
+
 # --------------------------------------------------------------------------- OR-Library
 
 

@@ -81,7 +81,10 @@ class Problem:
     candidate hosts :math:`P_s`; :math:`y_{sb} \le x_b`; capacity
     :math:`\sum_s a_s y_{sb} \le K_b x_b`; :math:`y_{sb} \le h_{t(s)b}`,
     :math:`h_{tb} \le \sum_{s \in t} y_{sb}`, :math:`h_{tb} \le x_b` (type :math:`t`
-    hosted at :math:`b`); incompatible types :math:`h_{t_1 b} + h_{t_2 b} \le 1`;
+    hosted at :math:`b`, a variable only for types in a conflict or with a splittable
+    service; otherwise :math:`h_{tb}` stands for :math:`\sum_{s \in t} y_{sb}`, which
+    is at least 1 exactly when a whole service of type :math:`t` is at :math:`b`);
+    incompatible types :math:`h_{t_1 b} + h_{t_2 b} \le 1`;
     ``no_loss`` groups :math:`\sum_{b \in G} h_{tb} \ge 1`; ``coverage``
     :math:`u_g \le \sum_{b \in G} h_{tb}`, :math:`\sum_g d_g u_g \ge X D`; optional
     caps on one-off spend :math:`\sum c_{sb} y_{sb}`, on disposals and on sites kept
@@ -250,9 +253,14 @@ class _Model:
                 self.slacks.append((slack, "capacity", b))
                 rhs = rhs + slack
             m.add_linear_constraint(load <= rhs, name=f"capacity[{p.site_ids[b]}]")
-        # which (type, site) pairs need a "hosted" indicator
-        needed_types = {r.service_type for r in p.rules} | {t for pair in p.conflicts
-                                                              for t in pair}
+        # which (type, site) pairs need a "hosted" indicator: types in a conflict, and
+        # ruled types with a splittable service (a share of one counts as hosting it);
+        # a ruled type whose services are whole is hosted where the sum of its
+        # placements there is at least one, which needs no extra variable
+        whole = {t: not p.splittable[p.service_type == t].any()
+                 for t in range(len(p.type_names))}
+        needed_types = ({r.service_type for r in p.rules if not whole[r.service_type]}
+                        | {t for pair in p.conflicts for t in pair})
         self.h: dict[tuple[int, int], Any] = {}
         for (t, b), ks in by_type_site.items():
             if t not in needed_types:
@@ -272,7 +280,10 @@ class _Model:
             served = []
             binding = set(minimal_groups(rule)) if rule.rule == "no_loss" else set()
             for g, sites in enumerate(rule.group_sites):
-                hosts = [self.h[(t, int(b))] for b in sites if (t, int(b)) in self.h]
+                if t in needed_types:
+                    hosts = [self.h[(t, int(b))] for b in sites if (t, int(b)) in self.h]
+                else:
+                    hosts = [self.y[k] for b in sites for k in by_type_site.get((t, int(b)), [])]
                 if rule.rule == "no_loss":
                     if g not in binding:
                         continue
@@ -281,7 +292,7 @@ class _Model:
                         slack = m.add_variable(lb=0.0, ub=1.0)
                         self.slacks.append((slack, "no_loss", (r_index, g)))
                         expr = expr + slack
-                    m.add_linear_constraint(expr >= 1.0)
+                    m.add_linear_constraint(lb=1.0, expr=expr)
                 elif hosts:
                     u = m.add_variable(lb=0.0, ub=1.0, is_integer=integer_coverage)
                     m.add_linear_constraint(u <= fast_sum(hosts))
@@ -293,7 +304,7 @@ class _Model:
                     slack = m.add_variable(lb=0.0, ub=max(need, 0.0))
                     self.slacks.append((slack, "coverage", r_index))
                     expr = expr + slack
-                m.add_linear_constraint(expr >= need)
+                m.add_linear_constraint(lb=need, expr=expr)
         spend = fast_sum(float(p.pair_cost[k]) * self.y[k] for k in range(len(self.y))
                          if p.pair_cost[k] != 0.0)
         if p.max_one_off_gbp is not None:
@@ -370,6 +381,12 @@ class _Model:
         }
         if solver.backend != "highs":  # HiGHS through MathOpt rejects a thread count
             kwargs["threads"] = solver.threads
+        if solver.backend == "highs":
+            from ortools.math_opt.solvers import highs_pb2
+
+            options = highs_pb2.HighsOptionsProto()
+            options.double_options["mip_heuristic_effort"] = settings.HIGHS_HEURISTIC_EFFORT
+            kwargs["highs"] = options
         params = mathopt.SolveParameters(**kwargs)
         guess = self.hint(start) if hint else None
         model_params = (mathopt.ModelSolveParameters(solution_hints=[guess]) if guess
@@ -514,6 +531,158 @@ def greedy(problem: Problem, start: np.ndarray | None = None
     return best[1], best[2]
 
 
+def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:
+    """NPV of a plan against the status quo (GBP): disposal values less one-off costs.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        Keep flag per site and share per candidate pair.
+    """
+    return float(problem.disposal_value[~keep].sum() - share @ problem.pair_cost)
+
+
+def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: SolverSettings,
+            time_limit_s: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Large-neighbourhood search: re-optimise a feasible plan one neighbourhood at a time.
+
+    Each round picks a random free site and the ``settings.LNS_SITES`` sites sharing
+    most candidate services with it, and re-solves, to optimality or for at most
+    ``settings.LNS_ROUND_S`` seconds, the plan of the services placed in or coming
+    from them, every other decision held as the plan has it (see
+    :func:`neighbourhood`). A better plan replaces the current one; every plan
+    visited is feasible for the whole problem.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        A feasible plan: keep flag per site and share per candidate pair.
+    solver
+        Backend and seed (the seed draws the neighbourhoods).
+    time_limit_s
+        Wall-clock budget (seconds).
+
+    Returns
+    -------
+    keep, share, rounds
+        The best plan found (the given one if none is better) and the rounds run.
+    """
+    from scipy import sparse
+
+    started = time.perf_counter()
+    p = problem
+    free = np.flatnonzero(p.keep_fixed == -1)
+    incidence = sparse.csr_matrix((np.ones(len(p.pair_site)), (p.pair_service, p.pair_site)),
+                                  shape=(len(p.service_ids), p.n_sites))
+    links = (incidence.T @ incidence).toarray()
+    rng = np.random.default_rng(solver.seed)
+    best = plan_value(p, keep, share)
+    rounds = 0
+    while len(free) and (left := time_limit_s - (time.perf_counter() - started)) > 0.5:
+        rounds += 1
+        centre = rng.choice(free)
+        near = np.argsort(-(links[centre] + rng.random(p.n_sites)), kind="stable")
+        inside = np.zeros(p.n_sites, dtype=bool)
+        inside[near[:settings.LNS_SITES]] = True
+        inside[centre] = True
+        sub, pairs, loose = neighbourhood(p, keep, share, inside)
+        model = _Model(sub, integer_coverage=solver.backend == "cpsat")
+        step = dataclasses.replace(solver, seed=solver.seed + rounds, relative_gap=1e-6)
+        result = model.solve(step, time_limit_s=min(settings.LNS_ROUND_S, left), hint=False)
+        if not result.has_primal_feasible_solution():
+            continue
+        new_share = share.copy()
+        new_share[np.isin(p.pair_service, loose)] = 0.0
+        new_share[pairs] = result.variable_values(model.y)
+        new_keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
+        value = plan_value(p, new_keep, new_share)
+        if value > best + 1e-6:
+            best, keep, share = value, new_keep, new_share
+        if (inside[free].all() and len(loose) == len(p.service_ids)
+                and result.termination.reason.name == "OPTIMAL"):
+            break  # the neighbourhood was the whole problem, solved exactly
+    return keep, share, rounds
+
+
+def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside: np.ndarray
+                  ) -> tuple[Problem, np.ndarray, np.ndarray]:
+    """The part of a plan around some sites, as a smaller problem.
+
+    Services placed at or coming from the ``inside`` sites are *loose*: they keep their
+    candidate hosts that are inside or kept. Every other service stays where the plan
+    puts it, its area taken off its host's room, and every site outside keeps the
+    plan's decision. Access groups the fixed services already serve are dropped (a
+    ``coverage`` rule keeps the demand still needed), the one-off cap keeps what the
+    fixed moves leave, and hosts where a loose service would meet a fixed service of
+    a conflicting type are removed. The plan itself is feasible for the smaller
+    problem, and any plan of it, with the fixed services added back, for the whole.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        A feasible plan: keep flag per site and share per candidate pair.
+    inside
+        Flag per site: the sites whose decisions are freed.
+
+    Returns
+    -------
+    sub, pairs, loose
+        The smaller problem (same sites, the loose services only), the index in
+        ``problem``'s candidate pairs of each of its pairs, and the loose services'
+        indices in ``problem``.
+    """
+    p = problem
+    n_s = len(p.service_ids)
+    placed = share > 0
+    is_loose = np.zeros(n_s, dtype=bool)
+    is_loose[p.pair_service[placed & inside[p.pair_site]]] = True
+    homed = p.current >= 0
+    is_loose[homed] |= inside[p.current[homed]]
+    loose = np.flatnonzero(is_loose)
+    fixed = placed & ~is_loose[p.pair_service]
+    fixed_load = np.bincount(p.pair_site[fixed], minlength=p.n_sites,
+                             weights=share[fixed] * p.area[p.pair_service[fixed]])
+    keep_fixed = np.where((p.keep_fixed == -1) & ~inside, keep.astype(int), p.keep_fixed)
+    hosted = np.zeros((len(p.type_names), p.n_sites), dtype=bool)
+    hosted[p.service_type[p.pair_service[fixed]], p.pair_site[fixed]] = True
+    pair_type = p.service_type[p.pair_service]
+    usable = is_loose[p.pair_service] & (keep_fixed[p.pair_site] != 0)
+    for t1, t2 in p.conflicts:
+        usable &= ~((pair_type == t1) & hosted[t2, p.pair_site])
+        usable &= ~((pair_type == t2) & hosted[t1, p.pair_site])
+    pairs = np.flatnonzero(usable)
+    code = np.full(n_s, -1)
+    code[loose] = np.arange(len(loose))
+    rules = []
+    for rule in p.rules:
+        served = np.array([hosted[rule.service_type, g].any() for g in rule.group_sites],
+                          dtype=bool)
+        coverage = rule.coverage
+        if rule.rule == "coverage" and rule.total_demand > 0:
+            still = rule.coverage * rule.total_demand - rule.group_demand[served].sum()
+            coverage = max(0.0, still / rule.total_demand)
+        open_ = np.flatnonzero(~served)
+        rules.append(dataclasses.replace(
+            rule, coverage=coverage, group_sites=[rule.group_sites[g] for g in open_],
+            group_demand=rule.group_demand[open_], group_required=rule.group_required[open_],
+            group_zones=[rule.group_zones[g] for g in open_]))
+    spent = float(share[fixed] @ p.pair_cost[fixed])
+    sub = dataclasses.replace(
+        p, capacity=np.maximum(p.capacity - fixed_load, 0.0), keep_fixed=keep_fixed,
+        service_ids=p.service_ids[loose], area=p.area[loose], splittable=p.splittable[loose],
+        current=p.current[loose], service_type=p.service_type[loose],
+        pair_service=code[p.pair_service[pairs]], pair_site=p.pair_site[pairs],
+        pair_cost=p.pair_cost[pairs], rules=rules,
+        max_one_off_gbp=None if p.max_one_off_gbp is None else p.max_one_off_gbp - spent)
+    return sub, pairs, loose
+
+
 def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     """Cheapest moves that re-home the services of forced-out sites, keeping every other site.
 
@@ -649,10 +818,10 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     else:
         status, objective = "FEASIBLE", -np.inf
     if status != "OPTIMAL" and start is not None:
-        # not every backend takes the start as its first incumbent (HiGHS through
-        # MathOpt does not): keep the greedy plan when the search has not beaten it
+        # a backend may drop the start (CP-SAT when the hint is not complete):
+        # keep the greedy plan when the search has not beaten it
         g_keep, g_share = start
-        g_value = float(problem.disposal_value[~g_keep].sum() - g_share @ problem.pair_cost)
+        g_value = plan_value(problem, g_keep, g_share)
         if g_value > objective + 1e-6:
             keep, y, objective = g_keep, g_share, g_value
     if status == "OPTIMAL" and not np.isfinite(bound):
@@ -682,17 +851,33 @@ class _Outcome:
 
 def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
             start: tuple[np.ndarray, np.ndarray] | None) -> _Outcome:
-    """One MathOpt search (module level, so parallel processes can run it)."""
+    """One MathOpt search, then :func:`improve` on its best plan when it is not optimal.
+
+    Module level, so parallel processes can run it. The MIP search has
+    ``1 - settings.LNS_SHARE`` of the time; the neighbourhood search the rest.
+    """
+    started = time.perf_counter()
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
-    result = model.solve(solver, time_limit_s=time_limit_s, start=start)
+    result = model.solve(solver, time_limit_s=time_limit_s * (1.0 - settings.LNS_SHARE),
+                         start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():
-        return _Outcome(reason, -np.inf, np.inf, None, None, model.size)
-    bound = float(result.termination.objective_bounds.dual_bound)
-    keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
-    y = np.asarray(result.variable_values(model.y), dtype=float)
-    return _Outcome(reason, float(result.objective_value()), bound if np.isfinite(bound)
-                    else np.inf, keep, y, model.size)
+        if reason.startswith("INFEASIBLE") or start is None:
+            return _Outcome(reason, -np.inf, np.inf, None, None, model.size)
+        keep, y = start
+        bound = np.inf
+    else:
+        dual = float(result.termination.objective_bounds.dual_bound)
+        bound = dual if np.isfinite(dual) else np.inf
+        keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
+        y = np.asarray(result.variable_values(model.y), dtype=float)
+        if reason == "OPTIMAL":
+            return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
+        if start is not None and plan_value(problem, *start) > plan_value(problem, keep, y):
+            keep, y = start
+    left = time_limit_s - (time.perf_counter() - started)
+    keep, y, _ = improve(problem, keep, y, solver, left)
+    return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
 
 
 def feasible_start(problem: Problem, solver: SolverSettings
