@@ -144,7 +144,7 @@ def overhead(problem: Problem, settings: SolverSettings) -> str:
     started = time.perf_counter()
     try:
         model = optimise._Model(problem)
-        model.hint(settings)
+        model.hint(optimise.feasible_start(problem, settings))
     except Exception as exc:  # a private API: report, never fail
         return f"n/a ({type(exc).__name__})"
     return f"{time.perf_counter() - started:.1f} s"
@@ -165,7 +165,35 @@ def print_machine() -> None:
 # --------------------------------------------------------------------------- the demo
 
 
-def bench_demo(time_limit: float, short_limit: float) -> None:
+def bench_seeds(problem: Problem, solver: SolverSettings, time_limit: float,
+                seeds: list[int]) -> None:
+    """HiGHS with and without the neighbourhood search, over several seeds."""
+    if not seeds:
+        return
+    print(f"\nHiGHS at {time_limit:g} s over seeds {seeds}, with the neighbourhood search "
+          f"(`local_search` = {solver.local_search:g}) and without (0):\n")
+    print("| seed | local_search | objective (GBP) | best bound (GBP) | gap | seconds |")
+    print("|---|---|---|---|---|---|")
+    found: dict[float, list[float]] = {}
+    for share in (solver.local_search, 0.0):
+        for seed in seeds:
+            settings = dataclasses.replace(solver, backend="highs", time_limit_s=time_limit,
+                                           seed=seed, local_search=share)
+            run = run_solve(problem, settings)
+            if run.plan is None:
+                print(f"| {seed} | {share:g} | n/a: {run.error} | | | {run.seconds:.1f} |")
+                continue
+            found.setdefault(share, []).append(run.plan.objective_gbp)
+            print(f"| {seed} | {share:g} | {gbp(run.plan.objective_gbp)} "
+                  f"| {gbp(run.plan.best_bound_gbp)} | {pct(run.plan.gap)} "
+                  f"| {run.seconds:.1f} |", flush=True)
+    for share, values in found.items():
+        spread = (max(values) - min(values)) / max(abs(max(values)), 1e-9)
+        print(f"- local_search {share:g}: mean {gbp(float(np.mean(values)))}, worst "
+              f"{gbp(min(values))}, spread {pct(spread)} of the best")
+
+
+def bench_demo(time_limit: float, short_limit: float, seeds: list[int]) -> None:
     from tp_assets import access, estate, optimise, scenario
 
     print("\n## 1. Demo scenario (optimisation/colocation.toml)\n")
@@ -223,6 +251,7 @@ def bench_demo(time_limit: float, short_limit: float) -> None:
             print(f"  objective at {short_limit:g} s {gbp(short.plan.objective_gbp)} vs "
                   f"{time_limit:g} s {gbp(plan.objective_gbp)}: {pct(rel)} short of it; "
                   f"within {WITHIN:.0%} of the final objective by {short_limit:g} s: {verdict}")
+    bench_seeds(problem, scen.solver, time_limit, seeds)
     objectives = {b: r.plan.objective_gbp for (b, t), r in runs.items()
                   if t == time_limit and r.plan is not None}
     if len(objectives) > 1:
@@ -288,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="solver time limit in seconds for every case (default 60)")
     parser.add_argument("--short-limit", type=float, default=20.0,
                         help="the demo's second, shorter time limit in seconds (default 20)")
+    parser.add_argument("--seeds", default="0,20,40",
+                        help="seeds for the demo's HiGHS runs with and without the "
+                             "neighbourhood search, comma-separated ('' to skip)")
     parser.add_argument("--skip-orlib", action="store_true",
                         help="run the demo scenario only")
     args = parser.parse_args(argv)
@@ -295,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print("# Optimisation backends (OR-Tools MathOpt)\n")
     print_machine()
-    bench_demo(args.time_limit, args.short_limit)
+    seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
+    bench_demo(args.time_limit, args.short_limit, seeds)
     if not args.skip_orlib:
         bench_orlib(args.time_limit)
     print(f"\nload avg: {load_average()} (1, 5, 15 min) at the end; "

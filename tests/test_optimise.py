@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +306,12 @@ def test_coverage_out_of_reach_is_explained() -> None:
     with pytest.raises(InfeasibleError, match=r"coverage for library cannot reach 95%: even with "
                        r"library in every site that may host it, only 92\.3% of the demand"):
         optimise.optimise(est, times, scen)
+
+
+def test_native_solver_output_stays_out_of_the_summary(capfd: pytest.CaptureFixture) -> None:
+    """HiGHS prints a debugging line from C++ to fd 1 in some searches; it is dropped."""
+    print("before", flush=True)
+    with optimise._native_stdout_silenced():
+        os.write(1, b"HighsMipSolverData::transformNewIntegerFeasibleSolution\n")
+    print("after", flush=True)
+    assert capfd.readouterr().out == "before\nafter\n"

@@ -175,8 +175,11 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
      ["[finance.carbon_kg_per_kwh] gas = -0.2 must be a number, 0 or more"]),
     ('\n[solver]\nbackend = "gurobi"\n', ["backend 'gurobi' must be one of highs, scip, cpsat"]),
     ('\n[solver]\ntime_limit_s = "60"\n', ["time_limit_s = '60' must be seconds"]),
+    ('\n[solver]\nlocal_search = 1.5\n',
+     ["bad.toml line 21: [solver] local_search = 1.5 must be a share of the time limit "
+      "between 0 and 0.9"]),
 ], ids=["unknown service type", "unknown key", "negative factor", "unknown backend",
-        "wrong type"])
+        "wrong type", "share out of range"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
     path = _scenario(tmp_path, extra)
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)

@@ -7,10 +7,14 @@ The only module that imports OR-Tools. A pure-array core (:class:`Problem` in,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
+import os
+import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +201,28 @@ class Plan:
     def disposed(self) -> list[str]:
         """Ids of the sites disposed of."""
         return [str(s) for s in self.site_ids[~self.keep]]
+
+
+@contextlib.contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """Send what native solver code prints to file descriptor 1 to the null device.
+
+    HiGHS (as bundled with OR-Tools 9.15) prints a debugging line from its MIP search
+    straight to standard output, which would land in the middle of the run summary.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 _BACKENDS = {"highs": "HIGHS", "scip": "GSCIP", "cpsat": "CP_SAT"}
@@ -392,7 +418,8 @@ class _Model:
         model_params = (mathopt.ModelSolveParameters(solution_hints=[guess]) if guess
                         else None)
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
-        return mathopt.solve(self.model, backend, params=params, model_params=model_params)
+        with _native_stdout_silenced():
+            return mathopt.solve(self.model, backend, params=params, model_params=model_params)
 
 
 def greedy(problem: Problem, start: np.ndarray | None = None
@@ -854,11 +881,11 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
     """One MathOpt search, then :func:`improve` on its best plan when it is not optimal.
 
     Module level, so parallel processes can run it. The MIP search has
-    ``1 - settings.LNS_SHARE`` of the time; the neighbourhood search the rest.
+    ``1 - solver.local_search`` of the time; the neighbourhood search the rest.
     """
     started = time.perf_counter()
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
-    result = model.solve(solver, time_limit_s=time_limit_s * (1.0 - settings.LNS_SHARE),
+    result = model.solve(solver, time_limit_s=time_limit_s * (1.0 - solver.local_search),
                          start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():
@@ -876,7 +903,8 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
         if start is not None and plan_value(problem, *start) > plan_value(problem, keep, y):
             keep, y = start
     left = time_limit_s - (time.perf_counter() - started)
-    keep, y, _ = improve(problem, keep, y, solver, left)
+    if solver.local_search > 0:
+        keep, y, _ = improve(problem, keep, y, solver, left)
     return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
 
 

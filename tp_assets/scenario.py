@@ -128,6 +128,9 @@ class SolverSettings:
         Random seed, for reproducible runs.
     relative_gap
         Stop when the gap between the best plan and the bound is below this share.
+    local_search
+        Share of the time limit, 0-0.9, that a MIP search stopped short of optimal
+        leaves to the neighbourhood search that improves its plan (0: none).
     """
 
     backend: str = settings.SOLVER_BACKEND
@@ -135,6 +138,7 @@ class SolverSettings:
     threads: int = settings.SOLVER_THREADS
     seed: int = settings.SOLVER_SEED
     relative_gap: float = settings.SOLVER_RELATIVE_GAP
+    local_search: float = settings.LNS_SHARE
 
 
 @dataclass(frozen=True)
@@ -410,7 +414,8 @@ def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
 
 
 def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
-    r.keys(t, ("backend", "time_limit_s", "threads", "seed", "relative_gap"), "solver")
+    r.keys(t, ("backend", "time_limit_s", "threads", "seed", "relative_gap", "local_search"),
+           "solver")
     backend = r.get(t, "backend", str, settings.SOLVER_BACKEND, "solver",
                     "one of " + ", ".join(BACKENDS))
     if backend not in BACKENDS:
@@ -425,7 +430,10 @@ def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
         seed=r.get(t, "seed", int, settings.SOLVER_SEED, "solver", "a whole number",
                    minimum=0),
         relative_gap=r.get(t, "relative_gap", _NUMBER, settings.SOLVER_RELATIVE_GAP,
-                           "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0))
+                           "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0),
+        local_search=r.get(t, "local_search", _NUMBER, settings.LNS_SHARE, "solver",
+                           "a share of the time limit between 0 and 0.9", minimum=0.0,
+                           maximum=0.9))
 
 
 def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
