@@ -551,7 +551,7 @@ def greedy(problem: Problem, start: np.ndarray | None = None
                 if all(rehome(int(s), trial_share, trial_keep) for s in movers) and feasible(
                         trial_share, trial_keep):
                     k_keep, k_share = trial_keep, trial_share
-        value = float(p.disposal_value[~k_keep].sum() - k_share @ p.pair_cost)
+        value = plan_value(p, k_keep, k_share)
         if best is None or value > best[0]:
             best = (value, k_keep, k_share)
     assert best is not None
