@@ -179,6 +179,37 @@ def test_neighbourhood_holds_the_rest_of_the_plan(tmp_path: Path, seed: int,
     assert report.npv_gbp == pytest.approx(combined.objective_gbp, rel=1e-6, abs=1e-3)
 
 
+def test_neighbourhood_search_with_split_services(tmp_path: Path) -> None:
+    """Split services held at fractional shares: every part re-solved keeps the plan valid."""
+    place = random_place(tmp_path / "p", 4)
+    scen = make_scenario(place, rules=scenario.Rules(max_move_minutes=60.0, max_candidates=3))
+    est, times = load(place, scen)
+    est.services.loc[est.services.index[:4], "splittable"] = True
+    problem = optimise.build_problem(est, times, scen)
+    optimum = optimise.solve(problem, scen.solver)
+    assert optimum.status == "OPTIMAL"
+    assert (optimum.assignment.groupby("service_id").size() > 1).any()  # something is split
+    keep, share = _start(problem, scen.solver)
+    for seed in range(4):
+        inside = np.zeros(problem.n_sites, dtype=bool)
+        inside[np.random.default_rng(seed).choice(problem.n_sites, 3, replace=False)] = True
+        sub, pairs, loose = optimise.neighbourhood(problem, keep, share, inside)
+        part = optimise.solve(sub, scen.solver)
+        new_share = np.where(np.isin(problem.pair_service, loose), 0.0, share)
+        for k, (s, b) in enumerate(zip(sub.pair_service, sub.pair_site, strict=True)):
+            row = part.assignment[(part.assignment["service_id"] == sub.service_ids[s])
+                                  & (part.assignment["site_id"] == sub.site_ids[b])]
+            new_share[pairs[k]] = float(row["share"].sum())
+        assert optimise.plan_value(problem, part.keep, new_share) >= optimise.plan_value(
+            problem, keep, share) - 1e-6
+        keep, share = part.keep, new_share
+        check.check_plan(est, times, scen, _as_plan(problem, keep, share))
+    keep, share, rounds = optimise.improve(problem, keep, share, scen.solver, 30.0)
+    assert rounds == 1
+    assert optimise.plan_value(problem, keep, share) == pytest.approx(optimum.objective_gbp,
+                                                                      rel=1e-6)
+
+
 # --------------------------------------------------------------------------- OR-Library
 
 
