@@ -9,6 +9,7 @@ Writes ``results/<scenario>/`` all-or-nothing (see :func:`tp_assets.io.atomic_fo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import platform
 import time
@@ -331,10 +332,7 @@ def write_results(result: RunResult, folder: Path) -> None:
         if np.isfinite(plan.best_bound_gbp) else None,
         "gap": plan.gap if np.isfinite(plan.gap) else None,
         "solver": plan.solver, "solve_seconds": round(plan.solve_seconds, 3),
-        "solver_settings": {"backend": scen.solver.backend,
-                            "time_limit_s": scen.solver.time_limit_s,
-                            "threads": scen.solver.threads, "seed": scen.solver.seed,
-                            "relative_gap": scen.solver.relative_gap},
+        "solver_settings": dataclasses.asdict(scen.solver),
         "model_size": plan.model_size,
         "totals": money.totals,
         "check": {"passed": result.report.ok, "npv_recomputed_gbp": round(
