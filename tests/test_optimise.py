@@ -210,6 +210,23 @@ def test_neighbourhood_search_with_split_services(tmp_path: Path) -> None:
                                                                       rel=1e-6)
 
 
+def test_solver_values_are_made_exact(tmp_path: Path) -> None:
+    """A binary read as 1e-10 must not count as a service hosted at that site."""
+    *_, problem = _case(tmp_path, 1, {})
+    problem = dataclasses.replace(problem, splittable=np.r_[True, np.zeros(11, dtype=bool)])
+    raw = np.zeros(len(problem.pair_service))
+    split, whole = (np.flatnonzero(problem.pair_service == s) for s in (0, 1))
+    assert len(split) >= 3 and len(whole) >= 2
+    raw[split[:2]] = [0.6, 0.4 - 2e-9]
+    raw[whole[:2]] = [1e-10, 1.0 - 1e-9]
+    clean = optimise.clean_shares(problem, raw)
+    assert clean[split[:2]].sum() == pytest.approx(1.0, abs=1e-15)
+    assert clean[split[0]] == pytest.approx(0.6, rel=1e-8)
+    assert list(clean[whole[:2]]) == [0.0, 1.0]
+    raw[split[2:]] = 5e-8  # slivers below SHARE_EPS are dropped
+    assert (optimise.clean_shares(problem, raw)[split[2:]] == 0.0).all()
+
+
 # --------------------------------------------------------------------------- OR-Library
 
 

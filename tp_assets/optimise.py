@@ -558,6 +558,41 @@ def greedy(problem: Problem, start: np.ndarray | None = None
     return best[1], best[2]
 
 
+def clean_shares(problem: Problem, share: np.ndarray) -> np.ndarray:
+    """Solver values made exact: 0 or 1 for whole services, shares summing to 1 when split.
+
+    Values within the solver's tolerance of 0 (at most ``SHARE_EPS``) would otherwise
+    read as a sliver of a service hosted at a site.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    share
+        A value per candidate pair, as the solver returned it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per candidate pair: a whole service's one host gets 1 (its largest value), a
+        split service's shares above ``SHARE_EPS`` are scaled to sum to 1.
+    """
+    p = problem
+    share = np.where(share > SHARE_EPS, share, 0.0)
+    total = np.bincount(p.pair_service, weights=share, minlength=len(p.service_ids))
+    split = p.splittable[p.pair_service]
+    out = np.where(split, share / np.maximum(total[p.pair_service], SHARE_EPS), 0.0)
+    order = np.lexsort((-share, p.pair_service))
+    head = order[np.r_[True, p.pair_service[order][1:] != p.pair_service[order][:-1]]]
+    head = head[~split[head] & (share[head] > 0)]
+    out[head] = 1.0
+    return out
+
+
+#: Solver values at most this are read as 0 (a share of a service, or a binary).
+SHARE_EPS = 1e-7
+
+
 def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:
     """NPV of a plan against the status quo (GBP): disposal values less one-off costs.
 
@@ -624,7 +659,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
             continue
         new_share = share.copy()
         new_share[np.isin(p.pair_service, loose)] = 0.0
-        new_share[pairs] = result.variable_values(model.y)
+        new_share[pairs] = clean_shares(sub, np.asarray(result.variable_values(model.y)))
         new_keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
         value = plan_value(p, new_keep, new_share)
         if value > best + 1e-6:
@@ -735,7 +770,7 @@ def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     result = model.solve(quick, hint=False)
     if not result.has_primal_feasible_solution():
         return None
-    return np.asarray(result.variable_values(model.y), dtype=float)
+    return clean_shares(restricted, np.asarray(result.variable_values(model.y), dtype=float))
 
 
 def minimal_groups(rule: AccessRule) -> list[int]:
@@ -897,7 +932,7 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
         dual = float(result.termination.objective_bounds.dual_bound)
         bound = dual if np.isfinite(dual) else np.inf
         keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
-        y = np.asarray(result.variable_values(model.y), dtype=float)
+        y = clean_shares(problem, np.asarray(result.variable_values(model.y), dtype=float))
         if reason == "OPTIMAL":
             return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
         if start is not None and plan_value(problem, *start) > plan_value(problem, keep, y):
@@ -933,7 +968,7 @@ def _assignment(problem: Problem, y: np.ndarray) -> pd.DataFrame:
         ks = np.flatnonzero(problem.pair_service == s)
         values = y[ks]
         if problem.splittable[s]:
-            values = np.where(values > 1e-7, values, 0.0)
+            values = np.where(values > SHARE_EPS, values, 0.0)
             values = values / values.sum()
             for k, v in zip(ks, values, strict=True):
                 if v > 0:
