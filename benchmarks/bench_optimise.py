@@ -196,7 +196,38 @@ def bench_seeds(problem: Problem, solver: SolverSettings, time_limit: float,
               f"{gbp(min(values))}, spread {pct(spread)} of the best")
 
 
-def bench_demo(time_limit: float, short_limit: float, seeds: list[int]) -> None:
+def bench_long(problem: Problem, solver: SolverSettings, seconds: float,
+               polish: float) -> None:
+    """One long HiGHS search, then the neighbourhood search on its plan.
+
+    Shows how far apart the best plan and the best bound stay when time is not short.
+    """
+    from tp_assets import optimise
+
+    print(f"\nLong run: one HiGHS search of {seconds:g} s (seed {solver.seed}, from the "
+          f"greedy start), then {polish:g} s of neighbourhood search on its plan:\n")
+    settings = dataclasses.replace(solver, backend="highs", relative_gap=1e-4)
+    start = optimise.feasible_start(problem, settings)
+    model = optimise._Model(problem)
+    started = time.perf_counter()
+    result = model.solve(settings, time_limit_s=seconds, start=start)
+    if not result.has_primal_feasible_solution():
+        print(f"- no plan ({result.termination.reason.name})")
+        return
+    keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
+    share = optimise.clean_shares(problem, np.asarray(result.variable_values(model.y)))
+    bound = float(result.termination.objective_bounds.dual_bound)
+    value = optimise.plan_value(problem, keep, share)
+    print(f"- HiGHS: plan {gbp(value)}, bound {gbp(bound)}, gap {pct((bound - value) / value)}"
+          f" ({time.perf_counter() - started:.0f} s)")
+    keep, share, rounds = optimise.improve(problem, keep, share, settings, polish)
+    best = optimise.plan_value(problem, keep, share)
+    print(f"- then neighbourhood search ({rounds} rounds): plan {gbp(best)}; gap to the "
+          f"HiGHS bound {pct((bound - best) / best)}")
+
+
+def bench_demo(time_limit: float, short_limit: float, seeds: list[int],
+               long: float = 0.0) -> None:
     from tp_assets import access, estate, optimise, scenario
 
     print("\n## 1. Demo scenario (optimisation/colocation.toml)\n")
@@ -255,6 +286,8 @@ def bench_demo(time_limit: float, short_limit: float, seeds: list[int]) -> None:
                   f"{time_limit:g} s {gbp(plan.objective_gbp)}: {pct(rel)} short of it; "
                   f"within {WITHIN:.0%} of the final objective by {short_limit:g} s: {verdict}")
     bench_seeds(problem, scen.solver, time_limit, seeds)
+    if long > 0:
+        bench_long(problem, scen.solver, long, min(120.0, long / 2))
     objectives = {b: r.plan.objective_gbp for (b, t), r in runs.items()
                   if t == time_limit and r.plan is not None}
     if len(objectives) > 1:
@@ -323,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,20,40",
                         help="seeds for the demo's HiGHS runs with and without the "
                              "neighbourhood search, comma-separated ('' to skip)")
+    parser.add_argument("--long", type=float, default=0.0,
+                        help="also one long HiGHS search of this many seconds on the demo, "
+                             "then up to 120 s of neighbourhood search (default 0: skip)")
     parser.add_argument("--skip-orlib", action="store_true",
                         help="run the demo scenario only")
     args = parser.parse_args(argv)
@@ -331,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     print("# Optimisation backends (OR-Tools MathOpt)\n")
     print_machine()
     seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
-    bench_demo(args.time_limit, args.short_limit, seeds)
+    bench_demo(args.time_limit, args.short_limit, seeds, args.long)
     if not args.skip_orlib:
         bench_orlib(args.time_limit)
     print(f"\nload avg: {load_average()} (1, 5, 15 min) at the end; "
