@@ -227,7 +227,7 @@ def bench_long(problem: Problem, solver: SolverSettings, seconds: float,
 
 
 def bench_demo(time_limit: float, short_limit: float, seeds: list[int],
-               long: float = 0.0) -> None:
+               long_s: float = 0.0) -> None:
     from tp_assets import access, estate, optimise, scenario
 
     print("\n## 1. Demo scenario (optimisation/colocation.toml)\n")
@@ -286,8 +286,8 @@ def bench_demo(time_limit: float, short_limit: float, seeds: list[int],
                   f"{time_limit:g} s {gbp(plan.objective_gbp)}: {pct(rel)} short of it; "
                   f"within {WITHIN:.0%} of the final objective by {short_limit:g} s: {verdict}")
     bench_seeds(problem, scen.solver, time_limit, seeds)
-    if long > 0:
-        bench_long(problem, scen.solver, long, min(120.0, long / 2))
+    if long_s > 0:
+        bench_long(problem, scen.solver, long_s, min(120.0, long_s / 2))
     objectives = {b: r.plan.objective_gbp for (b, t), r in runs.items()
                   if t == time_limit and r.plan is not None}
     if len(objectives) > 1:
