@@ -7,11 +7,16 @@ read at all. :mod:`tp_assets.estate` parses and validates the cells.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
+import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
@@ -92,6 +97,33 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write a file whole or not at all.
+
+    The block writes a unique temporary file beside ``path``, renamed onto it (mode
+    0644) when the block ends without error and deleted otherwise.
+
+    Parameters
+    ----------
+    path
+        The file to write; its folder is created if missing.
+    mode
+        ``"wb"`` or ``"w"`` (UTF-8 text).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as f:
+            yield f
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def parse_crs(value: str, *, where: str) -> pyproj.CRS:

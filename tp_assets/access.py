@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from tp_assets import settings
 from tp_assets._errors import InputError
-from tp_assets._tables import file_sha256
+from tp_assets._tables import atomic_file, file_sha256
 from tp_assets.estate import Estate
 from tp_assets.scenario import NetworkSpec, Standard
 
@@ -252,15 +252,13 @@ def read_network(spec: NetworkSpec, estate: Estate, *, mode: str = "walk",
     network, crs = _parse_network(spec, estate, path, mode, fingerprint, cache_dir)
     _check_overlap(network, estate, crs)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez_compressed(
-            tmp, node_ids=network.node_ids, x=network.x, y=network.y, tail=network.tail,
-            head=network.head, length_m=network.length_m,
-            travel_time_s=(network.travel_time_s if network.travel_time_s is not None
-                           else np.zeros(0)),
-            description=np.array(network.description), crs=np.array(crs))
-        tmp.replace(cached)
+        with atomic_file(cached) as f:
+            np.savez_compressed(
+                f, node_ids=network.node_ids, x=network.x, y=network.y, tail=network.tail,
+                head=network.head, length_m=network.length_m,
+                travel_time_s=(network.travel_time_s if network.travel_time_s is not None
+                               else np.zeros(0)),
+                description=np.array(network.description), crs=np.array(crs))
     return network
 
 
@@ -520,11 +518,9 @@ def travel_times(estate: Estate, network: StreetNetwork | NetworkSpec | None, *,
                         zone_snap, site_snap, network.description)
     times.warnings = _snap_warnings(times)
     if cached is not None:
-        folder.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-        tmp = cached.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, minutes=minutes, zone_snap_m=zone_snap, site_snap_m=site_snap,
-                            network=np.array(network.description))
-        tmp.replace(cached)
+        with atomic_file(cached) as f:
+            np.savez_compressed(f, minutes=minutes, zone_snap_m=zone_snap,
+                                site_snap_m=site_snap, network=np.array(network.description))
     return times
 
 

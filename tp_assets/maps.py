@@ -15,9 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import re
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import pandas as pd
 import shapely
 
 from tp_assets import access, settings
+from tp_assets._tables import atomic_file
 from tp_assets.estate import Estate
 from tp_assets.finance import format_gbp
 from tp_assets.optimise import Plan
@@ -74,7 +73,8 @@ def _band_colour(minutes: float) -> str:
 
 
 def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Scenario,
-              plan: Plan, savings: Savings, access_table: pd.DataFrame, *,
+              plan: Plan, savings: Savings, access_table: pd.DataFrame,
+              minutes: dict[str, tuple[np.ndarray, np.ndarray]], *,
               isochrone_service: str | None = None,
               cache_dir: str | Path | None = None) -> str:
     """Build the leaders' map of a run as one self-contained HTML page.
@@ -83,6 +83,9 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     ----------
     estate, times, scenario, plan, savings, access_table
         The run (see :mod:`tp_assets.pipeline`).
+    minutes
+        Service type -> (minutes today, minutes with the plan) per zone
+        (:func:`tp_assets.access.minutes_before_after`).
     isochrone_service
         Service type whose kept sites get isochrones (its standard's minutes and
         mode); default the library standard if any, else the first standard.
@@ -111,7 +114,7 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
                              show=False)
     tiles.add_to(fmap)
     _boundary(fmap, area, folium)
-    _access_layers(fmap, estate, times, scenario, plan, folium)
+    _access_layers(fmap, estate, times, scenario, minutes, folium)
     _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium, cache_dir)
     _moves(fmap, estate, savings, folium)
     owners = {o: SHAPES[k % len(SHAPES)] for k, o in enumerate(sorted(set(sites["owner"])))}
@@ -200,11 +203,11 @@ def _moves(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
 
 
 def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
-                   scenario: Scenario, plan: Plan, folium: Any) -> None:
+                   scenario: Scenario, by_type: dict[str, tuple[np.ndarray, np.ndarray]],
+                   folium: Any) -> None:
     zones = estate.zones[["zone_id", "geometry"]].copy()
     zones["geometry"] = zones.geometry.simplify(SIMPLIFY_M)
     zones["geometry"] = _lonlat(zones.geometry)
-    by_type = access.minutes_before_after(estate, times, scenario.standards, plan.assignment)
     first = True
     for t, st in sorted(scenario.standards.items(), key=lambda kv: (kv[0] != "library", kv[0])):
         tt = times[st.mode]
@@ -395,13 +398,5 @@ def write_map(page: str, path: Path) -> None:
     path
         Target, e.g. ``maps/colocation.html``.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w") as f:
+        f.write(page)

@@ -867,25 +867,15 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     if any(o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED") for o in outcomes):
         raise InfeasibleError("the scenario's rules cannot all hold")
     found = [o for o in outcomes if o.keep is not None]
-    if not found and start is None:
+    if not found:  # a search returns the start when it finds nothing better
         raise InfeasibleError(
             f"no plan found within the time limit of {solver.time_limit_s:g} s "
             f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules")
     bounds = [o.bound for o in outcomes if np.isfinite(o.bound)]
     bound = min(bounds) if bounds else np.inf
-    if found:
-        best = max(found, key=lambda o: (o.reason == "OPTIMAL", o.objective))
-        status = "OPTIMAL" if best.reason == "OPTIMAL" else "FEASIBLE"
-        keep, y, objective = best.keep, best.y, best.objective
-    else:
-        status, objective = "FEASIBLE", -np.inf
-    if status != "OPTIMAL" and start is not None:
-        # a backend may drop the start (CP-SAT when the hint is not complete):
-        # keep the greedy plan when the search has not beaten it
-        g_keep, g_share = start
-        g_value = plan_value(problem, g_keep, g_share)
-        if g_value > objective + 1e-6:
-            keep, y, objective = g_keep, g_share, g_value
+    best = max(found, key=lambda o: (o.reason == "OPTIMAL", o.objective))
+    status = "OPTIMAL" if best.reason == "OPTIMAL" else "FEASIBLE"
+    keep, y, objective = best.keep, best.y, best.objective
     if status == "OPTIMAL" and not np.isfinite(bound):
         bound = objective
     gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) else np.inf

@@ -66,6 +66,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     access_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     map_path: Path | None = None
+    minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
@@ -127,12 +128,13 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     access_table = _access_table(est, times, scen, plan, report)
     target = Path(results_dir) / scen.name
     result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
-                       access_table)
+                       access_table, minutes=access.minutes_before_after(
+                           est, times, scen.standards, plan.assignment))
     page = None
     if maps_dir is not None:
         with timed("Drawing the map", "map"):
             page = maps.build_map(est, times, scen, plan, money, access_table,
-                                  cache_dir=cache_dir)
+                                  result.minutes, cache_dir=cache_dir)
             result.map_path = Path(maps_dir) / f"{scen.name}.html"
     with timed("Writing results", "write"), io.atomic_folder(target) as tmp:
         write_results(result, tmp)
@@ -242,14 +244,17 @@ def _access_table(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
     return out
 
 
-def zone_minutes(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
-                 scen: scenario_mod.Scenario, plan: optimise.Plan) -> pd.DataFrame:
+def zone_minutes(est: estate_mod.Estate,
+                 minutes: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """Minutes from each zone to the nearest site offering each standard's service.
 
     Parameters
     ----------
-    est, times, scen, plan
-        The run's estate, travel times, scenario and plan.
+    est
+        The run's estate.
+    minutes
+        Service type -> (minutes today, minutes with the plan) per zone, as
+        :func:`tp_assets.access.minutes_before_after` returns them.
 
     Returns
     -------
@@ -258,7 +263,6 @@ def zone_minutes(est: estate_mod.Estate, times: dict[str, access.TravelTimes],
         (NaN beyond the standard's cutoff).
     """
     out = pd.DataFrame({"zone_id": est.zones["zone_id"].to_numpy()})
-    minutes = access.minutes_before_after(est, times, scen.standards, plan.assignment)
     for t, (before, after) in sorted(minutes.items()):
         for label, values in (("before", before), ("after", after)):
             out[f"{t}_{label}_min"] = np.where(np.isfinite(values), values, np.nan)
@@ -314,7 +318,7 @@ def write_results(result: RunResult, folder: Path) -> None:
              zip(money.moves["from_site"], money.moves["to_site"], strict=True)]
     moves = gpd.GeoDataFrame(money.moves, geometry=lines, crs=settings.WORKING_CRS)
     zones = est.zones[["zone_id", "population", "geometry"]].merge(
-        zone_minutes(est, result.times, scen, plan), on="zone_id")
+        zone_minutes(est, result.minutes), on="zone_id")
     io.write_gpkg({"sites": sites, "moves": moves,
                    "zones": gpd.GeoDataFrame(zones, crs=settings.WORKING_CRS)},
                   folder / "plan.gpkg")
