@@ -42,6 +42,7 @@ def brute_force(p: optimise.Problem) -> float:
         onehot = site[:, :, None] == np.arange(n_b)[None, None, :]  # N x S x B
         load = (onehot * p.area[None, :, None]).sum(axis=1)
         ok = (load <= p.capacity[None, :] + 1e-9).all(axis=1)
+        ok &= ~onehot[:, :, p.keep_fixed == 0].any(axis=(1, 2))  # forced out: empty
         hosted = np.zeros((len(idx), n_types, n_b), dtype=bool)
         for s in range(n_s):
             hosted[:, p.service_type[s], :] |= onehot[:, s, :]
@@ -177,6 +178,46 @@ def test_neighbourhood_holds_the_rest_of_the_plan(tmp_path: Path, seed: int,
     assert combined.objective_gbp >= optimise.plan_value(problem, keep, share) - 1e-6
     report = check.check_plan(est, times, scen, combined)
     assert report.npv_gbp == pytest.approx(combined.objective_gbp, rel=1e-6, abs=1e-3)
+
+
+@pytest.mark.parametrize(("seed", "extra"), [CASES[0], CASES[4]], ids=["seed1", "seed5"])
+def test_parallel_searches_split_on_a_site_and_reach_the_optimum(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, extra: dict) -> None:
+    """Two processes, one per side of the most valuable free site: the brute-force optimum."""
+    est, times, scen, problem = _case(tmp_path, seed, extra)
+    monkeypatch.setattr(optimise.settings, "PORTFOLIO_MIN_PAIRS", 0)
+    plan = optimise.solve(problem, dataclasses.replace(scen.solver, threads=2))
+    # the split is the most valuable free site that some plan disposes of: those above
+    # it were proved kept by their probes
+    free = sorted(np.flatnonzero(problem.keep_fixed == -1),
+                  key=lambda b: -problem.disposal_value[b])
+    split = next(b for b in free if f"(site {problem.site_ids[b]} disposed / kept)"
+                 in plan.solver)
+    for b in free[:free.index(split)]:
+        out = dataclasses.replace(problem, keep_fixed=np.where(
+            np.arange(problem.n_sites) == b, 0, problem.keep_fixed))
+        assert brute_force(out) == -np.inf
+    assert np.isfinite(brute_force(dataclasses.replace(problem, keep_fixed=np.where(
+        np.arange(problem.n_sites) == split, 0, problem.keep_fixed))))
+    assert plan.status == "OPTIMAL"
+    assert plan.objective_gbp == pytest.approx(brute_force(problem), rel=1e-6, abs=1e-3)
+    assert plan.best_bound_gbp >= plan.objective_gbp - 1e-3
+    check.check_plan(est, times, scen, plan)
+
+
+def test_split_probes_fix_sites_that_cannot_go(tmp_path: Path) -> None:
+    """With no disposal allowed, every probe proves its site kept, and none is split on."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    _, _, scen, problem = _case(tmp_path, 1, {"caps": scenario.Caps(
+        max_disposals=0, min_sites_per_owner={})})
+    free = problem.keep_fixed == -1
+    with ProcessPoolExecutor(2) as pool:
+        fixed, site = optimise._split_site(problem, scen.solver, pool, 2, deadline=np.inf)
+    assert site is None
+    assert (fixed.keep_fixed[free] == 1).sum() == min(int(free.sum()),
+                                                      optimise.settings.SPLIT_CANDIDATES)
+    assert (fixed.keep_fixed[~free] == problem.keep_fixed[~free]).all()
 
 
 def test_neighbourhood_search_with_split_services(tmp_path: Path) -> None:

@@ -845,46 +845,110 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
     started = time.perf_counter()
-    start = feasible_start(problem, solver)
-    left = max(1.0, solver.time_limit_s - (time.perf_counter() - started))
     workers = solver.threads if (solver.backend == "highs" and len(problem.pair_site)
                                  >= settings.PORTFOLIO_MIN_PAIRS) else 1
+    site = None
     if workers > 1:
-        # HiGHS's MIP search uses one core: run one search per thread, each with its
-        # own seed, and keep the best plan and the tightest bound
+        # HiGHS's MIP search uses one core: run one search per thread in its own
+        # process. The searches split the plans between them on one decisive site
+        # (disposed / kept; see _split_site), or, where no site is found, each searches
+        # them all with its own seed.
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        left = max(1.0, left - _SPAWN_S)
-        runs = [dataclasses.replace(solver, seed=solver.seed + k) for k in range(workers)]
+        deadline = started + solver.time_limit_s - _SPAWN_S
         with ProcessPoolExecutor(workers,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
+            problem, site = _split_site(problem, solver, pool, workers, deadline)
+            left = max(1.0, deadline - time.perf_counter())
+            runs = [dataclasses.replace(solver, seed=solver.seed + k) for k in range(workers)]
+            branches = ([(site, k % 2) for k in range(workers)] if site is not None
+                        else [None] * workers)
             outcomes = list(pool.map(_search, [problem] * workers, runs, [left] * workers,
-                                     [start] * workers))
+                                     branches))
     else:
-        outcomes = [_search(problem, solver, left, start)]
+        branches = [None]
+        outcomes = [_search(problem, solver, max(1.0, solver.time_limit_s), None)]
     seconds = time.perf_counter() - started
-    if any(o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED") for o in outcomes):
+    # each branch's bound is the tightest of its searches'; the plan's, the loosest
+    bounds: dict[object, float] = {}
+    closed: dict[object, bool] = {}
+    for branch, o in zip(branches, outcomes, strict=True):
+        infeasible = o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED")
+        b = -np.inf if infeasible else o.bound
+        bounds[branch] = min(bounds.get(branch, np.inf), b)
+        closed[branch] = closed.get(branch, False) or infeasible or o.reason == "OPTIMAL"
+    if all(b == -np.inf for b in bounds.values()):
         raise InfeasibleError("the scenario's rules cannot all hold")
     found = [o for o in outcomes if o.keep is not None]
     if not found:  # a search returns the start when it finds nothing better
         raise InfeasibleError(
             f"no plan found within the time limit of {solver.time_limit_s:g} s "
             f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules")
-    bounds = [o.bound for o in outcomes if np.isfinite(o.bound)]
-    bound = min(bounds) if bounds else np.inf
     best = max(found, key=lambda o: (o.reason == "OPTIMAL", o.objective))
-    status = "OPTIMAL" if best.reason == "OPTIMAL" else "FEASIBLE"
     keep, y, objective = best.keep, best.y, best.objective
-    if status == "OPTIMAL" and not np.isfinite(bound):
+    bound = max(bounds.values())
+    if all(closed.values()) and not np.isfinite(bound):
         bound = objective
     gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) else np.inf
+    status = "OPTIMAL" if all(closed.values()) or gap <= solver.relative_gap else "FEASIBLE"
     if status == "OPTIMAL":
         gap = min(gap, solver.relative_gap)
     assert keep is not None and y is not None
-    label = solver_name(solver.backend) + (f" x{workers} seeds" if workers > 1 else "")
+    label = solver_name(solver.backend)
+    if site is not None:
+        label += f" x{workers} searches (site {problem.site_ids[site]} disposed / kept)"
+    elif workers > 1:
+        label += f" x{workers} seeds"
     return Plan(problem.site_ids, keep, _assignment(problem, y), status, objective, bound,
                 gap, seconds, label, outcomes[0].size)
+
+
+def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: int,
+                deadline: float) -> tuple[Problem, int | None]:
+    """The site whose keep/dispose decision parallel searches split the plans on.
+
+    The most valuable disposals decide the most: the candidates are the free sites of
+    highest disposal value (``settings.SPLIT_CANDIDATES``). Each, in falling value, is
+    probed by a short search (``settings.SPLIT_PROBE_S``) for plans that dispose of
+    it, ``workers`` at a time; a site whose disposal is proved infeasible must be kept
+    in every plan, and is fixed so. The first site not proved so is the split: one
+    search looks at the plans that dispose of it, the other at those that keep it,
+    and the better plan of the two is the answer, the higher of their bounds its bound.
+    Probing stops when it has taken ``settings.SPLIT_PROBE_SHARE`` of the time.
+
+    Returns
+    -------
+    problem, site
+        The problem with the proved keeps fixed, and the split site's index (``None``
+        when none was found).
+    """
+    p = problem
+    candidates = [int(b) for b in np.argsort(-p.disposal_value, kind="stable")
+                  if p.keep_fixed[b] == -1 and p.disposal_value[b] > 0]
+    candidates = candidates[:settings.SPLIT_CANDIDATES]
+    stop = time.perf_counter() + settings.SPLIT_PROBE_SHARE * solver.time_limit_s
+    keep_fixed = p.keep_fixed.copy()
+    while candidates and time.perf_counter() + settings.SPLIT_PROBE_S < min(stop, deadline):
+        wave, candidates = candidates[:workers], candidates[workers:]
+        reasons = list(pool.map(_probe, [dataclasses.replace(p, keep_fixed=keep_fixed)]
+                                * len(wave), [solver] * len(wave), wave))
+        for b, reason in zip(wave, reasons, strict=True):
+            if reason.startswith("INFEASIBLE"):
+                keep_fixed[b] = 1
+            else:
+                return dataclasses.replace(p, keep_fixed=keep_fixed), b
+    return dataclasses.replace(p, keep_fixed=keep_fixed), None
+
+
+def _probe(problem: Problem, solver: SolverSettings, site: int) -> str:
+    """Termination reason of a short search for plans that dispose of ``site``."""
+    keep_fixed = problem.keep_fixed.copy()
+    keep_fixed[site] = 0
+    model = _Model(dataclasses.replace(problem, keep_fixed=keep_fixed),
+                   integer_coverage=solver.backend == "cpsat")
+    result = model.solve(solver, time_limit_s=settings.SPLIT_PROBE_S, hint=False)
+    return str(result.termination.reason.name)
 
 
 #: Seconds allowed for starting the parallel searches' processes.
@@ -902,15 +966,23 @@ class _Outcome:
 
 
 def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
-            start: tuple[np.ndarray, np.ndarray] | None) -> _Outcome:
+            branch: tuple[int, int] | None) -> _Outcome:
     """One MathOpt search, then :func:`improve` on its best plan when it is not optimal.
 
-    Module level, so parallel processes can run it. The MIP search has
-    ``1 - solver.local_search`` of the time; the neighbourhood search the rest.
+    Module level, so parallel processes can run it. ``branch`` (site, 0 or 1) limits
+    the search to the plans that dispose of (0) or keep (1) the site. The search
+    starts from :func:`feasible_start`; the MIP search has ``1 - solver.local_search``
+    of the time, the neighbourhood search the rest.
     """
     started = time.perf_counter()
+    if branch is not None:
+        keep_fixed = problem.keep_fixed.copy()
+        keep_fixed[branch[0]] = branch[1]
+        problem = dataclasses.replace(problem, keep_fixed=keep_fixed)
+    start = feasible_start(problem, solver)
+    left = time_limit_s - (time.perf_counter() - started)
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
-    result = model.solve(solver, time_limit_s=time_limit_s * (1.0 - solver.local_search),
+    result = model.solve(solver, time_limit_s=max(0.5, left * (1.0 - solver.local_search)),
                          start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():

@@ -144,6 +144,15 @@ MAX_CANDIDATES: int = 20
 #: second, less than it takes to start the processes).
 PORTFOLIO_MIN_PAIRS: int = 2000
 
+#: Parallel searches split the plans on one decisive site (``optimise._split_site``):
+#: the free sites of highest disposal value are candidates (at most this many), each
+#: probed by a search of at most ``SPLIT_PROBE_S`` seconds for plans that dispose of
+#: it, probing taking at most ``SPLIT_PROBE_SHARE`` of the time limit. On the demo,
+#: the two most valuable sites are proved kept in 2 s each and the third is the split.
+SPLIT_CANDIDATES: int = 6
+SPLIT_PROBE_S: float = 3.0
+SPLIT_PROBE_SHARE: float = 0.15
+
 #: Large-neighbourhood search (``optimise.improve``) after each MIP search that stops
 #: short of optimal: the share of the time limit it has (the ``[solver] local_search``
 #: default), the sites whose keep/dispose decisions each round frees, and the longest
