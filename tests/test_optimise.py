@@ -205,6 +205,19 @@ def test_parallel_searches_split_on_a_site_and_reach_the_optimum(
     check.check_plan(est, times, scen, plan)
 
 
+def test_short_time_limits_do_not_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """Below SPLIT_MIN_S the parallel searches each search every plan, seeds apart."""
+    est, times, scen, problem = _case(tmp_path, 1, {})
+    monkeypatch.setattr(optimise.settings, "PORTFOLIO_MIN_PAIRS", 0)
+    short = optimise.settings.SPLIT_MIN_S - 1.0
+    plan = optimise.solve(problem, dataclasses.replace(scen.solver, threads=2,
+                                                       time_limit_s=short))
+    assert plan.solver.endswith("x2 seeds")
+    assert plan.objective_gbp == pytest.approx(brute_force(problem), rel=1e-6, abs=1e-3)
+    check.check_plan(est, times, scen, plan)
+
+
 def test_split_probes_fix_sites_that_cannot_go(tmp_path: Path) -> None:
     """With no disposal allowed, every probe proves its site kept, and none is split on."""
     from concurrent.futures import ProcessPoolExecutor

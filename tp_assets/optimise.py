@@ -850,16 +850,17 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     site = None
     if workers > 1:
         # HiGHS's MIP search uses one core: run one search per thread in its own
-        # process. The searches split the plans between them on one decisive site
-        # (disposed / kept; see _split_site), or, where no site is found, each searches
-        # them all with its own seed.
+        # process. Given settings.SPLIT_MIN_S or more, the searches split the plans
+        # between them on one decisive site (disposed / kept; see _split_site);
+        # otherwise, or where no site is found, each searches them all with its own seed.
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         deadline = started + solver.time_limit_s - _SPAWN_S
         with ProcessPoolExecutor(workers,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            problem, site = _split_site(problem, solver, pool, workers, deadline)
+            if solver.time_limit_s >= settings.SPLIT_MIN_S:
+                problem, site = _split_site(problem, solver, pool, workers, deadline)
             left = max(1.0, deadline - time.perf_counter())
             runs = [dataclasses.replace(solver, seed=solver.seed + k) for k in range(workers)]
             branches = ([(site, k % 2) for k in range(workers)] if site is not None
