@@ -279,6 +279,11 @@ def test_solver_values_are_made_exact(tmp_path: Path) -> None:
     assert list(clean[whole[:2]]) == [0.0, 1.0]
     raw[split[2:]] = 5e-8  # slivers below SHARE_EPS are dropped
     assert (optimise.clean_shares(problem, raw)[split[2:]] == 0.0).all()
+    # a neighbourhood with no candidate pairs left (seen on OR-Library capa)
+    none = dataclasses.replace(problem, pair_service=problem.pair_service[:0],
+                               pair_site=problem.pair_site[:0],
+                               pair_cost=problem.pair_cost[:0])
+    assert optimise.clean_shares(none, np.zeros(0)).shape == (0,)
 
 
 # --------------------------------------------------------------------------- OR-Library

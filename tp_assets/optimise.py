@@ -583,7 +583,8 @@ def clean_shares(problem: Problem, share: np.ndarray) -> np.ndarray:
     split = p.splittable[p.pair_service]
     out = np.where(split, share / np.maximum(total[p.pair_service], SHARE_EPS), 0.0)
     order = np.lexsort((-share, p.pair_service))
-    head = order[np.r_[True, p.pair_service[order][1:] != p.pair_service[order][:-1]]]
+    first = np.r_[True, p.pair_service[order][1:] != p.pair_service[order][:-1]]
+    head = order[first[:len(order)]]  # no pairs at all: no heads
     head = head[~split[head] & (share[head] > 0)]
     out[head] = 1.0
     return out
