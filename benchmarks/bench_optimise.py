@@ -37,6 +37,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_optimise.py                  # about 10 minutes
     .venv/bin/python benchmarks/bench_optimise.py --time-limit 30  # quicker
+    .venv/bin/python benchmarks/bench_optimise.py --skip-demo      # OR-Library only
     .venv/bin/python benchmarks/bench_optimise.py --help
 """
 
@@ -361,13 +362,16 @@ def main(argv: list[str] | None = None) -> int:
                              "then up to 120 s of neighbourhood search (default 0: skip)")
     parser.add_argument("--skip-orlib", action="store_true",
                         help="run the demo scenario only")
+    parser.add_argument("--skip-demo", action="store_true",
+                        help="run the OR-Library cases only")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     started = time.perf_counter()
     print("# Optimisation backends (OR-Tools MathOpt)\n")
     print_machine()
     seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
-    bench_demo(args.time_limit, args.short_limit, seeds, args.long)
+    if not args.skip_demo:
+        bench_demo(args.time_limit, args.short_limit, seeds, args.long)
     if not args.skip_orlib:
         bench_orlib(args.time_limit)
     print(f"\nload avg: {load_average()} (1, 5, 15 min) at the end; "

@@ -228,9 +228,28 @@ def test_split_probes_fix_sites_that_cannot_go(tmp_path: Path) -> None:
     with ProcessPoolExecutor(2) as pool:
         fixed, site = optimise._split_site(problem, scen.solver, pool, 2, deadline=np.inf)
     assert site is None
-    assert (fixed.keep_fixed[free] == 1).sum() == min(int(free.sum()),
+    value = problem.disposal_value
+    big = free & (value >= optimise.settings.SPLIT_MIN_VALUE_SHARE * value[free].sum())
+    assert big.sum() >= 2  # the probes have work to do
+    assert (fixed.keep_fixed[free] == 1).sum() == min(int(big.sum()),
                                                       optimise.settings.SPLIT_CANDIDATES)
+    assert (fixed.keep_fixed[free & ~big] == -1).all()  # small sites are never probed
     assert (fixed.keep_fixed[~free] == problem.keep_fixed[~free]).all()
+
+
+def test_no_split_where_no_site_carries_much_of_the_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal disposal values (as in OR-Library's instances): nothing to split on."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    *_, scen, problem = _case(tmp_path, 1, {})
+    free = problem.keep_fixed == -1
+    monkeypatch.setattr(optimise.settings, "SPLIT_MIN_VALUE_SHARE", 1.0 / free.sum() + 0.01)
+    flat = dataclasses.replace(problem, disposal_value=np.full(problem.n_sites, 1e5))
+    with ProcessPoolExecutor(2) as pool:
+        fixed, site = optimise._split_site(flat, scen.solver, pool, 2, deadline=np.inf)
+    assert site is None
+    assert (fixed.keep_fixed == problem.keep_fixed).all()
 
 
 def test_neighbourhood_search_with_split_services(tmp_path: Path) -> None:

@@ -911,7 +911,8 @@ def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: in
     """The site whose keep/dispose decision parallel searches split the plans on.
 
     The most valuable disposals decide the most: the candidates are the free sites of
-    highest disposal value (``settings.SPLIT_CANDIDATES``). Each, in falling value, is
+    highest disposal value (``settings.SPLIT_CANDIDATES``), each holding at least
+    ``settings.SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal value. Each, in falling value, is
     probed by a short search (``settings.SPLIT_PROBE_S``) for plans that dispose of
     it, ``workers`` at a time; a site whose disposal is proved infeasible must be kept
     in every plan, and is fixed so. The first site not proved so is the split: one
@@ -926,8 +927,11 @@ def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: in
         when none was found).
     """
     p = problem
+    free = p.keep_fixed == -1
+    least = max(settings.SPLIT_MIN_VALUE_SHARE * float(p.disposal_value[free].clip(0).sum()),
+                np.finfo(float).tiny)
     candidates = [int(b) for b in np.argsort(-p.disposal_value, kind="stable")
-                  if p.keep_fixed[b] == -1 and p.disposal_value[b] > 0]
+                  if free[b] and p.disposal_value[b] >= least]
     candidates = candidates[:settings.SPLIT_CANDIDATES]
     stop = time.perf_counter() + settings.SPLIT_PROBE_SHARE * solver.time_limit_s
     keep_fixed = p.keep_fixed.copy()
