@@ -193,6 +193,8 @@ def test_parallel_searches_split_on_a_site_and_reach_the_optimum(
                   key=lambda b: -problem.disposal_value[b])
     split = next(b for b in free if f"(site {problem.site_ids[b]} disposed / kept)"
                  in plan.solver)
+    assert plan.proved_kept == [str(problem.site_ids[b]) for b in
+                                sorted(free[:free.index(split)])]
     for b in free[:free.index(split)]:
         out = dataclasses.replace(problem, keep_fixed=np.where(
             np.arange(problem.n_sites) == b, 0, problem.keep_fixed))

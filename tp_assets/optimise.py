@@ -184,6 +184,9 @@ class Plan:
         ``"OR-Tools <version> MathOpt/<backend>"``.
     model_size
         Variables and constraints of the model.
+    proved_kept
+        Ids of free sites the solver proved can be disposed of in no plan that keeps
+        every rule (found while choosing where to split parallel searches).
     """
 
     site_ids: np.ndarray
@@ -196,6 +199,7 @@ class Plan:
     solve_seconds: float
     solver: str
     model_size: dict[str, int] = field(default_factory=dict)
+    proved_kept: list[str] = field(default_factory=list)
 
     @property
     def disposed(self) -> list[str]:
@@ -846,6 +850,7 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
     started = time.perf_counter()
+    given = problem.keep_fixed
     workers = solver.threads if (solver.backend == "highs" and len(problem.pair_site)
                                  >= settings.PORTFOLIO_MIN_PAIRS) else 1
     site = None
@@ -902,8 +907,9 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         label += f" x{workers} searches (site {problem.site_ids[site]} disposed / kept)"
     elif workers > 1:
         label += f" x{workers} seeds"
+    proved = [str(problem.site_ids[b]) for b in np.flatnonzero(problem.keep_fixed != given)]
     return Plan(problem.site_ids, keep, _assignment(problem, y), status, objective, bound,
-                gap, seconds, label, outcomes[0].size)
+                gap, seconds, label, outcomes[0].size, proved)
 
 
 def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: int,

@@ -338,6 +338,7 @@ def write_results(result: RunResult, folder: Path) -> None:
         "solver": plan.solver, "solve_seconds": round(plan.solve_seconds, 3),
         "solver_settings": dataclasses.asdict(scen.solver),
         "model_size": plan.model_size,
+        "proved_kept": plan.proved_kept,
         "totals": money.totals,
         "check": {"passed": result.report.ok, "npv_recomputed_gbp": round(
             result.report.npv_gbp, 2)},
