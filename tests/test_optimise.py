@@ -220,6 +220,34 @@ def test_short_time_limits_do_not_split(tmp_path: Path, monkeypatch: pytest.Monk
     check.check_plan(est, times, scen, plan)
 
 
+def test_split_answer_is_the_best_plan_and_the_highest_bound() -> None:
+    """A solved side with the worse plan neither wins nor makes the answer OPTIMAL."""
+    solver = scenario.SolverSettings(relative_gap=1e-4)
+    plan = np.ones(2, dtype=bool), np.ones(3)
+
+    def outcome(reason: str, objective: float, bound: float) -> optimise._Outcome:
+        return optimise._Outcome(reason, objective, bound, *plan, {})
+
+    sides = [(7, 0), (7, 1)]
+    best, bound, gap, status = optimise._combine(
+        sides, [outcome("TIME_LIMIT", 12.0, 15.0), outcome("OPTIMAL", 10.0, 10.0)], solver)
+    assert (best.objective, bound, status) == (12.0, 15.0, "FEASIBLE")
+    assert gap == pytest.approx(0.25)
+    # the disposing side proved infeasible: the kept side's optimum is the answer
+    best, bound, gap, status = optimise._combine(
+        sides, [optimise._Outcome("INFEASIBLE", -np.inf, np.inf, None, None, {}),
+                outcome("OPTIMAL", 10.0, 10.0)], solver)
+    assert (best.objective, bound, status) == (10.0, 10.0, "OPTIMAL")
+    # seeds of one branch: the tightest bound of the two counts
+    best, bound, gap, status = optimise._combine(
+        [None, None], [outcome("TIME_LIMIT", 9.0, 11.0), outcome("TIME_LIMIT", 10.0, 10.0005)],
+        solver)
+    assert (best.objective, bound, status) == (10.0, 10.0005, "OPTIMAL")  # within the gap
+    with pytest.raises(InfeasibleError, match="cannot all hold"):
+        optimise._combine(sides, [optimise._Outcome("INFEASIBLE", -np.inf, np.inf, None,
+                                                    None, {})] * 2, solver)
+
+
 def test_split_probes_fix_sites_that_cannot_go(tmp_path: Path) -> None:
     """With no disposal allowed, every probe proves its site kept, and none is split on."""
     from concurrent.futures import ProcessPoolExecutor

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -877,30 +877,8 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         branches = [None]
         outcomes = [_search(problem, solver, max(1.0, solver.time_limit_s), None)]
     seconds = time.perf_counter() - started
-    # each branch's bound is the tightest of its searches'; the plan's, the loosest
-    bounds: dict[object, float] = {}
-    closed: dict[object, bool] = {}
-    for branch, o in zip(branches, outcomes, strict=True):
-        infeasible = o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED")
-        b = -np.inf if infeasible else o.bound
-        bounds[branch] = min(bounds.get(branch, np.inf), b)
-        closed[branch] = closed.get(branch, False) or infeasible or o.reason == "OPTIMAL"
-    if all(b == -np.inf for b in bounds.values()):
-        raise InfeasibleError("the scenario's rules cannot all hold")
-    found = [o for o in outcomes if o.keep is not None]
-    if not found:  # a search returns the start when it finds nothing better
-        raise InfeasibleError(
-            f"no plan found within the time limit of {solver.time_limit_s:g} s "
-            f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules")
-    best = max(found, key=lambda o: (o.reason == "OPTIMAL", o.objective))
+    best, bound, gap, status = _combine(branches, outcomes, solver)
     keep, y, objective = best.keep, best.y, best.objective
-    bound = max(bounds.values())
-    if all(closed.values()) and not np.isfinite(bound):
-        bound = objective
-    gap = abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound) else np.inf
-    status = "OPTIMAL" if all(closed.values()) or gap <= solver.relative_gap else "FEASIBLE"
-    if status == "OPTIMAL":
-        gap = min(gap, solver.relative_gap)
     assert keep is not None and y is not None
     label = solver_name(solver.backend)
     if site is not None:
@@ -912,16 +890,56 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
                 gap, seconds, label, outcomes[0].size, proved)
 
 
+def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome],
+             solver: SolverSettings) -> tuple[_Outcome, float, float, str]:
+    """The answer of parallel searches: best plan, bound, gap and status.
+
+    Each branch's bound is the tightest of its searches' (-inf where one proved it
+    infeasible); the answer's bound is the highest branch bound, its plan the best of
+    all. It is OPTIMAL when every branch was solved or proved infeasible, or when the
+    gap is within ``solver.relative_gap``.
+
+    Raises
+    ------
+    InfeasibleError
+        Every branch proved infeasible, or no search found a plan.
+    """
+    bounds: dict[object, float] = {}
+    closed: dict[object, bool] = {}
+    for branch, o in zip(branches, outcomes, strict=True):
+        infeasible = o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED")
+        bounds[branch] = min(bounds.get(branch, np.inf), -np.inf if infeasible else o.bound)
+        closed[branch] = closed.get(branch, False) or infeasible or o.reason == "OPTIMAL"
+    if all(b == -np.inf for b in bounds.values()):
+        raise InfeasibleError("the scenario's rules cannot all hold")
+    found = [o for o in outcomes if o.keep is not None]
+    if not found:  # a search returns the start when it finds nothing better
+        raise InfeasibleError(
+            f"no plan found within the time limit of {solver.time_limit_s:g} s "
+            f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules")
+    best = max(found, key=lambda o: o.objective)
+    bound = max(bounds.values())
+    if all(closed.values()) and not np.isfinite(bound):
+        bound = best.objective
+    gap = (abs(bound - best.objective) / max(abs(best.objective), 1e-9)
+           if np.isfinite(bound) else np.inf)
+    status = "OPTIMAL" if all(closed.values()) or gap <= solver.relative_gap else "FEASIBLE"
+    if status == "OPTIMAL":
+        gap = min(gap, solver.relative_gap)
+    return best, bound, gap, status
+
+
 def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: int,
                 deadline: float) -> tuple[Problem, int | None]:
     """The site whose keep/dispose decision parallel searches split the plans on.
 
     The most valuable disposals decide the most: the candidates are the free sites of
     highest disposal value (``settings.SPLIT_CANDIDATES``), each holding at least
-    ``settings.SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal value. Each, in falling value, is
-    probed by a short search (``settings.SPLIT_PROBE_S``) for plans that dispose of
-    it, ``workers`` at a time; a site whose disposal is proved infeasible must be kept
-    in every plan, and is fixed so. The first site not proved so is the split: one
+    ``settings.SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal value. Each, in
+    falling value, is probed by a short search (``settings.SPLIT_PROBE_S``) for plans
+    that dispose of it, ``workers`` at a time; a site whose disposal is proved
+    infeasible must be kept in every plan, and is fixed so. The first site not proved
+    so is the split: one
     search looks at the plans that dispose of it, the other at those that keep it,
     and the better plan of the two is the answer, the higher of their bounds its bound.
     Probing stops when it has taken ``settings.SPLIT_PROBE_SHARE`` of the time.
