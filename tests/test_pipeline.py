@@ -247,3 +247,14 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
     bad = _cli("compare", str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2
     assert "no summary.json and sites.csv" in bad.stderr
+
+
+def test_summary_names_the_sites_proved_kept() -> None:
+    """The run summary lists, by id and name, the sites no plan can dispose of."""
+    import pandas as pd
+
+    from tp_assets import cli
+
+    sites = pd.DataFrame({"site_id": ["S001", "S002"], "name": ["New Cross", "Lewisham"]})
+    assert cli.proved_kept_line(["S002", "S009"], sites) == (
+        "never disposable under these rules (proved by the solver): S002 Lewisham, S009")

@@ -13,11 +13,14 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tp_assets import __version__
 from tp_assets._errors import TpAssetsError
 from tp_assets.finance import format_gbp
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
@@ -165,6 +168,21 @@ class _Progress:
             self.stream.flush()
 
 
+def proved_kept_line(site_ids: list[str], sites: pd.DataFrame) -> str:
+    """The run summary's line on sites no plan can dispose of.
+
+    Parameters
+    ----------
+    site_ids
+        Ids the solver proved must be kept under the scenario's rules.
+    sites
+        The estate's site table (``site_id``, ``name``).
+    """
+    names = dict(zip(sites["site_id"].astype(str), sites["name"].astype(str), strict=True))
+    listed = ", ".join(f"{s} {names[s]}" if s in names else s for s in site_ids)
+    return f"never disposable under these rules (proved by the solver): {listed}"
+
+
 def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None, quiet: bool,
          out: TextIO) -> None:
     from tp_assets import pipeline
@@ -178,6 +196,8 @@ def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None,
       f"{plan.solve_seconds:.1f} s); plan passed the independent check\n")
     w(f"  sites kept {t['sites_kept']}, disposed {t['sites_disposed']}; services moved "
       f"{t['services_moved']}\n")
+    if plan.proved_kept:
+        w(f"  {proved_kept_line(plan.proved_kept, r.estate.sites)}\n")
     w(f"  annual saving {format_gbp(t['annual_saving_gbp_pa'])}/yr at full effect; "
       f"receipts (net) {format_gbp(t['receipts_net_gbp'])}; backlog avoided "
       f"{format_gbp(t['backlog_avoided_gbp'])}; one-off cost "
