@@ -379,6 +379,12 @@ class _Model:
         self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
                      "keep_variables": len(self.x), "placement_variables": len(self.y)}
 
+    def plan(self, result: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Keep flag per site and exact share per candidate pair of a solved model."""
+        keep = np.array([v > 0.5 for v in result.variable_values(self.x)], dtype=bool)
+        return keep, clean_shares(self.p, np.asarray(result.variable_values(self.y),
+                                                     dtype=float))
+
     def hint(self, start: tuple[np.ndarray, np.ndarray] | None) -> Any:
         """A solution hint: ``start`` (keep flags, pair shares), else the status quo."""
         p = self.p
@@ -664,8 +670,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
             continue
         new_share = share.copy()
         new_share[np.isin(p.pair_service, loose)] = 0.0
-        new_share[pairs] = clean_shares(sub, np.asarray(result.variable_values(model.y)))
-        new_keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
+        new_keep, new_share[pairs] = model.plan(result)
         value = plan_value(p, new_keep, new_share)
         if value > best + 1e-6:
             best, keep, share = value, new_keep, new_share
@@ -775,7 +780,7 @@ def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     result = model.solve(quick, hint=False)
     if not result.has_primal_feasible_solution():
         return None
-    return clean_shares(restricted, np.asarray(result.variable_values(model.y), dtype=float))
+    return model.plan(result)[1]
 
 
 def minimal_groups(rule: AccessRule) -> list[int]:
@@ -939,9 +944,9 @@ def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: in
     falling value, is probed by a short search (``settings.SPLIT_PROBE_S``) for plans
     that dispose of it, ``workers`` at a time; a site whose disposal is proved
     infeasible must be kept in every plan, and is fixed so. The first site not proved
-    so is the split: one
-    search looks at the plans that dispose of it, the other at those that keep it,
-    and the better plan of the two is the answer, the higher of their bounds its bound.
+    so is the split: one search looks at the plans that dispose of it, the other at
+    those that keep it, and the better plan of the two is the answer, the higher of
+    their bounds its bound.
     Probing stops when it has taken ``settings.SPLIT_PROBE_SHARE`` of the time.
 
     Returns
@@ -971,11 +976,16 @@ def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: in
     return dataclasses.replace(p, keep_fixed=keep_fixed), None
 
 
+def _with_site_fixed(problem: Problem, site: int, keep: int) -> Problem:
+    """The problem with one site's decision fixed: 1 kept, 0 disposed of."""
+    keep_fixed = problem.keep_fixed.copy()
+    keep_fixed[site] = keep
+    return dataclasses.replace(problem, keep_fixed=keep_fixed)
+
+
 def _probe(problem: Problem, solver: SolverSettings, site: int) -> str:
     """Termination reason of a short search for plans that dispose of ``site``."""
-    keep_fixed = problem.keep_fixed.copy()
-    keep_fixed[site] = 0
-    model = _Model(dataclasses.replace(problem, keep_fixed=keep_fixed),
+    model = _Model(_with_site_fixed(problem, site, 0),
                    integer_coverage=solver.backend == "cpsat")
     result = model.solve(solver, time_limit_s=settings.SPLIT_PROBE_S, hint=False)
     return str(result.termination.reason.name)
@@ -1008,15 +1018,12 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
     """
     started = time.perf_counter()
     if branch is not None:
-        keep_fixed = problem.keep_fixed.copy()
-        keep_fixed[branch[0]] = branch[1]
-        problem = dataclasses.replace(problem, keep_fixed=keep_fixed)
+        problem = _with_site_fixed(problem, *branch)
     start = feasible_start(problem, solver)
     left = time_limit_s - (time.perf_counter() - started)
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
     mip_s = max(left * (1.0 - solver.local_search), min(left, settings.MIP_MIN_S))
-    result = model.solve(solver, time_limit_s=max(0.5, mip_s),
-                         start=start)
+    result = model.solve(solver, time_limit_s=max(0.5, mip_s), start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():
         if reason.startswith("INFEASIBLE") or start is None:
@@ -1026,8 +1033,7 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
     else:
         dual = float(result.termination.objective_bounds.dual_bound)
         bound = dual if np.isfinite(dual) else np.inf
-        keep = np.array([v > 0.5 for v in result.variable_values(model.x)], dtype=bool)
-        y = clean_shares(problem, np.asarray(result.variable_values(model.y), dtype=float))
+        keep, y = model.plan(result)
         if reason == "OPTIMAL":
             return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
         if start is not None and plan_value(problem, *start) > plan_value(problem, keep, y):
