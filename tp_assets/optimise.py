@@ -1013,8 +1013,7 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
     Module level, so parallel processes can run it. ``branch`` (site, 0 or 1) limits
     the search to the plans that dispose of (0) or keep (1) the site. The search
     starts from :func:`feasible_start`; the MIP search has ``1 - solver.local_search``
-    of the time, but at least ``settings.MIP_MIN_S`` seconds (or all of it, if less);
-    the neighbourhood search the rest.
+    of the time, the neighbourhood search the rest.
     """
     started = time.perf_counter()
     if branch is not None:
@@ -1022,8 +1021,8 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
     start = feasible_start(problem, solver)
     left = time_limit_s - (time.perf_counter() - started)
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
-    mip_s = max(left * (1.0 - solver.local_search), min(left, settings.MIP_MIN_S))
-    result = model.solve(solver, time_limit_s=max(0.5, mip_s), start=start)
+    result = model.solve(solver, time_limit_s=max(0.5, left * (1.0 - solver.local_search)),
+                         start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():
         if reason.startswith("INFEASIBLE") or start is None:

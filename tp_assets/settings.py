@@ -149,11 +149,14 @@ PORTFOLIO_MIN_PAIRS: int = 2000
 #: probed by a search of at most ``SPLIT_PROBE_S`` seconds for plans that dispose of
 #: it, probing taking at most ``SPLIT_PROBE_SHARE`` of the time limit. On the demo,
 #: the most valuable site is proved kept and the next one is the split (about 3 s).
-#: Below ``SPLIT_MIN_S`` seconds of time limit the searches do not split (each side's
-#: search needs the time for its root node, see ``MIP_MIN_S``): on the demo the split
-#: gave gaps of 1.6-1.9 % at 35 s (4.5 % unsplit), 4.1 % at 30 s, about 1 % at 60 s
-#: (3.4 % unsplit).
-SPLIT_MIN_S: float = 30.0
+#: Below ``SPLIT_MIN_S`` seconds of time limit the searches do not split: each side's
+#: MIP search needs the end of its root node (about 25 s on the demo's disposing side)
+#: and still leave time for the neighbourhood search. On the demo at 60 s the split
+#: gives a gap of about 1 % (3.4 % unsplit), at 45 s 1.7 %. At 35 s it gave 19-24 %
+#: with half the time for the neighbourhood search, and 1.6 % with the MIP search
+#: given 25 s, but then, with one core busy elsewhere, 55.6 % (the greedy start; 12.5 %
+#: unsplit): too fragile to keep.
+SPLIT_MIN_S: float = 45.0
 SPLIT_CANDIDATES: int = 6
 #: A candidate site must hold at least this share of all free sites' disposal value: a
 #: split pays off only on a decision that carries much of the value. The demo's split
@@ -170,11 +173,6 @@ SPLIT_PROBE_SHARE: float = 0.15
 #: Measured on the demo (benchmarks/README.md): with the search, plans at 60 s were
 #: within 0.3 % of each other over three seeds, against 5 % for HiGHS alone.
 LNS_SHARE: float = 0.5
-#: ...but each MIP search keeps at least this long (seconds; all its time if less): on
-#: the demo HiGHS finds its first good plans at the end of its root node, about 25 s
-#: in on the disposing side of the split. Measured there at 35 s: the search's share
-#: 0.5 gave GBP 170-180 m, a MIP-only search 203.9 m.
-MIP_MIN_S: float = 25.0
 LNS_SITES: int = 20
 LNS_ROUND_S: float = 2.0
 
