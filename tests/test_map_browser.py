@@ -7,6 +7,7 @@ what a leader would see. A screenshot is left in tests/artifacts/demo_map.png.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -22,6 +23,9 @@ pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 XSS = "<img src=x onerror=alert(1)>"
+# folium writes popups and tooltips into JavaScript template strings
+TEMPLATE = "Cost ${alert(2)} `tick` back\\slash \\u"
+ZONE_XSS = "Z<img src=y onerror=alert(3)>"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
@@ -32,7 +36,11 @@ def demo_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.R
     shutil.copytree(DEMO, place, ignore=shutil.ignore_patterns("*.py"))
     sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
     sites.loc[sites["site_id"] == "S001", "name"] = XSS
+    sites.loc[sites["site_id"] == "S002", "name"] = TEMPLATE
     sites.to_csv(place / "sites.csv", index=False)
+    zones = json.loads((place / "zones.geojson").read_text())
+    zones["features"][0]["properties"]["zone_id"] = ZONE_XSS
+    (place / "zones.geojson").write_text(json.dumps(zones))
     scenario = folder / "baseline.toml"
     scenario.write_text(f'extends = "{ROOT / "optimisation" / "baseline.toml"}"\n'
                         f'name = "demo-map"\nplace = "{place}"\n')
@@ -140,3 +148,15 @@ def test_register_text_is_escaped(demo_map, browser) -> None:  # type: ignore[no
     assert XSS in popup  # shown as text
     assert browser.execute_script("return window.__alerts") == []
     assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
+    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry["S002"]
+    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
+    time.sleep(1.0)
+    browser.find_element("css selector", '[data-site="S002"]').click()
+    time.sleep(0.5)
+    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    assert TEMPLATE in popup  # a ${...} in a name is text, not code
+    page = path.read_text()
+    # the zone tooltip's HTML, escaped (then written as JSON: & is \u0026)
+    assert ZONE_XSS not in page and "Z\\u0026lt;img src=y" in page
+    assert browser.execute_script("return window.__alerts") == []
+    assert browser.execute_script("return window.__errors") == []

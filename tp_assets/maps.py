@@ -47,11 +47,20 @@ MINUTE_BANDS = ((5, "#1a9850"), (10, "#91cf60"), (15, "#d9ef8b"), (20, "#fee08b"
                 (30, "#fc8d59"), (np.inf, "#d73027"))
 
 
+#: Characters folium's JavaScript template strings would act on (popups and tooltips
+#: are written as `...` literals), as HTML character references.
+_JS_TEMPLATE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
 def _e(value: object) -> str:
-    """Escape register text for HTML."""
+    """Escape register text for HTML and for folium's JavaScript template strings.
+
+    Popups and tooltips are written into `...` literals: a ``${...}`` in a name must
+    not run, nor a backslash break the page.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).translate(_JS_TEMPLATE)
 
 
 def _label(service_type: str) -> str:
@@ -218,6 +227,7 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
             change = np.where(within_b & ~within_a, "loses access",
                               np.where(~within_b & within_a, "gains access", ""))
             frame = zones.assign(
+                zone_id=zones["zone_id"].map(_e),  # the tooltip shows it as HTML
                 minutes=np.where(np.isfinite(minutes), np.round(minutes, 1), np.nan),
                 shown=[f"{v:.0f} min" if np.isfinite(v) else f"over {tt.cutoff_minutes:g} min"
                        for v in minutes],
