@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -471,3 +472,12 @@ def test_native_solver_output_stays_out_of_the_summary(capfd: pytest.CaptureFixt
         os.write(1, b"HighsMipSolverData::transformNewIntegerFeasibleSolution\n")
     print("after", flush=True)
     assert capfd.readouterr().out == "before\nafter\n"
+
+
+def test_gap_text_says_when_no_bound_was_proved() -> None:
+    def plan(gap: float) -> optimise.Plan:
+        return optimise.Plan(np.array(["S1"]), np.array([True]), pd.DataFrame(), "FEASIBLE",
+                             1.0, np.inf if np.isinf(gap) else 1.0, gap, 1.0, "HiGHS")
+
+    assert plan(0.044).gap_text == "gap 4.40%"
+    assert plan(np.inf).gap_text == "gap unknown: the solver proved no bound in the time allowed"

@@ -115,6 +115,51 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
                                          "map"}
 
 
+def test_written_csvs_reconcile_to_the_penny_with_awkward_prices(tmp_path: Path) -> None:
+    """Prices that make fractions of a penny: every written figure still adds up exactly.
+
+    L's heat is left blank, so it is a TM46 estimate while its electricity is metered:
+    only the heat counts as resting on estimates.
+    """
+    place = tmp_path / "place"
+    shutil.copytree(SAVINGS, place)
+    sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
+    sites.loc[sites["site_id"] == "L", "heat_kwh_pa"] = ""
+    sites.to_csv(place / "sites.csv", index=False)
+    text = (place / "scenario.toml").read_text().replace(
+        "electricity = 0.245, gas = 0.058", "electricity = 0.24537, gas = 0.05813")
+    (place / "scenario.toml").write_text(text)
+    result = pipeline.run(place / "scenario.toml", results_dir=tmp_path / "results",
+                          maps_dir=None, cache_dir="")
+
+    def pence(values: pd.Series) -> pd.Series:
+        return (values * 100).round().astype(int)
+
+    site_csv = pd.read_csv(result.folder / "sites.csv")
+    owner_csv = pd.read_csv(result.folder / "savings_by_owner.csv")
+    summary = json.loads((result.folder / "summary.json").read_text())
+    totals = summary["totals"]
+    parts = [f"{c}_saving_gbp_pa" for c in ("rent", "rates", "fm", "electricity", "heat")]
+    assert (pence(site_csv["annual_saving_gbp_pa"])
+            == sum(pence(site_csv[c]) for c in parts)).all()
+    annual = int(pence(site_csv["annual_saving_gbp_pa"]).sum())
+    assert annual % 100 != 0  # the prices did make pence
+    assert int(pence(owner_csv["annual_saving_gbp_pa"]).sum()) == annual
+    assert round(totals["annual_saving_gbp_pa"] * 100) == annual
+    assert totals["annual_saving_gbp_pa"] == round(totals["annual_saving_gbp_pa"], 2)
+    # the solver's objective and the checker's NPV are not rounded row by row; the
+    # cash flow's is, and the summary says by how much they differ
+    check = summary["check"]
+    assert check["npv_rounding_gbp"] == round(totals["npv_gbp"] - check["npv_recomputed_gbp"], 2)
+    assert abs(check["npv_rounding_gbp"]) <= 0.005 * len(result.savings.cashflow)
+    estimated_heat = float(site_csv.set_index("site_id").loc["L", "heat_kwh_saved_pa"])
+    assert estimated_heat > 0
+    assert totals["kwh_saved_pa_on_benchmarks"] == pytest.approx(estimated_heat)
+    sources = site_csv.set_index("site_id").loc["L", ["energy_source", "electricity_source",
+                                                      "heat_source"]]
+    assert list(sources) == ["benchmark", "metered", "benchmark"]
+
+
 def test_same_inputs_give_byte_identical_csvs(tmp_path: Path) -> None:
     first = pipeline.run(SAVINGS / "scenario.toml", results_dir=tmp_path / "a",
                          maps_dir=None, cache_dir="")

@@ -192,7 +192,7 @@ def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None,
                      step=progress)
     t, plan = r.savings.totals, r.plan
     w = out.write
-    w(f"{r.scenario.name}: {plan.status} (gap {plan.gap:.2%}, {plan.solver}, "
+    w(f"{r.scenario.name}: {plan.status} ({plan.gap_text}, {plan.solver}, "
       f"{plan.solve_seconds:.1f} s); plan passed the independent check\n")
     w(f"  sites kept {t['sites_kept']}, disposed {t['sites_disposed']}; services moved "
       f"{t['services_moved']}\n")

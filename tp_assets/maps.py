@@ -319,7 +319,7 @@ def _summary(scenario: Scenario, plan: Plan, savings: Savings,
     rows = "".join(
         f"<tr><td>{_e(r.service_type.replace('_', ' '))}</td><td>{r.share_before:.1%}</td>"
         f"<td>{r.share_after:.1%}</td></tr>" for r in standards)
-    gap = f"gap {plan.gap:.2%}" if np.isfinite(plan.gap) else "gap unknown"
+    gap = plan.gap_text
     return (f'<div id="tpa-summary" class="tpa-panel"><h3>{_e(scenario.name)}</h3>'
             f"<p>{_e(scenario.description)}</p><table>"
             f"<tr><th>Annual saving</th><td>{format_gbp(t['annual_saving_gbp_pa'])}/yr</td></tr>"

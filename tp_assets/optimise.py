@@ -206,6 +206,12 @@ class Plan:
         """Ids of the sites disposed of."""
         return [str(s) for s in self.site_ids[~self.keep]]
 
+    @property
+    def gap_text(self) -> str:
+        """The gap for people: ``"gap 4.40%"``, or says that no bound was proved."""
+        return (f"gap {self.gap:.2%}" if np.isfinite(self.gap)
+                else "gap unknown: the solver proved no bound in the time allowed")
+
 
 @contextlib.contextmanager
 def _native_stdout_silenced() -> Iterator[None]:

@@ -26,7 +26,7 @@ import shapely
 from tp_assets import __version__, access, check, io, maps, optimise, savings, settings
 from tp_assets import estate as estate_mod
 from tp_assets import scenario as scenario_mod
-from tp_assets._errors import InputError
+from tp_assets._errors import InputError, InternalError
 from tp_assets._tables import file_sha256
 
 #: A progress reporter: a context manager entered around each long step.
@@ -120,6 +120,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         report = check.check_plan(est, times, scen, plan)
     with timed("Savings, cash flow and carbon", "savings"):
         money = savings.compute(est, scen, plan)
+        _reconcile(money, report)
     warnings = [w for t in times.values() for w in t.warnings]
     estimated = (est.sites["energy_source"] == "benchmark").sum()
     if estimated:
@@ -187,6 +188,23 @@ def baseline_access(scenario_path: str | Path, *, results_dir: str | Path = "res
     with io.atomic_folder(target) as tmp:
         write_access_report(report, est, tmp)
     return scen, est, times, report, target
+def _reconcile(money: savings.Savings, report: check.CheckReport) -> None:
+    """The cash flow's NPV is the checker's, less the rounding of each row to the penny.
+
+    Raises
+    ------
+    InternalError
+        They differ by more than half a penny a row.
+    """
+    rounding = money.totals["npv_gbp"] - report.npv_gbp
+    if abs(rounding) > 0.005 * len(money.cashflow) + 0.01:
+        raise InternalError(
+            f"the cash flow's NPV ({money.totals['npv_gbp']:,.2f}) is not the NPV the checker "
+            f"recomputed ({report.npv_gbp:,.2f}) up to the rounding of its "
+            f"{len(money.cashflow)} rows to the penny: a bug in tp-assets; please report it "
+            "with the scenario and inputs")
+
+
 def write_access_report(report: access.AccessReport, estate: estate_mod.Estate,
                         folder: Path) -> None:
     """Write a baseline access report as CSV tables and a GeoPackage.
@@ -341,7 +359,8 @@ def write_results(result: RunResult, folder: Path) -> None:
         "proved_kept": plan.proved_kept,
         "totals": money.totals,
         "check": {"passed": result.report.ok, "npv_recomputed_gbp": round(
-            result.report.npv_gbp, 2)},
+            result.report.npv_gbp, 2), "npv_rounding_gbp": round(
+            money.totals["npv_gbp"] - round(result.report.npv_gbp, 2), 2)},
         "access": json.loads(result.access_table.to_json(orient="records")),
         "finance": {"start_date": f.start_date.isoformat(), "horizon_years": f.horizon_years,
                     "discount_rate": f.discount_rate,

@@ -91,7 +91,8 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
     sites = estate.sites.reset_index(drop=True)
     keep = dict(zip(plan.site_ids, plan.keep, strict=True))
     disposed = ~sites["site_id"].map(keep).to_numpy(dtype=bool)
-    costs = fin.recurring_costs(sites, f)
+    costs = fin.recurring_costs(sites, f)  # rounded to the penny once, as the rows are
+    costs = pd.DataFrame({c: _pence(costs[c]) for c in costs.columns}, index=costs.index)
     values = fin.disposal_values(sites, f)
     rows: list[tuple[str, str, int, str, int]] = []  # owner, site, year, category, pence
     for i in np.flatnonzero(disposed):
@@ -100,7 +101,7 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
         owner, sid = str(site["owner"]), str(site["site_id"])
         for year in range(first, f.horizon_years + 1):
             for cat in fin.RECURRING:
-                rows.append((owner, sid, year, cat, _p(costs[cat].iloc[i])))
+                rows.append((owner, sid, year, cat, int(costs[cat].iloc[i])))
         if first <= f.horizon_years:
             receipt = float(values["receipt_gbp"].iloc[i])
             if receipt:
@@ -192,8 +193,10 @@ def _site_table(sites: pd.DataFrame, disposed: np.ndarray, values: pd.DataFrame,
                             zip(vacate, disposed, strict=True)],
         "services_before": sid.map(services_before).fillna(""),
         "services_after": sid.map(assigned).fillna(""),
-        **{f"{c}_saving_gbp_pa": np.where(disposed, costs[c], 0.0) for c in fin.RECURRING},
-        "annual_saving_gbp_pa": np.where(disposed, costs.sum(axis=1), 0.0),
+        **{f"{c}_saving_gbp_pa": np.where(disposed, costs[c], 0) / 100.0
+           for c in fin.RECURRING},
+        "annual_saving_gbp_pa": np.where(disposed, costs[list(fin.RECURRING)].sum(axis=1), 0)
+        / 100.0,
         "receipts_net_gbp": sid.map(receipts).fillna(0).to_numpy() / 100.0,
         "backlog_avoided_gbp": sid.map(backlog).fillna(0).to_numpy() / 100.0,
         "one_off_cost_gbp": sid.map(one_off).fillna(0).to_numpy() / 100.0,
@@ -202,6 +205,7 @@ def _site_table(sites: pd.DataFrame, disposed: np.ndarray, values: pd.DataFrame,
         "electricity_kwh_saved_pa": elec, "heat_kwh_saved_pa": heat,
         "tco2e_saved_pa": tco2e,
         "energy_source": sites["energy_source"],
+        "electricity_source": sites["electricity_source"], "heat_source": sites["heat_source"],
     })
 
 
@@ -215,7 +219,7 @@ def _owner_table(cash: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     disc = cash.groupby("owner")["discounted_pence"].sum()
     per_site = sites.groupby("owner").agg(
         sites_disposed=("decision", lambda d: int((d == "dispose").sum())),
-        annual_saving_gbp_pa=("annual_saving_gbp_pa", "sum"),
+        annual_saving_gbp_pa=("annual_saving_gbp_pa", lambda v: int(_pence(v).sum()) / 100.0),
         electricity_kwh_saved_pa=("electricity_kwh_saved_pa", "sum"),
         heat_kwh_saved_pa=("heat_kwh_saved_pa", "sum"),
         tco2e_saved_pa=("tco2e_saved_pa", "sum"))
@@ -242,11 +246,16 @@ def _totals(cash: pd.DataFrame, sites: pd.DataFrame, moves: pd.DataFrame,
         paid = np.flatnonzero(values >= 0)
         payback = int(years[paid[0]]) if len(paid) else None
     disposed = sites["decision"] == "dispose"
-    bench = sites["energy_source"] == "benchmark"
+    # the part resting on TM46 estimates: only the figures estimated, not a whole site
+    # whose other figure is metered
+    elec_bench = sites["electricity_source"] == "benchmark"
+    heat_bench = sites["heat_source"] == "benchmark"
+    elec_t = sites["electricity_kwh_saved_pa"] * f.carbon_kg_per_kwh["electricity"] / 1000.0
+    heat_t = sites["tco2e_saved_pa"] - elec_t
     return {
         "npv_gbp": int(cash["discounted_pence"].sum()) / 100.0,
         "total_gbp": int(cash["pence"].sum()) / 100.0,
-        "annual_saving_gbp_pa": float(sites["annual_saving_gbp_pa"].sum()),
+        "annual_saving_gbp_pa": int(_pence(sites["annual_saving_gbp_pa"]).sum()) / 100.0,
         "receipts_net_gbp": int(cash.loc[cash["kind"] == "receipt", "pence"].sum()) / 100.0,
         "one_off_cost_gbp": int(cash.loc[cash["category"].isin(ONE_OFF_COSTS), "pence"].sum())
         / 100.0,
@@ -259,9 +268,11 @@ def _totals(cash: pd.DataFrame, sites: pd.DataFrame, moves: pd.DataFrame,
         "electricity_kwh_saved_pa": float(sites["electricity_kwh_saved_pa"].sum()),
         "heat_kwh_saved_pa": float(sites["heat_kwh_saved_pa"].sum()),
         "tco2e_saved_pa": float(sites["tco2e_saved_pa"].sum()),
-        "tco2e_saved_pa_on_benchmarks": float(sites.loc[bench, "tco2e_saved_pa"].sum()),
+        "tco2e_saved_pa_on_benchmarks": float(elec_t[elec_bench].sum()
+                                              + heat_t[heat_bench].sum()),
         "kwh_saved_pa_on_benchmarks": float(
-            sites.loc[bench, ["electricity_kwh_saved_pa", "heat_kwh_saved_pa"]].sum().sum()),
+            sites.loc[elec_bench, "electricity_kwh_saved_pa"].sum()
+            + sites.loc[heat_bench, "heat_kwh_saved_pa"].sum()),
         "by_year_gbp": {int(y): int(v) / 100.0 for y, v in
                         zip(by_year.index.to_numpy(dtype=int), by_year.to_numpy(), strict=True)},
     }
