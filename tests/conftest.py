@@ -40,7 +40,7 @@ def edit_csv(path: Path, row_id: str | None = None, column: str | None = None,
     if column is not None:
         k = header.index(column)
         for r in rows[1:]:
-            if r[0] == row_id:
+            if r and r[0] == row_id:
                 r[k] = value or ""
                 break
         else:

@@ -47,9 +47,17 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      ["sites.csv", "missing required column 'gia_m2'", "columns present", "data/README.md"]),
     ("misnamed column", _header("services.csv", rename=("area_m2", "Area_m2")),
      ["services.csv", "'area_m2'", "found 'Area_m2': rename it to 'area_m2'"]),
+    # service_id is close to service_type, but is a column of its own: no rename hint
+    ("missing column near another", _header("services.csv", drop_column="service_type"),
+     ["services.csv: missing required column 'service_type' for the services table; "
+      "columns present: service_id, site_id, owner"]),
     ("duplicate id", _cell("services.csv", "V2", "service_id", "V1"),
      ["services.csv row 3 (service_id V1)", "column 'service_id'", "duplicate id 'V1'",
       "also on row 2", "must be unique"]),
+    ("duplicate site id orphans its services", _cell("sites.csv", "S2", "site_id", "S1"),
+     ["sites.csv row 3 (site_id S1)", "duplicate id 'S1'",
+      "'S2' is not a site_id in sites.csv (was it the site now given a duplicate or blank id "
+      "in sites.csv?"]),
     ("service at unknown site", _cell("services.csv", "V3", "site_id", "S22"),
      ["services.csv row 4 (service_id V3)", "column 'site_id'", "'S22' is not a site_id in "
       "sites.csv", "did you mean 'S2'"]),
@@ -242,3 +250,23 @@ def test_cli_validate_accepts_a_scenario() -> None:
     result = _cli("validate", "optimisation/colocation.toml", cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Lewisham (synthetic demo place): valid")
+
+
+def test_blank_rows_are_skipped_and_rows_keep_their_spreadsheet_numbers(place: Path) -> None:
+    """A spreadsheet's empty rows (a blank line, or a row of bare commas) are not records;
+    rows after them are still named by the number the spreadsheet shows."""
+    path = place / "services.csv"
+
+    def with_blank_rows() -> None:
+        lines = path.read_text().splitlines()
+        commas = "," * lines[0].count(",")
+        path.write_text("\n".join([lines[0], lines[1], "", *lines[2:], commas, commas]) + "\n")
+
+    count = len(path.read_text().splitlines()) - 1
+    edit_csv(path, "V3", "site_id", "S22")
+    with_blank_rows()
+    with pytest.raises(InputError) as info:
+        estate.load_place(place)
+    assert "services.csv row 5 (service_id V3)" in str(info.value)  # row 4 before the blank
+    edit_csv(path, "V3", "site_id", "S1")  # fixed: the blank rows alone are no problem
+    assert len(estate.load_place(place).services) == count

@@ -51,6 +51,8 @@ class RawTable:
         The CRS the file's coordinates were declared in.
     is_csv
         Whether rows are numbered as a spreadsheet shows them (header = row 1).
+    rows
+        CSV: the row number a spreadsheet shows for each record (blank rows dropped).
     """
 
     path: Path
@@ -60,6 +62,7 @@ class RawTable:
     source_crs: pyproj.CRS | None
     is_csv: bool
     problems: list[str] = field(default_factory=list)
+    rows: np.ndarray | None = None
 
     def where(self, i: int, id_value: object = None, id_name: str | None = None) -> str:
         """Locate row ``i`` (0-based) for a message: file, 1-based row and id.
@@ -71,7 +74,10 @@ class RawTable:
         id_value, id_name
             The record's identifier, named in the message where known.
         """
-        row = f"row {i + 2}" if self.is_csv else f"feature {i + 1}"
+        if self.is_csv:
+            row = f"row {i + 2 if self.rows is None else int(self.rows[i])}"
+        else:
+            row = f"feature {i + 1}"
         ident = f" ({id_name} {id_value})" if id_name and _present(id_value) else ""
         return f"{self.path.name} {row}{ident}"
 
@@ -184,6 +190,10 @@ def read_table(path: Path, *, crs: str | None = None, layer: str | None = None) 
 def read_csv_cells(path: Path) -> pd.DataFrame:
     """Read a CSV's cells as text, with clear errors for unreadable, empty or non-UTF-8 files.
 
+    Rows with every cell blank (spreadsheets often save some at the end) are dropped;
+    the index keeps each row's place in the file (0 = the row under the header), so
+    ``index + 2`` is the row number a spreadsheet shows.
+
     Parameters
     ----------
     path
@@ -208,11 +218,12 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
                          "per record (see data/README.md)")
     try:
         cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
+                            skipinitialspace=True, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path.name}: not a readable CSV table ({exc}); use commas between "
                          "columns and one header row") from None
     cells.columns = [str(c).strip() for c in cells.columns]
+    cells = cells[cells.apply(lambda col: col.str.strip() != "").any(axis=1)]
     if len(cells) == 0:
         raise InputError(f"{path.name}: has a header row but no data rows")
     if len(cells.columns) == 1 and ";" in cells.columns[0]:
@@ -223,6 +234,8 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
 
 def _read_csv(path: Path, crs: str | None) -> RawTable:
     cells = read_csv_cells(path)
+    rows = cells.index.to_numpy() + 2
+    cells = cells.reset_index(drop=True)
     cols = set(cells.columns)
     n = len(cells)
     if {"lon", "lat"} <= cols:
@@ -241,7 +254,8 @@ def _read_csv(path: Path, crs: str | None) -> RawTable:
         xname, yname = "x", "y"
     else:
         empty = gpd.GeoSeries([None] * n, crs=WORKING_CRS)
-        return RawTable(path, cells, empty, np.full((n, 2), np.nan), None, is_csv=True)
+        return RawTable(path, cells, empty, np.full((n, 2), np.nan), None, is_csv=True,
+                        rows=rows)
 
     problems: list[str] = []
     xy = np.full((n, 2), np.nan)
@@ -252,14 +266,15 @@ def _read_csv(path: Path, crs: str | None) -> RawTable:
             try:
                 xy[i, j] = float(value)
             except ValueError:
-                problems.append(f"{path.name} row {i + 2}, column '{name}': value {value!r} is "
+                problems.append(f"{path.name} row {rows[i]}, column '{name}': value {value!r} is "
                                 "not a number; write plain decimal coordinates")
                 xy[i] = np.nan
                 break
     points = shapely.points(xy)
     points = np.where(np.isnan(xy).any(axis=1), None, points)
     geom = gpd.GeoSeries(points, crs=source_crs).to_crs(WORKING_CRS)
-    table = RawTable(path, cells, geom, xy, source_crs, is_csv=True, problems=problems)
+    table = RawTable(path, cells, geom, xy, source_crs, is_csv=True, problems=problems,
+                     rows=rows)
     return table
 
 

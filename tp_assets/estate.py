@@ -316,8 +316,10 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[st
     missing = [c.name for c in columns if c.required and c.name not in cells.columns]
     if missing:
         present = ", ".join(map(str, cells.columns)) or "none"
+        known = {c.name for c in columns}
+        # a column already named as one of ours is no candidate for a rename
+        lowered = {str(c).strip().lower(): str(c) for c in cells.columns if c not in known}
         for name in missing:
-            lowered = {str(c).strip().lower(): str(c) for c in cells.columns}
             close = difflib.get_close_matches(name, list(lowered), n=1)
             hint = f" (found '{lowered[close[0]]}': rename it to '{name}')" if close else ""
             problems.append(f"{table.path.name}: missing required column '{name}' for the {role} "
@@ -547,10 +549,16 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
             problems.append(f"{where}, column 'lease_end': a leasehold needs the first date it "
                             "can be vacated (break or expiry) as YYYY-MM-DD, e.g. 2029-03-31")
     site_ids = {x for x in s["site_id"] if not _blank(x)}
+    ids = s["site_id"][~s["site_id"].map(_blank)]
+    overwritten = ids.duplicated().any() or len(ids) < len(s)
     for i, row in enumerate(v.to_dict("records")):
         if not _blank(row["site_id"]) and row["site_id"] not in site_ids:
             close = difflib.get_close_matches(row["site_id"], sorted(site_ids), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
+            if overwritten:  # the likelier cause: its row lost its id
+                other = f" Or '{close[0]}'?" if close else ""
+                hint = (" (was it the site now given a duplicate or blank id in "
+                        f"{raw['sites'].path.name}?{other})")
             problems.append(f"{raw['services'].where(i, row['service_id'], 'service_id')}, "
                             f"column 'site_id': {row['site_id']!r} is not a site_id in "
                             f"{raw['sites'].path.name}{hint}; give the site the service "

@@ -114,7 +114,8 @@ def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: st
     Parameters
     ----------
     postcodes
-        Postcodes as written (spacing and case are normalised), indexed by row.
+        Postcodes as written (spacing and case are normalised), indexed by their place
+        in the file (0 = the first row under the header; messages add 2).
     codepoint
         CSV with columns ``Postcode``, ``Eastings``, ``Northings`` (EPSG:27700 metres;
         the header of OS Code-Point Open's documentation).
@@ -149,8 +150,8 @@ def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: st
         table.cells["Postcode"], table.cells["Eastings"], table.cells["Northings"], strict=True)}
     has_xy = (fallback[["x", "y"]].notna().all(axis=1) if fallback is not None
               else pd.Series(False, index=postcodes.index))
-    unknown = [f"row {i + 2}: {p!r}" for i, (p, ok) in enumerate(zip(postcodes, has_xy,
-                                                                     strict=True))
+    unknown = [f"row {int(i) + 2}: {p!r}" for i, p, ok in zip(postcodes.index, postcodes, has_xy,
+                                                               strict=True)
                if key(p) not in lookup and not ok]
     if unknown:
         raise InputError(f"{source or 'postcodes'}: {len(unknown)} postcode(s) not found in "
@@ -437,7 +438,7 @@ def asset_list(path: str | Path, *, codepoint: str | Path | None = None) -> pd.D
     unlocated = x.isna() | y.isna()
     if unlocated.any():
         if codepoint is None:
-            rows = [f"row {i + 2}" for i in np.flatnonzero(unlocated.to_numpy())]
+            rows = [f"row {int(i) + 2}" for i in cells.index[unlocated.to_numpy()]]
             raise InputError(f"{file.name}: {len(rows)} asset(s) without X/Y co-ordinates ("
                              + ", ".join(rows[:12]) + "); give --postcodes to locate them "
                              "by post code")
