@@ -225,8 +225,40 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
     ('\n[solver]\nlocal_search = 1.5\n',
      ["bad.toml line 21: [solver] local_search = 1.5 must be a share of the time limit "
       "between 0 and 0.9"]),
-], ids=["unknown service type", "unknown key", "negative factor", "unknown backend",
-        "wrong type", "share out of range"])
+    ('\n[status]\nretain = ["f"]\n',
+     ["bad.toml line 21: [status] retain names site 'f', which is not in the sites table "
+      "(did you mean 'F'?)"]),
+    ('\n[status]\nretain = ["F"]\n',
+     ["bad.toml line 21: [status] retain names site 'F' (Freehold House), which the sites "
+      "table marks status = dispose; drop it from retain, or clear its status"]),
+    ('\n[status]\ndispose = ["H"]\n',
+     ["bad.toml line 21: [status] dispose names site 'H' (Hub), which the sites table marks "
+      "status = retain"]),
+    ('\n[caps.min_sites_per_owner]\n"Council" = 1\n',
+     ["bad.toml line 21: [caps.min_sites_per_owner] owner 'Council' holds no site (did you "
+      "mean 'council'?); owners: council, nhs"]),
+    ('\n[rules.not_hosted]\ngeneral_ofice = ["gp"]\n',
+     ["bad.toml line 21: [rules.not_hosted] 'general_ofice' is not a site benchmark category "
+      "(did you mean 'general_office'?); categories: "]),
+    ('\n[solvr]\nseed = 1\n',
+     ["bad.toml line 20: unknown key 'solvr' in the top level (did you mean 'solver'?)"]),
+    ('\n[solver]\nseed = 1\nseed = 2\n',
+     ["bad.toml line 22: cannot read `seed = 2`: 'seed' is set twice; keep one"]),
+    ('\nvacate_by = 2027-4-1\n',
+     ["bad.toml line 20: cannot read `vacate_by = 2027-4-1`: write dates as YYYY-MM-DD"]),
+    ('\n[solver]\ntime_limit_s = 1,200\n',
+     ["bad.toml line 21: cannot read `time_limit_s = 1,200`: write numbers without "
+      "thousands separators, e.g. 1200"]),
+    ('\n[solver]\nbackend = highs\n',
+     ["bad.toml line 21: cannot read `backend = highs`: put text in double quotes"]),
+    ('\n[finance]\noptimism_bias = 0.1\n',
+     ["bad.toml line 20: cannot read `[finance]`: the table [finance] appears twice; merge "
+      "the two"]),
+], ids=["unknown service type", "unknown key", "negative factor",
+        "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
+        "dispose a retained site", "owner case", "benchmark category typo",
+        "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
+        "table twice"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
     path = _scenario(tmp_path, extra)
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
@@ -303,3 +335,22 @@ def test_summary_names_the_sites_proved_kept() -> None:
     sites = pd.DataFrame({"site_id": ["S001", "S002"], "name": ["New Cross", "Lewisham"]})
     assert cli.proved_kept_line(["S002", "S009"], sites) == (
         "never disposable under these rules (proved by the solver): S002 Lewisham, S009")
+
+
+def test_cli_says_which_file_it_wants(tmp_path: Path) -> None:
+    r = _cli("run", str(SAVINGS), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "is a folder; give a .toml file: a scenario (e.g. optimisation/colocation.toml)" \
+        in r.stderr
+    r = _cli("validate", str(SAVINGS / "sites.csv"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "sites.csv: is a data table, not a .toml file; give the place's folder" in r.stderr
+
+
+def test_a_percentage_for_a_share_is_named(tmp_path: Path) -> None:
+    path = _scenario(tmp_path, "")
+    path.write_text(path.read_text().replace("optimism_bias = 0.0", "optimism_bias = 10"))
+    r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert ("bad.toml line 15: [finance] optimism_bias = 10 must be a share between 0 and 5 "
+            "(0.2 = +20 %, not 20)") in r.stderr

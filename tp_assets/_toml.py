@@ -24,6 +24,12 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     data, text
         The parsed tables and the raw text (kept to find line numbers of keys).
     """
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a .toml file: a scenario (e.g. "
+                         "optimisation/colocation.toml) or a place's place.toml")
+    if path.suffix.lower() in (".csv", ".gpkg", ".geojson", ".shp", ".json", ".xlsx"):
+        raise InputError(f"{path.name}: is a data table, not a .toml file; give the place's "
+                         "folder (the one holding place.toml) or a scenario .toml")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -35,8 +41,35 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path.name}: not valid TOML ({exc}); see "
-                         "https://toml.io for the syntax") from None
+        raise InputError(_syntax_message(path, text, str(exc))) from None
+
+
+def _syntax_message(path: Path, text: str, error: str) -> str:
+    """A TOML syntax error in plain words: the line as written, and what to change."""
+    found = re.search(r"\(at line (\d+), column \d+\)", error)
+    if not found:
+        return (f"{path.name}: not valid TOML ({error}): a bracket or quote is not closed; "
+                "see optimisation/README.md for the layout")
+    n = int(found.group(1))
+    line = text.splitlines()[n - 1].strip() if n <= len(text.splitlines()) else ""
+    key = line.split("=", 1)[0].strip() if "=" in line else ""
+    value = line.split("=", 1)[1].split("#", 1)[0].strip() if "=" in line else ""
+    if error.startswith("Cannot overwrite a value"):
+        fix = f"{key!r} is set twice; keep one"
+    elif error.startswith("Cannot declare"):
+        fix = f"the table {line} appears twice; merge the two"
+    elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", value):
+        fix = "write dates as YYYY-MM-DD, e.g. 2027-04-01"
+    elif re.fullmatch(r"-?\d[\d,]*(\.\d+)?", value) and "," in value:
+        fix = "write numbers without thousands separators, e.g. 1200"
+    elif value in ("True", "False", "TRUE", "FALSE", "yes", "no"):
+        fix = "write true or false, in lower case"
+    elif line.startswith("["):
+        fix = "a table name goes in square brackets, e.g. [solver]"
+    else:
+        fix = ('put text in double quotes, e.g. name = "my scenario"; numbers are plain, '
+               "e.g. 0.035, and a list is in square brackets, e.g. [\"S001\", \"S002\"]")
+    return f"{path.name} line {n}: cannot read `{line}`: {fix}"
 
 
 def line_of(text: str, key: str, table: str | None = None) -> int | None:
@@ -52,7 +85,7 @@ def line_of(text: str, key: str, table: str | None = None) -> int | None:
         Dotted name of the enclosing table header, or ``None`` for the top level.
     """
     current: str | None = None
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
     for n, line in enumerate(text.splitlines(), start=1):
         header = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
         if header:
@@ -85,8 +118,37 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], *, path: Path, t
     for key in data:
         if key not in allowed:
             line = line_of(text, key, table)
+            if line is None:  # a table: [key] or [key.sub] under this scope
+                line = line_of(text, "", f"{table}.{key}" if table else key)
             at = f" line {line}" if line else ""
             scope = f"[{table}]" if table else "the top level"
-            problems.append(f"{path.name}{at}: unknown key {key!r} in {scope}; "
-                            f"allowed keys: {', '.join(allowed)}")
+            problems.append(f"{path.name}{at}: unknown key {key!r} in {scope}"
+                            f"{suggest(key, allowed)}; allowed keys: {', '.join(allowed)}")
     return problems
+
+
+def line_of_value(text: str, value: str) -> int | None:
+    """Line number (1-based) of the first line holding ``value`` as a quoted string.
+
+    Parameters
+    ----------
+    text
+        The TOML file's text.
+    value
+        The string, as written between the quotes.
+    """
+    for n, line in enumerate(text.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        if f'"{value}"' in code or f"'{value}'" in code:
+            return n
+    return None
+
+
+def suggest(value: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the closest of ``choices`` (case first), else ``""``."""
+    import difflib
+
+    choices = sorted(set(choices))
+    same = [c for c in choices if c.lower() == value.lower()]
+    close = same or difflib.get_close_matches(value, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

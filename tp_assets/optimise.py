@@ -25,6 +25,7 @@ import pandas as pd
 from tp_assets import finance as fin
 from tp_assets import settings
 from tp_assets._errors import InfeasibleError, InputError
+from tp_assets._toml import line_of, line_of_value, suggest
 from tp_assets.access import TravelTimes, sites_offering
 from tp_assets.estate import Estate
 from tp_assets.scenario import Scenario, SolverSettings
@@ -1188,32 +1189,61 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     type_code = {t: i for i, t in enumerate(types)}
     owners = sorted(set(sites["owner"]))
     owner_code = {o: i for i, o in enumerate(owners)}
+    text = _scenario_text(scenario)
+
+    def at(value: str) -> str:  # "colocation.toml line 12" where the value is written
+        line = line_of_value(text, value)
+        return f"{scenario.path.name}{f' line {line}' if line else ''}"
+
     for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
         for sid in ids:
             if sid not in index:
-                problems.append(f"{scenario.path.name}: [status] {key} names site {sid!r}, "
-                                "which is not in the sites table")
+                problems.append(f"{at(sid)}: [status] {key} names site {sid!r}, which is not "
+                                f"in the sites table{suggest(sid, index)}; use the site_id "
+                                "column of sites.csv")
+    both = sorted(set(scenario.retain) & set(scenario.dispose))
+    for sid in both:
+        problems.append(f"{scenario.path.name}: [status] names site {sid!r} in both retain "
+                        "and dispose; keep it in one")
+    for key, ids, other in (("dispose", scenario.dispose, "retain"),
+                            ("retain", scenario.retain, "dispose")):
+        marked = dict(zip(sites["site_id"], sites["status"], strict=True))
+        for sid in ids:
+            if marked.get(sid) == other:
+                name = sites.loc[sites["site_id"] == sid, "name"].iloc[0]
+                problems.append(f"{at(sid)}: [status] {key} names site {sid!r} ({name}), which "
+                                f"the sites table marks status = {other}; drop it from "
+                                f"{key}, or clear its status in the sites table")
     for st in scenario.standards.values():
         if st.service_type not in type_code:
-            problems.append(f"{scenario.path.name}: [standards.{st.service_type}] names a "
-                            f"service type no service has; types: {', '.join(types)}")
+            line = line_of(text, "", f"standards.{st.service_type}")
+            problems.append(f"{scenario.path.name}{f' line {line}' if line else ''}: "
+                            f"[standards.{st.service_type}] names a service type no service "
+                            f"has{suggest(st.service_type, types)}; types: {', '.join(types)}")
     for pair in scenario.rules.incompatible:
         for t in pair:
             if t not in type_code:
-                problems.append(f"{scenario.path.name}: [rules] incompatible names service "
-                                f"type {t!r}, which no service has; types: {', '.join(types)}")
+                problems.append(f"{at(t)}: [rules] incompatible names service type {t!r}, "
+                                f"which no service has{suggest(t, types)}; types: "
+                                f"{', '.join(types)}")
+    categories = set(sites["benchmark"]) | _tm46_categories()
     for category, excluded in scenario.rules.not_hosted.items():
-        if category not in set(sites["benchmark"]) and category not in _tm46_categories():
-            problems.append(f"{scenario.path.name}: [rules.not_hosted] {category!r} is not a "
-                            "site benchmark category")
+        if category not in categories:
+            line = line_of(text, category, "rules.not_hosted") or line_of(text, "not_hosted",
+                                                                          "rules")
+            problems.append(f"{scenario.path.name}{f' line {line}' if line else ''}: "
+                            f"[rules.not_hosted] {category!r} is not a site benchmark category"
+                            f"{suggest(category, categories)}; categories: "
+                            f"{', '.join(sorted(categories))}")
         for t in excluded:
             if t not in type_code:
-                problems.append(f"{scenario.path.name}: [rules.not_hosted] {category} names "
-                                f"service type {t!r}, which no service has")
+                problems.append(f"{at(t)}: [rules.not_hosted] {category} names service type "
+                                f"{t!r}, which no service has{suggest(t, types)}; types: "
+                                f"{', '.join(types)}")
     for owner in scenario.caps.min_sites_per_owner:
         if owner not in owner_code:
-            problems.append(f"{scenario.path.name}: [caps.min_sites_per_owner] owner {owner!r} "
-                            f"holds no site; owners: {', '.join(owners)}")
+            problems.append(f"{at(owner)}: [caps.min_sites_per_owner] owner {owner!r} holds "
+                            f"no site{suggest(owner, owners)}; owners: {', '.join(owners)}")
     if problems:
         raise InputError(problems)
 
@@ -1236,9 +1266,6 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
                         f"lease cannot be vacated before {row['lease_end'].date()}, after the "
                         f"appraisal's last year (from {last}); extend horizon_years or "
                         "drop the disposal")
-        elif row["status"] == "retain" or row["site_id"] in scenario.retain:
-            seen.append(f"site {row['site_id']} ({row['name']}) is both retained and "
-                        "disposed of; choose one")
 
     current = services["site_id"].map(index).to_numpy(dtype=int)
     area = services["area_m2"].to_numpy(dtype=float)
@@ -1308,6 +1335,14 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         min_sites_per_owner={owner_code[o]: n for o, n in
                              scenario.caps.min_sites_per_owner.items()},
         seen_conflicts=seen)
+
+
+def _scenario_text(scenario: Scenario) -> str:
+    """The scenario file's text, to find the lines of names it gives ("" if unreadable)."""
+    try:
+        return scenario.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, TypeError):
+        return ""
 
 
 def _tm46_categories() -> set[str]:
@@ -1399,8 +1434,10 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
                 out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites but only "
                            f"{available} are not forced out")
     if p.max_disposals is not None and (p.keep_fixed == 0).sum() > p.max_disposals:
-        out.append(f"{int((p.keep_fixed == 0).sum())} sites are forced out (status = dispose) "
-                   f"but [caps] max_disposals = {p.max_disposals}")
+        forced = [str(i) for i in p.site_ids[p.keep_fixed == 0]]
+        out.append(f"{len(forced)} sites are forced out (status = dispose: {_names(forced)}) "
+                   f"but [caps] max_disposals = {p.max_disposals}; raise the cap or dispose "
+                   "of fewer")
     return out
 
 

@@ -366,7 +366,8 @@ def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
                                   "finance", "a share between 0 and 1", minimum=0.0,
                                   maximum=1.0),
         optimism_bias=r.get(t, "optimism_bias", _NUMBER, d.optimism_bias, "finance",
-                            "a share, 0 or more (0.2 = +20 %)", minimum=0.0, maximum=5.0),
+                            "a share between 0 and 5 (0.2 = +20 %, not 20)", minimum=0.0,
+                            maximum=5.0),
     )
 
 
