@@ -187,6 +187,7 @@ def test_parallel_searches_split_on_a_site_and_reach_the_optimum(
     """Two processes, one per side of the most valuable free site: the brute-force optimum."""
     est, times, scen, problem = _case(tmp_path, seed, extra)
     monkeypatch.setattr(optimise.settings, "PORTFOLIO_MIN_PAIRS", 0)
+    monkeypatch.setattr(optimise, "free_cores", lambda: None)  # however busy this machine
     plan = optimise.solve(problem, dataclasses.replace(scen.solver, threads=2))
     # the split is the most valuable free site that some plan disposes of: those above
     # it were proved kept by their probes
@@ -213,12 +214,31 @@ def test_short_time_limits_do_not_split(tmp_path: Path, monkeypatch: pytest.Monk
     """Below SPLIT_MIN_S the parallel searches each search every plan, seeds apart."""
     est, times, scen, problem = _case(tmp_path, 1, {})
     monkeypatch.setattr(optimise.settings, "PORTFOLIO_MIN_PAIRS", 0)
+    monkeypatch.setattr(optimise, "free_cores", lambda: None)
     short = optimise.settings.SPLIT_MIN_S - 1.0
     plan = optimise.solve(problem, dataclasses.replace(scen.solver, threads=2,
                                                        time_limit_s=short))
     assert plan.solver.endswith("x2 seeds")
     assert plan.objective_gbp == pytest.approx(brute_force(problem), rel=1e-6, abs=1e-3)
     check.check_plan(est, times, scen, plan)
+
+
+def test_busy_cores_run_fewer_searches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                       ) -> None:
+    """Two searches sharing one idle core would each do half the work: one runs."""
+    est, times, scen, problem = _case(tmp_path, 1, {})
+    monkeypatch.setattr(optimise.settings, "PORTFOLIO_MIN_PAIRS", 0)
+    monkeypatch.setattr(optimise, "free_cores", lambda: 1.2)
+    plan = optimise.solve(problem, dataclasses.replace(scen.solver, threads=2))
+    assert plan.solver.endswith("MathOpt/HiGHS (1 search: 1.2 of 2 cores free)")
+    assert plan.objective_gbp == pytest.approx(brute_force(problem), rel=1e-6, abs=1e-3)
+
+
+def test_free_cores_is_a_share_of_the_cores_allowed() -> None:
+    idle = optimise.free_cores(0.05)
+    if idle is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= idle <= len(os.sched_getaffinity(0)) + 1e-9
 
 
 def test_split_answer_is_the_best_plan_and_the_highest_bound() -> None:

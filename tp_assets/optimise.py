@@ -762,7 +762,8 @@ def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside:
     return sub, pairs, loose
 
 
-def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
+def repair(problem: Problem, solver: SolverSettings, time_limit_s: float | None = None
+           ) -> np.ndarray | None:
     """Cheapest moves that re-home the services of forced-out sites, keeping every other site.
 
     A small model (every free site kept) solved quickly; its plan starts
@@ -774,6 +775,8 @@ def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
         The problem.
     solver
         Backend and seed (the time limit is capped at 10 s).
+    time_limit_s
+        Seconds left for it, when less than the settings' time limit.
 
     Returns
     -------
@@ -783,7 +786,8 @@ def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
     restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
     model = _Model(restricted, integer_coverage=solver.backend == "cpsat")
-    quick = dataclasses.replace(solver, time_limit_s=min(10.0, solver.time_limit_s))
+    limit = solver.time_limit_s if time_limit_s is None else time_limit_s
+    quick = dataclasses.replace(solver, time_limit_s=max(0.5, min(10.0, limit)))
     result = model.solve(quick, hint=False)
     if not result.has_primal_feasible_solution():
         return None
@@ -861,10 +865,16 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     if solver.backend == "cpsat" and problem.splittable.any():
         raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
-    started = time.perf_counter()
+    started, wall = time.perf_counter(), time.time()
     given = problem.keep_fixed
     workers = solver.threads if (solver.backend == "highs" and len(problem.pair_site)
                                  >= settings.PORTFOLIO_MIN_PAIRS) else 1
+    idle = free_cores() if workers > 1 else None
+    if idle is not None and round(idle) < workers:
+        workers = max(1, round(idle))  # searches sharing a core each do half the work
+    # a wall-clock deadline, the same in every process: starting the parallel searches'
+    # processes (seconds on a busy machine) comes out of their time, not on top of it
+    deadline = wall + solver.time_limit_s - (_COLLECT_S if workers > 1 else 0.0)
     site = None
     if workers > 1:
         # HiGHS's MIP search uses one core: run one search per thread in its own
@@ -874,25 +884,25 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        deadline = started + solver.time_limit_s - _SPAWN_S
         with ProcessPoolExecutor(workers,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
             if solver.time_limit_s >= settings.SPLIT_MIN_S:
                 problem, site = _split_site(problem, solver, pool, workers, deadline)
-            left = max(1.0, deadline - time.perf_counter())
             runs = [dataclasses.replace(solver, seed=solver.seed + k) for k in range(workers)]
             branches = ([(site, k % 2) for k in range(workers)] if site is not None
                         else [None] * workers)
-            outcomes = list(pool.map(_search, [problem] * workers, runs, [left] * workers,
-                                     branches))
+            outcomes = list(pool.map(_search, [problem] * workers, runs,
+                                     [deadline] * workers, branches))
     else:
         branches = [None]
-        outcomes = [_search(problem, solver, max(1.0, solver.time_limit_s), None)]
+        outcomes = [_search(problem, solver, deadline, None)]
     seconds = time.perf_counter() - started
     best, bound, gap, status = _combine(branches, outcomes, solver)
     keep, y, objective = best.keep, best.y, best.objective
     assert keep is not None and y is not None
     label = solver_name(solver.backend)
+    if workers < solver.threads and idle is not None:
+        label += f" ({workers} search: {idle:.1f} of {solver.threads} cores free)"
     if site is not None:
         label += f" x{workers} searches (site {problem.site_ids[site]} disposed / kept)"
     elif workers > 1:
@@ -900,6 +910,47 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     proved = [str(problem.site_ids[b]) for b in np.flatnonzero(problem.keep_fixed != given)]
     return Plan(problem.site_ids, keep, _assignment(problem, y), status, objective, bound,
                 gap, seconds, label, outcomes[0].size, proved)
+
+
+def free_cores(window_s: float | None = None) -> float | None:
+    """Cores this process may use that are idle now, from ``/proc/stat`` (Linux).
+
+    Parameters
+    ----------
+    window_s
+        Sampling window (seconds; default ``settings.CPU_SAMPLE_S``).
+
+    Returns
+    -------
+    float or None
+        Idle cores (e.g. 1.0 on two cores with one busy); ``None`` where unknown.
+    """
+    try:
+        allowed = {f"cpu{c}" for c in os.sched_getaffinity(0)}
+    except (AttributeError, OSError):
+        return None
+
+    def sample() -> dict[str, tuple[int, int]]:
+        out = {}
+        with open("/proc/stat", encoding="ascii") as f:
+            for line in f:
+                name, *fields = line.split()
+                if name in allowed:
+                    ticks = [int(v) for v in fields[:8]]  # guest time is inside user
+                    out[name] = (ticks[3] + ticks[4], sum(ticks))  # idle + iowait, all
+        return out
+
+    try:
+        before = sample()
+        time.sleep(settings.CPU_SAMPLE_S if window_s is None else window_s)
+        after = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = 0.0
+    for cpu, (idle0, total0) in before.items():
+        idle1, total1 = after.get(cpu, (idle0, total0))
+        idle += (idle1 - idle0) / (total1 - total0) if total1 > total0 else 1.0
+    return idle if before else None
 
 
 def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome],
@@ -969,9 +1020,9 @@ def _split_site(problem: Problem, solver: SolverSettings, pool: Any, workers: in
     candidates = [int(b) for b in np.argsort(-p.disposal_value, kind="stable")
                   if free[b] and p.disposal_value[b] >= least]
     candidates = candidates[:settings.SPLIT_CANDIDATES]
-    stop = time.perf_counter() + settings.SPLIT_PROBE_SHARE * solver.time_limit_s
+    stop = time.time() + settings.SPLIT_PROBE_SHARE * solver.time_limit_s
     keep_fixed = p.keep_fixed.copy()
-    while candidates and time.perf_counter() + settings.SPLIT_PROBE_S < min(stop, deadline):
+    while candidates and time.time() + settings.SPLIT_PROBE_S < min(stop, deadline):
         wave, candidates = candidates[:workers], candidates[workers:]
         reasons = list(pool.map(_probe, [dataclasses.replace(p, keep_fixed=keep_fixed)]
                                 * len(wave), [solver] * len(wave), wave))
@@ -998,9 +1049,9 @@ def _probe(problem: Problem, solver: SolverSettings, site: int) -> str:
     return str(result.termination.reason.name)
 
 
-#: Seconds allowed for starting the parallel searches' processes and collecting their
-#: answers (2.5 s let the demo's 35 s solve end at 35.1 s).
-_SPAWN_S = 3.0
+#: Seconds kept back from the time limit for collecting the searches' answers and
+#: combining them.
+_COLLECT_S = 1.0
 
 
 @dataclass
@@ -1013,20 +1064,20 @@ class _Outcome:
     size: dict[str, int]
 
 
-def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
+def _search(problem: Problem, solver: SolverSettings, deadline: float,
             branch: tuple[int, int] | None) -> _Outcome:
     """One MathOpt search, then :func:`improve` on its best plan when it is not optimal.
 
     Module level, so parallel processes can run it. ``branch`` (site, 0 or 1) limits
     the search to the plans that dispose of (0) or keep (1) the site. The search
     starts from :func:`feasible_start`; the MIP search has ``1 - solver.local_search``
-    of the time, the neighbourhood search the rest.
+    of the time left before ``deadline`` (:func:`time.time`, seconds), the
+    neighbourhood search the rest.
     """
-    started = time.perf_counter()
     if branch is not None:
         problem = _with_site_fixed(problem, *branch)
-    start = feasible_start(problem, solver)
-    left = time_limit_s - (time.perf_counter() - started)
+    start = feasible_start(problem, solver, deadline - time.time())
+    left = deadline - time.time()
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
     result = model.solve(solver, time_limit_s=max(0.5, left * (1.0 - solver.local_search)),
                          start=start)
@@ -1044,13 +1095,12 @@ def _search(problem: Problem, solver: SolverSettings, time_limit_s: float,
             return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
         if start is not None and plan_value(problem, *start) > plan_value(problem, keep, y):
             keep, y = start
-    left = time_limit_s - (time.perf_counter() - started)
     if solver.local_search > 0:
-        keep, y, _ = improve(problem, keep, y, solver, left)
+        keep, y, _ = improve(problem, keep, y, solver, deadline - time.time())
     return _Outcome(reason, plan_value(problem, keep, y), bound, keep, y, model.size)
 
 
-def feasible_start(problem: Problem, solver: SolverSettings
+def feasible_start(problem: Problem, solver: SolverSettings, time_limit_s: float | None = None
                    ) -> tuple[np.ndarray, np.ndarray] | None:
     """A feasible plan to start from: :func:`greedy`, after :func:`repair` if needed.
 
@@ -1060,12 +1110,14 @@ def feasible_start(problem: Problem, solver: SolverSettings
         The problem (``None`` is returned where services have no current site).
     solver
         Settings for the repair model.
+    time_limit_s
+        Seconds left for the repair model, when less than the settings' time limit.
     """
     if (problem.current < 0).any():
         return None
     start = greedy(problem)
     if start is None and (problem.keep_fixed == 0).any():
-        start = greedy(problem, repair(problem, solver))
+        start = greedy(problem, repair(problem, solver, time_limit_s))
     return start
 
 
