@@ -232,6 +232,7 @@ def test_busy_cores_run_fewer_searches(tmp_path: Path, monkeypatch: pytest.Monke
     plan = optimise.solve(problem, dataclasses.replace(scen.solver, threads=2))
     assert plan.solver.endswith("MathOpt/HiGHS (1 search: 1.2 of 2 cores free)")
     assert plan.objective_gbp == pytest.approx(brute_force(problem), rel=1e-6, abs=1e-3)
+    check.check_plan(est, times, scen, plan)
 
 
 def test_free_cores_is_a_share_of_the_cores_allowed() -> None:

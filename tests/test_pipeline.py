@@ -318,9 +318,15 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
              str(tmp_path / "cmp"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "npv_gbp" in r.stdout
+    assert "£1,695,458" in r.stdout and "0.00%" in r.stdout  # pounds and percentages
     head = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
     assert list(head.columns) == ["figure", "savings-test", "base"]
     assert (tmp_path / "cmp" / "differences.csv").exists()
+    # two runs of one scenario are told apart, not merged into one column
+    again = pipeline.run(place / "scenario.toml", results_dir=tmp_path / "again",
+                         maps_dir=None, cache_dir="")
+    twice, _ = pipeline.compare([a.folder, again.folder])
+    assert list(twice.columns) == ["figure", "savings-test", f"savings-test ({again.folder})"]
     bad = _cli("compare", str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2
     assert "no summary.json and sites.csv" in bad.stderr

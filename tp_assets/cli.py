@@ -263,9 +263,30 @@ def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     io.write_csv(headline, out_dir / "comparison.csv")
     io.write_csv(differ, out_dir / "differences.csv")
-    out.write(headline.to_string(index=False) + "\n")
+    out.write(_readable(headline).to_string(index=False) + "\n")
     out.write(f"{len(differ)} sites decided differently; written to "
               f"{out_dir / 'comparison.csv'} and {out_dir / 'differences.csv'}\n")
+
+
+def _readable(headline: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table for the terminal: pounds, percentages, no raw fractions."""
+    def cell(figure: str, value: object) -> str:
+        if value is None or (isinstance(value, float) and value != value):  # None or NaN
+            return "unknown"
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return str(value)
+        if figure == "gap" or figure.startswith("share_"):
+            return f"{value:.2%}"
+        if figure.endswith("_gbp") or figure.endswith("_gbp_pa"):
+            return format_gbp(float(value))
+        if figure.startswith("tco2e"):
+            return f"{value:,.1f}"
+        return f"{value:,.0f}"
+
+    out = headline.copy().astype(object)
+    for column in out.columns[1:]:
+        out[column] = [cell(f, v) for f, v in zip(out["figure"], out[column], strict=True)]
+    return out
 
 
 def _print_validate(path: Path, out: TextIO) -> None:

@@ -412,6 +412,8 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         s = json.loads(summary_path.read_text(encoding="utf-8"))
         t = s["totals"]
         name = s["scenario"]
+        if name in rows:  # two runs of one scenario: tell them apart by folder
+            name = f"{name} ({folder})"
         rows[name] = {"status": s["status"], "gap": s["gap"], "npv_gbp": t["npv_gbp"],
                       "annual_saving_gbp_pa": t["annual_saving_gbp_pa"],
                       "receipts_net_gbp": t["receipts_net_gbp"],
