@@ -874,7 +874,7 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         workers = max(1, round(idle))  # searches sharing a core each do half the work
     # a wall-clock deadline, the same in every process: starting the parallel searches'
     # processes (seconds on a busy machine) comes out of their time, not on top of it
-    deadline = wall + solver.time_limit_s - (_COLLECT_S if workers > 1 else 0.0)
+    deadline = wall + solver.time_limit_s - (_COLLECT_S if workers > 1 else _FINISH_S)
     site = None
     if workers > 1:
         # HiGHS's MIP search uses one core: run one search per thread in its own
@@ -1049,9 +1049,10 @@ def _probe(problem: Problem, solver: SolverSettings, site: int) -> str:
     return str(result.termination.reason.name)
 
 
-#: Seconds kept back from the time limit for collecting the searches' answers and
-#: combining them.
+#: Seconds kept back from the time limit for collecting the parallel searches' answers
+#: and combining them, and for writing one search's answer as a plan.
 _COLLECT_S = 1.0
+_FINISH_S = 0.25
 
 
 @dataclass
