@@ -115,6 +115,16 @@ def test_map_renders_offline_with_everything_a_leader_needs(demo_map, browser) -
     assert "Sites kept / disposed" in summary
 
 
+def _open_popup(browser, result, name: str, site: str) -> str:  # type: ignore[no-untyped-def]
+    """Zoom to a site, click it, and return its popup's text."""
+    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry[site]
+    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
+    time.sleep(1.0)
+    browser.find_element("css selector", f'[data-site="{site}"]').click()
+    time.sleep(0.5)
+    return str(browser.find_element("css selector", ".leaflet-popup-content").text)
+
+
 def test_clicking_a_site_opens_its_popup(demo_map, browser) -> None:  # type: ignore[no-untyped-def]
     path, result = demo_map
     browser.get(path.as_uri())
@@ -123,12 +133,7 @@ def test_clicking_a_site_opens_its_popup(demo_map, browser) -> None:  # type: ig
     site = sites[sites["decision"] == "dispose"].index[0]
     row = sites.loc[site]
     name = browser.execute_script(MAP_JS)[0]
-    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry[site]
-    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
-    time.sleep(1.0)
-    browser.find_element("css selector", f'[data-site="{site}"]').click()
-    time.sleep(0.5)
-    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    popup = _open_popup(browser, result, name, site)
     assert row["name"] in popup
     assert "Dispose of" in popup
     assert f"£{row['annual_saving_gbp_pa']:,.0f}/yr" in popup
@@ -139,21 +144,11 @@ def test_register_text_is_escaped(demo_map, browser) -> None:  # type: ignore[no
     browser.get(path.as_uri())
     time.sleep(1.0)
     name = browser.execute_script(MAP_JS)[0]
-    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry["S001"]
-    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
-    time.sleep(1.0)
-    browser.find_element("css selector", '[data-site="S001"]').click()
-    time.sleep(0.5)
-    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    popup = _open_popup(browser, result, name, "S001")
     assert XSS in popup  # shown as text
     assert browser.execute_script("return window.__alerts") == []
     assert browser.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
-    point = result.estate.sites.set_index("site_id").to_crs("EPSG:4326").geometry["S002"]
-    browser.execute_script(f"window[{name!r}].setView([{point.y}, {point.x}], 18);")
-    time.sleep(1.0)
-    browser.find_element("css selector", '[data-site="S002"]').click()
-    time.sleep(0.5)
-    popup = browser.find_element("css selector", ".leaflet-popup-content").text
+    popup = _open_popup(browser, result, name, "S002")
     assert TEMPLATE in popup  # a ${...} in a name is text, not code
     page = path.read_text()
     # the zone tooltip's HTML, escaped (then written as JSON: & is \u0026)
