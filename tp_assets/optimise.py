@@ -1054,6 +1054,10 @@ def _probe(problem: Problem, solver: SolverSettings, site: int) -> str:
 _COLLECT_S = 1.0
 _FINISH_S = 0.25
 
+#: Seconds a MIP search may run past its time limit (HiGHS at 60 s on the demo, with
+#: no neighbourhood search after it: 61.4 s).
+_MIP_OVERRUN_S = 2.0
+
 
 @dataclass
 class _Outcome:
@@ -1080,7 +1084,10 @@ def _search(problem: Problem, solver: SolverSettings, deadline: float,
     start = feasible_start(problem, solver, deadline - time.time())
     left = deadline - time.time()
     model = _Model(problem, integer_coverage=solver.backend == "cpsat")
-    result = model.solve(solver, time_limit_s=max(0.5, left * (1.0 - solver.local_search)),
+    # HiGHS can run on for a second or so past its limit: with no neighbourhood search
+    # after it to absorb that, the MIP search stops short of the deadline
+    mip_s = min(left * (1.0 - solver.local_search), left - _MIP_OVERRUN_S)
+    result = model.solve(solver, time_limit_s=max(0.5, mip_s),
                          start=start)
     reason = result.termination.reason.name
     if not result.has_primal_feasible_solution():
