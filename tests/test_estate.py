@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -235,3 +236,42 @@ def test_council_asset_list_becomes_sites(tmp_path: Path) -> None:
     msg = str(info.value)
     assert "sites.csv row 2 (site_id LBL0001), column 'gia_m2': value is blank" in msg
     assert "sites.csv row 3 (site_id LBL0002), column 'lease_end': a leasehold needs" in msg
+
+
+def test_blank_enum_cells_take_their_documented_defaults(place: Path) -> None:
+    """A blank heat_fuel, benchmark or status cell is the default, not a missing value."""
+    for column in ("heat_fuel", "benchmark", "status"):
+        edit_csv(place / "sites.csv", "S2", column, "")
+    s = estate.load_place(place).sites.set_index("site_id")
+    assert s.loc["S2", "heat_fuel"] == settings.DEFAULT_HEAT_FUEL
+    assert s.loc["S2", "benchmark"] == settings.DEFAULT_BENCHMARK
+    assert s.loc["S2", "status"] == "candidate"
+    # the energy estimate uses the default benchmark: a number, not NaN
+    assert np.isfinite(s.loc["S2", ["electricity_kwh_pa", "heat_kwh_pa"]].astype(float)).all()
+    assert s.loc["S2", "electricity_kwh_pa"] > 0
+
+
+def test_population_weighted_centroids_in_lon_lat_and_out_of_place(tmp_path: Path) -> None:
+    """West of Greenwich longitudes are negative: accepted. A centroid far from its zone
+    (a 0 typed for a blank) is named, not routed from 500 km away."""
+    place = tmp_path / "demo"
+    shutil.copytree(DEMO, place, ignore=shutil.ignore_patterns("*.py", "*.graphml.gz"))
+    zones = gpd.read_file(place / "zones.geojson")
+    pwc = gpd.GeoSeries(gpd.points_from_xy(zones["pwc_x"], zones["pwc_y"]), crs=27700)
+    lonlat = pwc.to_crs(4326)
+    zones = zones.to_crs(4326).assign(pwc_x=lonlat.x, pwc_y=lonlat.y)
+    assert (zones["pwc_x"] < 0).any()
+    zones.to_file(place / "zones.geojson", driver="GeoJSON")
+    text = (place / "place.toml").read_text()
+    (place / "place.toml").write_text(text.replace('network = "network_walk.graphml.gz"\n', ""))
+    loaded = estate.load_place(place).zones
+    assert (loaded["point_source"] == "pwc").all()
+    assert np.allclose(loaded["point_x"], pwc.x, atol=0.01)
+    zones.loc[0, "pwc_x"] = 0.0
+    zones.to_file(place / "zones.geojson", driver="GeoJSON")
+    with pytest.raises(InputError) as info:
+        estate.load_place(place)
+    message = str(info.value)
+    assert f"zones.geojson feature 1 (zone_id {zones.loc[0, 'zone_id']})" in message
+    assert "columns 'pwc_x'/'pwc_y': the point is" in message
+    assert "outside the zone's polygon" in message

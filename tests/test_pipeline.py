@@ -254,11 +254,13 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
     ('\n[finance]\noptimism_bias = 0.1\n',
      ["bad.toml line 20: cannot read `[finance]`: the table [finance] appears twice; merge "
       "the two"]),
+    ('\n[status]\nretain = ["F", 5]\n',
+     ["bad.toml line 21: [status] retain = ['F', 5] must list site ids as text in quotes"]),
 ], ids=["unknown service type", "unknown key", "negative factor",
         "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
         "dispose a retained site", "owner case", "benchmark category typo",
         "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
-        "table twice"])
+        "table twice", "number for a site id"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
     path = _scenario(tmp_path, extra)
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
@@ -360,3 +362,19 @@ def test_a_percentage_for_a_share_is_named(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert ("bad.toml line 15: [finance] optimism_bias = 10 must be a share between 0 and 5 "
             "(0.2 = +20 %, not 20)") in r.stderr
+
+
+@pytest.mark.parametrize(("extra", "fragment"), [
+    ('\n[caps.min_sites_per_owner]\nnhs = 2\n',
+     "nhs holds only 1 site but [caps.min_sites_per_owner] asks it to keep 2; lower the "
+     "minimum"),
+    ('\n[caps.min_sites_per_owner]\ncouncil = 2\n',
+     "council must keep at least 2 sites but only 1 of its 2 are not forced out (status = "
+     "dispose: F); lower the minimum or dispose of fewer"),
+], ids=["more than it holds", "forced out"])
+def test_owner_minimum_that_cannot_hold_says_why(tmp_path: Path, extra: str,
+                                                 fragment: str) -> None:
+    path = _scenario(tmp_path, extra)
+    r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert fragment in r.stderr

@@ -148,7 +148,8 @@ def suggest(value: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'X'?)`` for the closest of ``choices`` (case first), else ``""``."""
     import difflib
 
-    choices = sorted(set(choices))
+    choices = sorted({str(c) for c in choices})
+    value = str(value)
     same = [c for c in choices if c.lower() == value.lower()]
     close = same or difflib.get_close_matches(value, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""

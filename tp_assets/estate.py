@@ -52,6 +52,8 @@ class Column:
         Value used for a blank cell in an optional column (documented).
     positive
         Numbers must be greater than 0 (otherwise at least 0).
+    signed
+        Numbers may be negative (coordinates).
     choices
         Allowed values of an ``enum`` column.
     doc
@@ -64,6 +66,7 @@ class Column:
     required: bool = False
     default: Any = None
     positive: bool = False
+    signed: bool = False
     choices: tuple[str, ...] = ()
     doc: str = ""
 
@@ -147,10 +150,10 @@ ZONE_COLUMNS: tuple[Column, ...] = (
     Column("zone_id", "id", required=True, doc="Census area code (LSOA / OA) or other unique id"),
     Column("population", "number", "people", required=True, doc="Residents"),
     Column("name", "text", default="", doc="Name of the area"),
-    Column("pwc_x", "number", "CRS units", default="polygon centroid",
-           doc="Population-weighted centroid, x in the file's CRS"),
-    Column("pwc_y", "number", "CRS units", default="polygon centroid",
-           doc="Population-weighted centroid, y in the file's CRS"),
+    Column("pwc_x", "number", "CRS units", default="polygon centroid", signed=True,
+           doc="Population-weighted centroid, x in the file's CRS (within 1 km of the zone)"),
+    Column("pwc_y", "number", "CRS units", default="polygon centroid", signed=True,
+           doc="Population-weighted centroid, y in the file's CRS (within 1 km of the zone)"),
 )
 
 #: Extra zone columns whose names start with these prefixes are demand columns
@@ -283,8 +286,9 @@ def _parse_enum(value: object, choices: tuple[str, ...]) -> str:
 def _parse_cell(value: object, col: Column) -> Any:
     if col.kind == "number":
         number = _parse_number(value)
-        if number < 0:
-            raise ValueError("is negative; it must be 0 or more")
+        if number < 0 and not col.signed:
+            raise ValueError("is negative; it must be "
+                             + ("greater than 0" if col.positive else "0 or more"))
         if col.positive and number == 0:
             raise ValueError("is 0; it must be greater than 0")
         return number
@@ -457,7 +461,9 @@ def _apply_defaults(frame: pd.DataFrame, columns: tuple[Column, ...]) -> None:
     for col in columns:
         # Numbers and dates have computed or zero defaults, filled by the caller.
         if col.kind in ("enum", "bool", "text") and col.default is not None:
-            frame[col.name] = [col.default if v is None else v for v in frame[col.name]]
+            # a blank cell may reach here as None or, in a pandas string column, as NaN
+            frame[col.name] = [col.default if v is None or (isinstance(v, float) and v != v)
+                               else v for v in frame[col.name]]
 
 
 def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str | None]
@@ -650,6 +656,20 @@ def _zones_frame(table: RawTable, z: pd.DataFrame, ok: np.ndarray,
                                        z["pwc_y"].to_numpy(float)[has_pwc])
         px[has_pwc], py[has_pwc] = tx, ty
         source[has_pwc] = "pwc"
+        rows = np.flatnonzero(ok)
+        far = []
+        for i in np.flatnonzero(has_pwc):
+            g = geoms[i]
+            if g is not None and g.geom_type != "Point":
+                off = g.distance(shapely.Point(px[i], py[i]))
+                if off > settings.PLACE_MARGIN_M:
+                    far.append(f"{table.where(int(rows[i]), z['zone_id'][i], 'zone_id')}, "
+                               f"columns 'pwc_x'/'pwc_y': the point is {off:,.0f} m outside "
+                               "the zone's polygon; give the population-weighted centroid in "
+                               "the file's CRS, or leave both blank to use the polygon's "
+                               "centroid")
+        if far:
+            raise InputError(far)
     for i in np.flatnonzero(~has_pwc):
         g = geoms[i]
         c = g if g.geom_type == "Point" else g.centroid

@@ -1489,10 +1489,19 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
                    f"only {p.capacity[free].sum():,.0f} m2")
     if p.site_owner is not None:
         for owner, minimum in p.min_sites_per_owner.items():
-            available = int((free & (p.site_owner == owner)).sum())
-            if available < minimum:
-                out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites but only "
-                           f"{available} are not forced out")
+            held = p.site_owner == owner
+            available = int((free & held).sum())
+            if int(held.sum()) < minimum:
+                n = int(held.sum())
+                out.append(f"{p.owner_names[owner]} holds only {n} site{'s' * (n != 1)} but "
+                           f"[caps.min_sites_per_owner] asks it to keep {minimum}; lower "
+                           "the minimum")
+            elif available < minimum:
+                forced = [str(i) for i in p.site_ids[held & ~free]]
+                out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites but "
+                           f"only {available} of its {int(held.sum())} are not forced out "
+                           f"(status = dispose: {_names(forced)}); lower the minimum or "
+                           "dispose of fewer")
     if p.max_disposals is not None and (p.keep_fixed == 0).sum() > p.max_disposals:
         forced = [str(i) for i in p.site_ids[p.keep_fixed == 0]]
         out.append(f"{len(forced)} sites are forced out (status = dispose: {_names(forced)}) "

@@ -235,8 +235,15 @@ def load(path: str | Path) -> Scenario:
     status = r.table(data, "status")
     r.keys(status, ("retain", "dispose", "retain_all"), "status")
     retain_all = r.get(status, "retain_all", bool, False, "status", "true or false")
-    retain = tuple(r.get(status, "retain", list, [], "status", "a list of site ids"))
-    dispose = tuple(r.get(status, "dispose", list, [], "status", "a list of site ids"))
+    ids = {}
+    for key in ("retain", "dispose"):
+        given = r.get(status, key, list, [], "status", 'a list of site ids, e.g. ["S001", "S002"]')
+        if not all(isinstance(v, str) for v in given):
+            r.problems.append(f"{r.where(key, 'status')}{key} = {given!r} must list site ids "
+                              'as text in quotes, e.g. ["S001", "100023336"]')
+            given = [v for v in given if isinstance(v, str)]
+        ids[key] = tuple(given)
+    retain, dispose = ids["retain"], ids["dispose"]
     if problems:
         raise InputError(problems)
     assert place is not None
@@ -428,7 +435,7 @@ def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
                            "seconds, greater than 0", minimum=1e-3),
         threads=r.get(t, "threads", int, settings.SOLVER_THREADS, "solver",
                       "a whole number from 1 to 64", minimum=1, maximum=64),
-        seed=r.get(t, "seed", int, settings.SOLVER_SEED, "solver", "a whole number",
+        seed=r.get(t, "seed", int, settings.SOLVER_SEED, "solver", "a whole number, 0 or more",
                    minimum=0),
         relative_gap=r.get(t, "relative_gap", _NUMBER, settings.SOLVER_RELATIVE_GAP,
                            "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0),
@@ -482,7 +489,8 @@ def _standards(r: _Reader, raw: dict[str, Any]) -> dict[str, Standard]:
             r.problems.append(f"{r.where('rule', table)}rule {rule!r} must be no_loss or "
                               "coverage")
         coverage = r.get(spec, "coverage", (int, float), None, table,
-                         "a share between 0 and 1, e.g. 0.9", minimum=1e-9, maximum=1.0)
+                         "a share greater than 0 and at most 1, e.g. 0.9", minimum=1e-9,
+                         maximum=1.0)
         if rule == "coverage" and "coverage" not in spec:
             r.problems.append(f"{where} rule = \"coverage\" needs coverage = <share 0-1>, "
                               "e.g. coverage = 0.9")
