@@ -378,3 +378,14 @@ def test_owner_minimum_that_cannot_hold_says_why(tmp_path: Path, extra: str,
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
     assert r.returncode == 3, r.stderr
     assert fragment in r.stderr
+
+
+def test_validate_checks_what_a_scenario_names(tmp_path: Path) -> None:
+    """validate SCENARIO catches what run would: here a site and a demand column."""
+    path = _scenario(tmp_path, '\n[status]\ndispose = ["F9"]\n')
+    r = _cli("validate", str(path), cwd=tmp_path)
+    assert r.returncode == 2, r.stdout
+    assert "bad.toml line 21: [status] dispose names site 'F9', which is not in the sites " \
+        "table (did you mean 'F'?)" in r.stderr
+    path.write_text(path.read_text().replace('dispose = ["F9"]', 'dispose = ["F"]'))
+    assert _cli("validate", str(path), cwd=tmp_path).returncode == 0

@@ -1209,36 +1209,21 @@ def walk_minutes_between(xy_a: np.ndarray, xy_b: np.ndarray) -> np.ndarray:
     return metres * settings.STRAIGHT_LINE_CIRCUITY / (settings.WALK_SPEED_KMH * 1000 / 60)
 
 
-def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Problem:
-    """Turn an estate, its travel times and a scenario into a :class:`Problem`.
-
-    Candidate hosts of each movable service are pruned to sites that are not forced
-    out, may host its type (``[rules.not_hosted]``) and lie within
-    ``[rules] max_move_minutes`` walk of its current site, keeping the nearest
-    ``[rules] max_candidates`` of them besides its current site; an immovable
-    service stays where it is. (Dropping candidates too small for a whole service
-    was tried: it made HiGHS's search markedly worse on the demo, so capacity is
-    left to the model.) A site over-occupied today keeps its current load as its capacity,
-    so the status quo is always a feasible plan. A leasehold that cannot be vacated
-    within the appraisal (``lease_end`` after the horizon) is kept.
+def check_names(estate: Estate, scenario: Scenario) -> None:
+    """Check the sites, service types, owners and categories a scenario names.
 
     Parameters
     ----------
     estate
         The validated estate.
-    times
-        Travel times by mode, up to each mode's largest standard.
     scenario
-        Standards, rules, caps and finance.
-
-    Returns
-    -------
-    Problem
+        The scenario (its ``[status]``, ``[standards]``, ``[rules]`` and ``[caps]``).
 
     Raises
     ------
     InputError
-        Site ids, service types or owners in the scenario that the estate lacks.
+        Every name the estate lacks, with the scenario file's line and the closest
+        name it has; a site both retained and disposed of.
     """
     sites = estate.sites.reset_index(drop=True)
     services = estate.services.reset_index(drop=True)
@@ -1306,6 +1291,48 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
                             f"no site{suggest(owner, owners)}; owners: {', '.join(owners)}")
     if problems:
         raise InputError(problems)
+
+
+def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Problem:
+    """Turn an estate, its travel times and a scenario into a :class:`Problem`.
+
+    Candidate hosts of each movable service are pruned to sites that are not forced
+    out, may host its type (``[rules.not_hosted]``) and lie within
+    ``[rules] max_move_minutes`` walk of its current site, keeping the nearest
+    ``[rules] max_candidates`` of them besides its current site; an immovable
+    service stays where it is. (Dropping candidates too small for a whole service
+    was tried: it made HiGHS's search markedly worse on the demo, so capacity is
+    left to the model.) A site over-occupied today keeps its current load as its capacity,
+    so the status quo is always a feasible plan. A leasehold that cannot be vacated
+    within the appraisal (``lease_end`` after the horizon) is kept.
+
+    Parameters
+    ----------
+    estate
+        The validated estate.
+    times
+        Travel times by mode, up to each mode's largest standard.
+    scenario
+        Standards, rules, caps and finance.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    InputError
+        Site ids, service types or owners in the scenario that the estate lacks.
+    """
+    check_names(estate, scenario)
+    sites = estate.sites.reset_index(drop=True)
+    services = estate.services.reset_index(drop=True)
+    site_ids = sites["site_id"].to_numpy(dtype=object)
+    index = {sid: i for i, sid in enumerate(site_ids)}
+    types = sorted(set(services["service_type"]))
+    type_code = {t: i for i, t in enumerate(types)}
+    owners = sorted(set(sites["owner"]))
+    owner_code = {o: i for i, o in enumerate(owners)}
 
     values = fin.disposal_values(sites, scenario.finance)
     keep_fixed = np.full(len(sites), -1, dtype=int)
