@@ -389,3 +389,18 @@ def test_validate_checks_what_a_scenario_names(tmp_path: Path) -> None:
         "table (did you mean 'F'?)" in r.stderr
     path.write_text(path.read_text().replace('dispose = ["F9"]', 'dispose = ["F"]'))
     assert _cli("validate", str(path), cwd=tmp_path).returncode == 0
+
+
+def test_errors_in_an_extended_scenario_name_its_file_and_line(tmp_path: Path) -> None:
+    """A mistake in the base a scenario extends is reported where it is written."""
+    path = _scenario(tmp_path, '\n[solver]\nthreads = 0\n\n[standards.libary]\nmax_minutes = 20\n')
+    kid = path.parent / "kid.toml"
+    kid.write_text('extends = "bad.toml"\nname = "kid"\n')
+    r = _cli("validate", str(kid), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "bad.toml line 21: [solver] threads = 0 must be a whole number from 1 to 64" \
+        in r.stderr
+    path.write_text(path.read_text().replace("threads = 0", "threads = 1"))
+    r = _cli("validate", str(kid), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "bad.toml line 23: [standards.libary]: no service of type 'libary'" in r.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +98,38 @@ def line_of(text: str, key: str, table: str | None = None) -> int | None:
     return None
 
 
+#: The files a scenario was read from, the file itself first, then what it extends.
+Sources = Sequence[tuple[Path, str]]
+
+
+def locate(sources: Sources, key: str, table: str | None = None) -> str:
+    """``"file.toml line N"`` of the first file in ``sources`` that sets ``key``.
+
+    ``key = ""`` finds the ``[table]`` header; a key not found at all is reported
+    against the first file, without a line.
+    """
+    for path, text in sources:
+        line = line_of(text, key, table)
+        if line is None and key and table is None:  # a top-level table: [key]
+            line = line_of(text, "", key)
+        elif line is None and key:  # a sub-table: [table.key]
+            line = line_of(text, "", f"{table}.{key}")
+        if line is not None:
+            return f"{path.name} line {line}"
+    return sources[0][0].name if sources else "the scenario"
+
+
+def locate_value(sources: Sources, value: str) -> str:
+    """``"file.toml line N"`` of the first line, in ``sources``, holding ``value`` in quotes."""
+    for path, text in sources:
+        line = line_of_value(text, value)
+        if line is not None:
+            return f"{path.name} line {line}"
+    return sources[0][0].name if sources else "the scenario"
+
+
 def check_keys(data: Mapping[str, Any], allowed: Iterable[str], *, path: Path, text: str,
-               table: str | None = None) -> list[str]:
+               table: str | None = None, sources: Sources | None = None) -> list[str]:
     """List the keys of ``data`` that are not ``allowed``, as messages with line numbers.
 
     Parameters
@@ -112,17 +142,17 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], *, path: Path, t
         The file and its text, for the message.
     table
         The table's dotted name (``None`` at the top level).
+    sources
+        Where the keys may have come from (a scenario and those it extends), in place
+        of ``path`` and ``text``.
     """
     allowed = sorted(allowed)
     problems = []
     for key in data:
         if key not in allowed:
-            line = line_of(text, key, table)
-            if line is None:  # a table: [key] or [key.sub] under this scope
-                line = line_of(text, "", f"{table}.{key}" if table else key)
-            at = f" line {line}" if line else ""
+            at = locate(sources or [(path, text)], key, table)
             scope = f"[{table}]" if table else "the top level"
-            problems.append(f"{path.name}{at}: unknown key {key!r} in {scope}"
+            problems.append(f"{at}: unknown key {key!r} in {scope}"
                             f"{suggest(key, allowed)}; allowed keys: {', '.join(allowed)}")
     return problems
 

@@ -25,7 +25,7 @@ import pandas as pd
 from tp_assets import finance as fin
 from tp_assets import settings
 from tp_assets._errors import InfeasibleError, InputError
-from tp_assets._toml import line_of, line_of_value, suggest
+from tp_assets._toml import locate, locate_value, suggest
 from tp_assets.access import TravelTimes, sites_offering
 from tp_assets.estate import Estate
 from tp_assets.scenario import Scenario, SolverSettings
@@ -1234,11 +1234,10 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
     type_code = {t: i for i, t in enumerate(types)}
     owners = sorted(set(sites["owner"]))
     owner_code = {o: i for i, o in enumerate(owners)}
-    text = _scenario_text(scenario)
+    sources = scenario.sources or ((scenario.path, _scenario_text(scenario)),)
 
     def at(value: str) -> str:  # "colocation.toml line 12" where the value is written
-        line = line_of_value(text, value)
-        return f"{scenario.path.name}{f' line {line}' if line else ''}"
+        return locate_value(sources, value)
 
     for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
         for sid in ids:
@@ -1261,8 +1260,7 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
                                 f"{key}, or clear its status in the sites table")
     for st in scenario.standards.values():
         if st.service_type not in type_code:
-            line = line_of(text, "", f"standards.{st.service_type}")
-            problems.append(f"{scenario.path.name}{f' line {line}' if line else ''}: "
+            problems.append(f"{locate(sources, '', f'standards.{st.service_type}')}: "
                             f"[standards.{st.service_type}] names a service type no service "
                             f"has{suggest(st.service_type, types)}; types: {', '.join(types)}")
     for pair in scenario.rules.incompatible:
@@ -1274,9 +1272,10 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
     categories = set(sites["benchmark"]) | _tm46_categories()
     for category, excluded in scenario.rules.not_hosted.items():
         if category not in categories:
-            line = line_of(text, category, "rules.not_hosted") or line_of(text, "not_hosted",
-                                                                          "rules")
-            problems.append(f"{scenario.path.name}{f' line {line}' if line else ''}: "
+            where = locate(sources, category, "rules.not_hosted")
+            if " line " not in where:  # written inline: not_hosted = { ... } in [rules]
+                where = locate(sources, "not_hosted", "rules")
+            problems.append(f"{where}: "
                             f"[rules.not_hosted] {category!r} is not a site benchmark category"
                             f"{suggest(category, categories)}; categories: "
                             f"{', '.join(sorted(categories))}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from tp_assets import settings
 from tp_assets._errors import InputError
-from tp_assets._toml import check_keys, line_of, read_toml
+from tp_assets._toml import Sources, check_keys, line_of, locate, read_toml
 from tp_assets.finance import Finance
 
 NETWORK_SOURCES: tuple[str, ...] = ("graphml", "osm_xml", "osm", "straight_line")
@@ -167,6 +167,9 @@ class Scenario:
     retain_all
         Keep every site the register does not mark ``dispose`` (the status-quo
         baseline).
+    sources
+        The files it was read from and their text: the scenario first, then the
+        scenarios it ``extends`` (to name the file and line of a value in messages).
     """
 
     name: str
@@ -182,6 +185,7 @@ class Scenario:
     retain: tuple[str, ...] = ()
     dispose: tuple[str, ...] = ()
     retain_all: bool = False
+    sources: tuple[tuple[Path, str], ...] = ()
 
 
 TOP_KEYS = ("name", "description", "extends", "place", "network", "standards", "finance",
@@ -210,9 +214,10 @@ def load(path: str | Path) -> Scenario:
         naming the key and its line.
     """
     path = Path(path)
-    data, text = _read_extended(path, frozenset())
-    problems = check_keys(data, TOP_KEYS, path=path, text=text)
-    r = _Reader(path, text, problems)
+    data, sources = _read_extended(path, frozenset())
+    text = sources[0][1]
+    problems = check_keys(data, TOP_KEYS, path=path, text=text, sources=sources)
+    r = _Reader(path, text, problems, sources)
     base = path.parent
     name = r.get(data, "name", str, path.stem, None, "text") or path.stem
     place_value = r.get(data, "place", str, None, None, "a path")
@@ -223,7 +228,7 @@ def load(path: str | Path) -> Scenario:
     elif place_value:
         place = base / place_value
         if not place.exists():
-            problems.append(f"{path.name} line {line_of(text, 'place')}: place {place_value!r} "
+            problems.append(f"{locate(sources, 'place')}: place {place_value!r} "
                             f"not found (looked for {place}); paths are relative to the "
                             "scenario file")
     network = _network(r, r.table(data, "network"), base)
@@ -250,10 +255,11 @@ def load(path: str | Path) -> Scenario:
     return Scenario(name=name, path=path, place=place, network=network, standards=standards,
                     description=str(data.get("description", "")), finance=finance,
                     rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose,
-                    retain_all=retain_all)
+                    retain_all=retain_all, sources=tuple(sources))
 
 
-def _read_extended(path: Path, seen: frozenset[Path]) -> tuple[dict[str, Any], str]:
+def _read_extended(path: Path, seen: frozenset[Path]
+                   ) -> tuple[dict[str, Any], list[tuple[Path, str]]]:
     """Read a scenario, merged over the scenario it ``extends`` (recursively).
 
     Tables merge key by key; any other value in the extending file replaces the
@@ -263,7 +269,7 @@ def _read_extended(path: Path, seen: frozenset[Path]) -> tuple[dict[str, Any], s
     data, text = read_toml(path)
     base_name = data.pop("extends", None)
     if base_name is None:
-        return data, text
+        return data, [(path, text)]
     where = f"{path.name} line {line_of(text, 'extends')}"
     if not isinstance(base_name, str):
         raise InputError(f"{where}: extends = {base_name!r} must be the path of another "
@@ -274,13 +280,13 @@ def _read_extended(path: Path, seen: frozenset[Path]) -> tuple[dict[str, Any], s
                          "paths are relative to the scenario file")
     if base_path in seen or base_path == path.resolve():
         raise InputError(f"{where}: extends {base_name!r} goes round in a circle")
-    base, _ = _read_extended(base_path, seen | {path.resolve()})
+    base, chain = _read_extended(base_path, seen | {path.resolve()})
     if isinstance(base.get("place"), str):
         base["place"] = str(base_path.parent / base["place"])
     network = base.get("network")
     if isinstance(network, dict) and isinstance(network.get("path"), str):
         network["path"] = str(base_path.parent / network["path"])
-    return _merge(base, data), text
+    return _merge(base, data), [(path, text), *chain]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -296,13 +302,11 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 class _Reader:
     """Typed access to TOML tables that records problems with key and line."""
 
-    def __init__(self, path: Path, text: str, problems: list[str]) -> None:
-        self.path, self.text, self.problems = path, text, problems
+    def __init__(self, path: Path, text: str, problems: list[str], sources: Sources) -> None:
+        self.path, self.text, self.problems, self.sources = path, text, problems, sources
 
     def where(self, key: str, table: str | None) -> str:
-        line = line_of(self.text, key, table)
-        return f"{self.path.name}{f' line {line}' if line else ''}: " + (
-            f"[{table}] " if table else "")
+        return f"{locate(self.sources, key, table)}: " + (f"[{table}] " if table else "")
 
     def table(self, data: dict[str, Any], key: str, parent: str | None = None) -> dict[str, Any]:
         value = data.get(key, {})
@@ -313,7 +317,8 @@ class _Reader:
         return value
 
     def keys(self, data: dict[str, Any], allowed: tuple[str, ...], table: str) -> None:
-        self.problems += check_keys(data, allowed, path=self.path, text=self.text, table=table)
+        self.problems += check_keys(data, allowed, path=self.path, text=self.text, table=table,
+                                    sources=self.sources)
 
     def get(self, data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
             table: str | None, expected: str, *, minimum: float | None = None,
@@ -522,16 +527,15 @@ def check_against_estate(scenario: Scenario, service_types: set[str],
         Naming the standard, its line and the valid values.
     """
     problems = []
-    text = scenario.path.read_text(encoding="utf-8")
+    sources = scenario.sources or ((scenario.path, scenario.path.read_text(encoding="utf-8")),)
     for st in scenario.standards.values():
         table = f"standards.{st.service_type}"
-        line = line_of(text, "", table)
         if st.service_type not in service_types:
-            problems.append(f"{scenario.path.name} line {line}: [{table}]: no service of type "
+            problems.append(f"{locate(sources, '', table)}: [{table}]: no service of type "
                             f"{st.service_type!r} in the estate; service types present: "
                             + ", ".join(sorted(service_types)))
         if st.demand not in demand_columns:
-            problems.append(f"{scenario.path.name} line {line_of(text, 'demand', table)}: "
+            problems.append(f"{locate(sources, 'demand', table)}: "
                             f"[{table}] demand {st.demand!r} is not a zone column; use one of "
                             + ", ".join(demand_columns))
     if problems:
