@@ -474,7 +474,22 @@ def test_solver_proven_conflict_names_the_cap() -> None:
     est, times, scen = _tiny(dispose=("B",), caps=scenario.Caps(max_one_off_gbp=1.0))
     with pytest.raises(InfeasibleError) as info:
         optimise.optimise(est, times, scen)
-    assert "[caps] max_one_off_gbp = 1 is too low by £" in str(info.value)
+    msg = str(info.value)
+    # either rule gives way: the forced disposal (tried kept: every other rule holds) ...
+    assert ("keeping site B (Site B) would let every other rule hold: it is forced out by "
+            "[status] dispose") in msg
+    # ... or, with it kept as set, the cap
+    assert ("otherwise, with every forced disposal kept as it is: [caps] max_one_off_gbp = 1 "
+            "is too low by £") in msg
+
+
+def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
+    est, times, scen = _tiny(caps=scenario.Caps(max_one_off_gbp=1.0))
+    est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
+    with pytest.raises(InfeasibleError) as info:
+        optimise.optimise(est, times, scen)
+    assert ("keeping site B (Site B) would let every other rule hold: it is forced out by "
+            "status = dispose in the sites table") in str(info.value)
 
 
 def test_coverage_out_of_reach_is_explained() -> None:

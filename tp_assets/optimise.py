@@ -1634,8 +1634,52 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     except InfeasibleError as exc:
         if "time limit" in str(exc):
             raise
-        raise InfeasibleError(_infeasible_message(
-            scenario, explain(problem, scenario.solver, estate))) from None
+        lines = _forced_culprits(estate, times, scenario)
+        rest = explain(problem, scenario.solver, estate)
+        if lines:
+            lines += ["otherwise, with every forced disposal kept as it is: " + line
+                      for line in rest]
+        raise InfeasibleError(_infeasible_message(scenario, lines or rest)) from None
+
+
+def _forced_culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
+                     ) -> list[str]:
+    """The forced disposals that alone stop the rules holding: with one kept, all hold.
+
+    Each site forced out (``[status] dispose`` or ``status = dispose``; the first
+    ``settings.EXPLAIN_MAX_FORCED``) is tried kept, the others as they are; a plan
+    found (the greedy start, else a short search) names it.
+    """
+    sites = estate.sites
+    registered = list(sites.loc[sites["status"] == "dispose", "site_id"])
+    forced = list(dict.fromkeys([*scenario.dispose, *registered]))
+    if not forced:
+        return []
+    sources = scenario.sources or ((scenario.path, _scenario_text(scenario)),)
+    names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    quick = dataclasses.replace(scenario.solver, threads=1, relative_gap=1.0,
+                                time_limit_s=settings.EXPLAIN_FORCED_S)
+    out = []
+    for sid in forced[:settings.EXPLAIN_MAX_FORCED]:
+        variant = dataclasses.replace(scenario, dispose=tuple(d for d in scenario.dispose
+                                                              if d != sid))
+        kept = estate
+        if sid in registered:
+            status = sites["status"].where(sites["site_id"] != sid, "candidate")
+            kept = dataclasses.replace(estate, sites=sites.assign(status=status))
+        problem = build_problem(kept, times, variant)
+        if precheck(problem, kept):
+            continue
+        feasible = feasible_start(problem, quick, settings.EXPLAIN_FORCED_S) is not None
+        if not feasible:
+            result = _Model(problem).solve(quick, hint=False)
+            feasible = result.has_primal_feasible_solution()
+        if feasible:
+            by = (f"[status] dispose ({locate_value(sources, sid)})"
+                  if sid in scenario.dispose else "status = dispose in the sites table")
+            out.append(f"keeping site {sid} ({names[sid]}) would let every other rule hold: "
+                       f"it is forced out by {by}")
+    return out
 
 
 def _infeasible_message(scenario: Scenario, lines: list[str]) -> str:

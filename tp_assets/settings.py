@@ -191,3 +191,8 @@ SOLVER_TIME_LIMIT_S: float = 60.0
 SOLVER_THREADS: int = 2
 SOLVER_SEED: int = 0
 SOLVER_RELATIVE_GAP: float = 1e-4
+
+#: Explaining an infeasible scenario: how many forced disposals are each tried kept,
+#: and the seconds each such try may search for a plan.
+EXPLAIN_MAX_FORCED: int = 8
+EXPLAIN_FORCED_S: float = 5.0
