@@ -129,6 +129,11 @@ def test_adapter_bad_input(shared_data: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"libs.csv: 1 postcode\(s\) not found in "
                        r"codepoint_open_2025_lewisham_postcodes.csv: row 2: 'ZZ9 9ZZ'"):
         sources.libraries(bad, lew / "lookups" / "codepoint_open_2025_lewisham_postcodes.csv")
+    # rows are named as the file numbers them: after a closed library and a blank line
+    bad.write_text("name,authority,postcode,closed\nOld Library,Lewisham,SE6 4JU,2012\n\n"
+                   "Nowhere Library,Lewisham,ZZ9 9ZZ,\n")
+    with pytest.raises(InputError, match=r"row 4: 'ZZ9 9ZZ'"):
+        sources.libraries(bad, lew / "lookups" / "codepoint_open_2025_lewisham_postcodes.csv")
     cp = tmp_path / "cp.csv"
     cp.write_bytes("name,authority,postcode,closed\nCaf\u00e9,Lewisham,SE6 4JU,\n"
                    .encode("cp1252"))

@@ -215,6 +215,8 @@ def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None 
     if authority:
         keep &= cells["authority"].astype(str).str.strip() == authority
     rows = cells[keep]
+    if table.rows is not None:  # index by place in the file, so messages name its rows
+        rows = rows.set_axis(table.rows[keep.to_numpy()] - 2)
     given = None
     for ex, ny in (("cpo_easting", "cpo_northing"), ("easting", "northing")):
         if ex in rows.columns and ny in rows.columns:
