@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TEST_DATA
+from conftest import DEMO, ROOT, TEST_DATA
 
 from tp_assets import pipeline, scenario
 from tp_assets._errors import InputError
@@ -404,3 +404,13 @@ def test_errors_in_an_extended_scenario_name_its_file_and_line(tmp_path: Path) -
     r = _cli("validate", str(kid), cwd=tmp_path)
     assert r.returncode == 2
     assert "bad.toml line 23: [standards.libary]: no service of type 'libary'" in r.stderr
+
+
+def test_validate_names_a_missing_network_file(tmp_path: Path) -> None:
+    shutil.copytree(DEMO, tmp_path / "data" / "demo",
+                    ignore=shutil.ignore_patterns("*.py", "*.graphml.gz"))
+    (tmp_path / "optimisation").mkdir()
+    shutil.copy(ROOT / "optimisation" / "colocation.toml", tmp_path / "optimisation")
+    r = _cli("validate", str(tmp_path / "optimisation" / "colocation.toml"), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "network_walk.graphml.gz: network file not found; check [network] path" in r.stderr

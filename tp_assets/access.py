@@ -186,6 +186,32 @@ def network_file(spec: NetworkSpec, estate: Estate) -> Path | None:
     return spec.path or estate.network
 
 
+def check_network_file(spec: NetworkSpec, estate: Estate) -> None:
+    """Check the network file a scenario uses is named and exists (``graphml``, ``file``).
+
+    Parameters
+    ----------
+    spec
+        The scenario's network settings.
+    estate
+        The estate, whose place may name a network.
+
+    Raises
+    ------
+    InputError
+        No file named, or the file is missing.
+    """
+    if spec.source in ("osm", "straight_line"):
+        return
+    path = network_file(spec, estate)
+    if path is None:
+        raise InputError("no network file: set [network] path in the scenario, or "
+                         "network = \"...\" in the place's place.toml")
+    if not path.exists():
+        raise InputError(f"{path}: network file not found; check [network] path (relative "
+                         "to the scenario file) or the place's network key")
+
+
 def network_fingerprint(spec: NetworkSpec, estate: Estate, mode: str) -> str:
     """Hash that identifies the network a matrix is computed on, without reading it.
 
@@ -279,12 +305,8 @@ def _parse_network(spec: NetworkSpec, estate: Estate, path: Path | None, mode: s
         graph = _download(spec, estate, Path(cache_dir or settings.CACHE_DIR))
         description = f"OpenStreetMap {spec.network_type} network"
     else:
-        if path is None:
-            raise InputError("no network file: set [network] path in the scenario, or "
-                             "network = \"...\" in the place's place.toml")
-        if not path.exists():
-            raise InputError(f"{path}: network file not found; check [network] path (relative "
-                             "to the scenario file) or the place's network key")
+        check_network_file(spec, estate)
+        assert path is not None
         description = path.name
         try:
             if spec.source == "graphml":

@@ -299,11 +299,12 @@ def _print_validate(path: Path, out: TextIO) -> None:
         path = scenario.place
     est = estate_mod.load_place(path)
     if scenario is not None:  # what the scenario names must exist in the estate
-        from tp_assets import optimise
+        from tp_assets import access, optimise
 
         scenario_mod.check_against_estate(scenario, set(est.services["service_type"]),
                                           est.demand_columns)
         optimise.check_names(est, scenario)
+        access.check_network_file(scenario.network, est)
     s = estate_mod.summary(est)
     w = out.write
     w(f"{s['name']}: valid\n")
