@@ -191,10 +191,8 @@ def check_network_file(spec: NetworkSpec, estate: Estate) -> None:
 
     Parameters
     ----------
-    spec
-        The scenario's network settings.
-    estate
-        The estate, whose place may name a network.
+    spec, estate
+        As for :func:`network_file`.
 
     Raises
     ------
