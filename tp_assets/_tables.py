@@ -52,7 +52,8 @@ class RawTable:
     is_csv
         Whether rows are numbered as a spreadsheet shows them (header = row 1).
     rows
-        CSV: the row number a spreadsheet shows for each record (blank rows dropped).
+        The number messages give each record: the row a spreadsheet shows (CSV, blank
+        rows dropped but counted), else the feature number.
     """
 
     path: Path
@@ -74,10 +75,8 @@ class RawTable:
         id_value, id_name
             The record's identifier, named in the message where known.
         """
-        if self.is_csv:
-            row = f"row {i + 2 if self.rows is None else int(self.rows[i])}"
-        else:
-            row = f"feature {i + 1}"
+        number = int(self.rows[i]) if self.rows is not None else i + 1
+        row = f"{'row' if self.is_csv else 'feature'} {number}"
         ident = f" ({id_name} {id_value})" if id_name and _present(id_value) else ""
         return f"{self.path.name} {row}{ident}"
 
@@ -303,7 +302,8 @@ def _read_geo(path: Path, layer: str | None) -> RawTable:
     cells = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     out_geom = geom.to_crs(WORKING_CRS)
     out_geom = gpd.GeoSeries(np.where(missing, None, out_geom.values), crs=WORKING_CRS)
-    return RawTable(path, cells.reset_index(drop=True), out_geom, xy, source_crs, is_csv=False)
+    return RawTable(path, cells.reset_index(drop=True), out_geom, xy, source_crs, is_csv=False,
+                    rows=np.arange(len(cells)) + 1)
 
 
 def swapped_in_place(table: RawTable, i: int, place: shapely.Geometry) -> bool:

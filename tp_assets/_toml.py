@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -128,8 +129,8 @@ def locate_value(sources: Sources, value: str) -> str:
     return sources[0][0].name if sources else "the scenario"
 
 
-def check_keys(data: Mapping[str, Any], allowed: Iterable[str], *, path: Path, text: str,
-               table: str | None = None, sources: Sources | None = None) -> list[str]:
+def check_keys(data: Mapping[str, Any], allowed: Iterable[str], sources: Sources,
+               table: str | None = None) -> list[str]:
     """List the keys of ``data`` that are not ``allowed``, as messages with line numbers.
 
     Parameters
@@ -138,19 +139,17 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], *, path: Path, t
         One parsed table.
     allowed
         The keys that table may hold.
-    path, text
-        The file and its text, for the message.
+    sources
+        The file and its text, for the message, or the files the keys may have come
+        from (a scenario, then those it extends).
     table
         The table's dotted name (``None`` at the top level).
-    sources
-        Where the keys may have come from (a scenario and those it extends), in place
-        of ``path`` and ``text``.
     """
     allowed = sorted(allowed)
     problems = []
     for key in data:
         if key not in allowed:
-            at = locate(sources or [(path, text)], key, table)
+            at = locate(sources, key, table)
             scope = f"[{table}]" if table else "the top level"
             problems.append(f"{at}: unknown key {key!r} in {scope}"
                             f"{suggest(key, allowed)}; allowed keys: {', '.join(allowed)}")
@@ -176,8 +175,6 @@ def line_of_value(text: str, value: str) -> int | None:
 
 def suggest(value: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'X'?)`` for the closest of ``choices`` (case first), else ``""``."""
-    import difflib
-
     choices = sorted({str(c) for c in choices})
     value = str(value)
     same = [c for c in choices if c.lower() == value.lower()]

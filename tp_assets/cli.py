@@ -291,20 +291,13 @@ def _readable(headline: pd.DataFrame) -> pd.DataFrame:
 
 def _print_validate(path: Path, out: TextIO) -> None:
     from tp_assets import estate as estate_mod
-    from tp_assets import scenario as scenario_mod
 
-    scenario = None
     if path.suffix == ".toml" and path.name != "place.toml":
-        scenario = scenario_mod.load(path)
-        path = scenario.place
-    est = estate_mod.load_place(path)
-    if scenario is not None:  # what the scenario names must exist in the estate
-        from tp_assets import access, optimise
+        from tp_assets import pipeline
 
-        scenario_mod.check_against_estate(scenario, set(est.services["service_type"]),
-                                          est.demand_columns)
-        optimise.check_names(est, scenario)
-        access.check_network_file(scenario.network, est)
+        _, est = pipeline.load(path)  # what the scenario names must exist in its place
+    else:
+        est = estate_mod.load_place(path)
     s = estate_mod.summary(est)
     w = out.write
     w(f"{s['name']}: valid\n")

@@ -461,9 +461,8 @@ def _apply_defaults(frame: pd.DataFrame, columns: tuple[Column, ...]) -> None:
     for col in columns:
         # Numbers and dates have computed or zero defaults, filled by the caller.
         if col.kind in ("enum", "bool", "text") and col.default is not None:
-            # a blank cell may reach here as None or, in a pandas string column, as NaN
-            frame[col.name] = [col.default if v is None or (isinstance(v, float) and v != v)
-                               else v for v in frame[col.name]]
+            # a blank cell is None, or NaN once pandas has made the column a string one
+            frame[col.name] = [col.default if pd.isna(v) else v for v in frame[col.name]]
 
 
 def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str | None]
@@ -748,7 +747,7 @@ def _find_table(folder: Path, stem: str) -> Path | None:
 
 def _load_manifest(manifest: Path) -> Estate:
     data, text = read_toml(manifest)
-    problems = check_keys(data, PLACE_KEYS, path=manifest, text=text)
+    problems = check_keys(data, PLACE_KEYS, [(manifest, text)])
     base = manifest.parent
     default_crs = data.get("crs")
     if default_crs is not None:
@@ -771,7 +770,7 @@ def _load_manifest(manifest: Path) -> Estate:
             problems.append(f"{manifest.name}: key '{role}' must be a file path or a table "
                             f'with path = "...", e.g. [{role}] path = "{role}.csv"')
             continue
-        problems += check_keys(entry, TABLE_KEYS, path=manifest, text=text, table=role)
+        problems += check_keys(entry, TABLE_KEYS, [(manifest, text)], table=role)
         paths[role] = base / str(entry["path"])
         crs[role] = entry.get("crs", default_crs)
         layers[role] = entry.get("layer")

@@ -27,7 +27,7 @@ from tp_assets import settings
 from tp_assets._errors import InfeasibleError, InputError
 from tp_assets._toml import locate, locate_value, suggest
 from tp_assets.access import TravelTimes, sites_offering
-from tp_assets.estate import Estate
+from tp_assets.estate import Estate, tm46_benchmarks
 from tp_assets.scenario import Scenario, SolverSettings
 
 # --------------------------------------------------------------------------- the core
@@ -902,7 +902,8 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     assert keep is not None and y is not None
     label = solver_name(solver.backend)
     if workers < solver.threads and idle is not None:
-        label += f" ({workers} search: {idle:.1f} of {solver.threads} cores free)"
+        label += (f" ({workers} search{'es' * (workers > 1)}: {idle:.1f} of "
+                  f"{solver.threads} cores free)")
     if site is not None:
         label += f" x{workers} searches (site {problem.site_ids[site]} disposed / kept)"
     elif workers > 1:
@@ -1225,47 +1226,42 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
         Every name the estate lacks, with the scenario file's line and the closest
         name it has; a site both retained and disposed of.
     """
-    sites = estate.sites.reset_index(drop=True)
-    services = estate.services.reset_index(drop=True)
-    site_ids = sites["site_id"].to_numpy(dtype=object)
-    index = {sid: i for i, sid in enumerate(site_ids)}
-    problems = []
-    types = sorted(set(services["service_type"]))
-    type_code = {t: i for i, t in enumerate(types)}
+    sites = estate.sites
+    marked = dict(zip(sites["site_id"], sites["status"], strict=True))
+    names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    types = sorted(set(estate.services["service_type"]))
     owners = sorted(set(sites["owner"]))
-    owner_code = {o: i for i, o in enumerate(owners)}
-    sources = scenario.sources or ((scenario.path, _scenario_text(scenario)),)
+    problems = []
+    sources = scenario.texts
 
     def at(value: str) -> str:  # "colocation.toml line 12" where the value is written
         return locate_value(sources, value)
 
     for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
         for sid in ids:
-            if sid not in index:
+            if sid not in marked:
                 problems.append(f"{at(sid)}: [status] {key} names site {sid!r}, which is not "
-                                f"in the sites table{suggest(sid, index)}; use the site_id "
+                                f"in the sites table{suggest(sid, marked)}; use the site_id "
                                 "column of sites.csv")
-    both = sorted(set(scenario.retain) & set(scenario.dispose))
-    for sid in both:
-        problems.append(f"{scenario.path.name}: [status] names site {sid!r} in both retain "
-                        "and dispose; keep it in one")
+    for sid in sorted(set(scenario.retain) & set(scenario.dispose)):
+        problems.append(f"{at(sid)}: [status] names site {sid!r} in both retain and dispose; "
+                        "keep it in one")
     for key, ids, other in (("dispose", scenario.dispose, "retain"),
                             ("retain", scenario.retain, "dispose")):
-        marked = dict(zip(sites["site_id"], sites["status"], strict=True))
         for sid in ids:
             if marked.get(sid) == other:
-                name = sites.loc[sites["site_id"] == sid, "name"].iloc[0]
+                name = names[sid]
                 problems.append(f"{at(sid)}: [status] {key} names site {sid!r} ({name}), which "
                                 f"the sites table marks status = {other}; drop it from "
                                 f"{key}, or clear its status in the sites table")
     for st in scenario.standards.values():
-        if st.service_type not in type_code:
+        if st.service_type not in types:
             problems.append(f"{locate(sources, '', f'standards.{st.service_type}')}: "
                             f"[standards.{st.service_type}] names a service type no service "
                             f"has{suggest(st.service_type, types)}; types: {', '.join(types)}")
     for pair in scenario.rules.incompatible:
         for t in pair:
-            if t not in type_code:
+            if t not in types:
                 problems.append(f"{at(t)}: [rules] incompatible names service type {t!r}, "
                                 f"which no service has{suggest(t, types)}; types: "
                                 f"{', '.join(types)}")
@@ -1280,12 +1276,12 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
                             f"{suggest(category, categories)}; categories: "
                             f"{', '.join(sorted(categories))}")
         for t in excluded:
-            if t not in type_code:
+            if t not in types:
                 problems.append(f"{at(t)}: [rules.not_hosted] {category} names service type "
                                 f"{t!r}, which no service has{suggest(t, types)}; types: "
                                 f"{', '.join(types)}")
     for owner in scenario.caps.min_sites_per_owner:
-        if owner not in owner_code:
+        if owner not in owners:
             problems.append(f"{at(owner)}: [caps.min_sites_per_owner] owner {owner!r} holds "
                             f"no site{suggest(owner, owners)}; owners: {', '.join(owners)}")
     if problems:
@@ -1423,17 +1419,7 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         seen_conflicts=seen)
 
 
-def _scenario_text(scenario: Scenario) -> str:
-    """The scenario file's text, to find the lines of names it gives ("" if unreadable)."""
-    try:
-        return scenario.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, TypeError):
-        return ""
-
-
 def _tm46_categories() -> set[str]:
-    from tp_assets.estate import tm46_benchmarks
-
     return set(tm46_benchmarks().index)
 
 
@@ -1655,10 +1641,10 @@ def _forced_culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Sc
     forced = list(dict.fromkeys([*scenario.dispose, *registered]))
     if not forced:
         return []
-    sources = scenario.sources or ((scenario.path, _scenario_text(scenario)),)
     names = dict(zip(sites["site_id"], sites["name"], strict=True))
-    quick = dataclasses.replace(scenario.solver, threads=1, relative_gap=1.0,
-                                time_limit_s=settings.EXPLAIN_FORCED_S)
+    quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
+        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_FORCED_S,
+        backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
     out = []
     for sid in forced[:settings.EXPLAIN_MAX_FORCED]:
         variant = dataclasses.replace(scenario, dispose=tuple(d for d in scenario.dispose
@@ -1675,7 +1661,7 @@ def _forced_culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Sc
             result = _Model(problem).solve(quick, hint=False)
             feasible = result.has_primal_feasible_solution()
         if feasible:
-            by = (f"[status] dispose ({locate_value(sources, sid)})"
+            by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
                   if sid in scenario.dispose else "status = dispose in the sites table")
             out.append(f"keeping site {sid} ({names[sid]}) would let every other rule hold: "
                        f"it is forced out by {by}")

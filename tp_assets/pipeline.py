@@ -110,7 +110,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         timings[key] = round(time.perf_counter() - started, 3)
 
     with timed("Loading the scenario and the estate", "load"):
-        scen, est = _load(scenario_path)
+        scen, est = load(scenario_path)
     with timed("Travel times over the street network", "access"):
         times = _times(scen, est, cache_dir)
     with timed(f"Optimising ({scen.solver.backend}, up to {scen.solver.time_limit_s:g} s)",
@@ -144,11 +144,30 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     return result
 
 
-def _load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.Estate]:
+def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.Estate]:
+    """Load a scenario and its place, and check what the scenario names exists there.
+
+    Parameters
+    ----------
+    scenario_path
+        The scenario TOML file.
+
+    Returns
+    -------
+    scenario, estate
+
+    Raises
+    ------
+    InputError
+        Bad files, and service types, demand columns, sites, owners, categories or a
+        network file the scenario names that the place lacks.
+    """
     scen = scenario_mod.load(scenario_path)
     est = estate_mod.load_place(scen.place)
     scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
                                       est.demand_columns)
+    optimise.check_names(est, scen)
+    access.check_network_file(scen.network, est)
     return scen, est
 
 
@@ -178,7 +197,7 @@ def baseline_access(scenario_path: str | Path, *, results_dir: str | Path = "res
     -------
     scenario, estate, times, report, folder
     """
-    scen, est = _load(scenario_path)
+    scen, est = load(scenario_path)
     if not scen.standards:
         raise InputError(f"{Path(scenario_path).name}: no [standards.<service_type>] tables; "
                          "add one, e.g. [standards.library] max_minutes = 20")
@@ -188,6 +207,8 @@ def baseline_access(scenario_path: str | Path, *, results_dir: str | Path = "res
     with io.atomic_folder(target) as tmp:
         write_access_report(report, est, tmp)
     return scen, est, times, report, target
+
+
 def _reconcile(money: savings.Savings, report: check.CheckReport) -> None:
     """The cash flow's NPV is the checker's, less the rounding of each row to the penny.
 

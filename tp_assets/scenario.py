@@ -187,6 +187,16 @@ class Scenario:
     retain_all: bool = False
     sources: tuple[tuple[Path, str], ...] = ()
 
+    @property
+    def texts(self) -> Sources:
+        """:attr:`sources`, or the file itself where the scenario was built in code."""
+        if self.sources:
+            return self.sources
+        try:
+            return ((self.path, self.path.read_text(encoding="utf-8")),)
+        except (OSError, UnicodeDecodeError):
+            return ((self.path, ""),)
+
 
 TOP_KEYS = ("name", "description", "extends", "place", "network", "standards", "finance",
             "rules", "caps", "solver", "status")
@@ -215,9 +225,8 @@ def load(path: str | Path) -> Scenario:
     """
     path = Path(path)
     data, sources = _read_extended(path, frozenset())
-    text = sources[0][1]
-    problems = check_keys(data, TOP_KEYS, path=path, text=text, sources=sources)
-    r = _Reader(path, text, problems, sources)
+    problems = check_keys(data, TOP_KEYS, sources)
+    r = _Reader(problems, sources)
     base = path.parent
     name = r.get(data, "name", str, path.stem, None, "text") or path.stem
     place_value = r.get(data, "place", str, None, None, "a path")
@@ -302,8 +311,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 class _Reader:
     """Typed access to TOML tables that records problems with key and line."""
 
-    def __init__(self, path: Path, text: str, problems: list[str], sources: Sources) -> None:
-        self.path, self.text, self.problems, self.sources = path, text, problems, sources
+    def __init__(self, problems: list[str], sources: Sources) -> None:
+        self.problems, self.sources = problems, sources
 
     def where(self, key: str, table: str | None) -> str:
         return f"{locate(self.sources, key, table)}: " + (f"[{table}] " if table else "")
@@ -317,8 +326,7 @@ class _Reader:
         return value
 
     def keys(self, data: dict[str, Any], allowed: tuple[str, ...], table: str) -> None:
-        self.problems += check_keys(data, allowed, path=self.path, text=self.text, table=table,
-                                    sources=self.sources)
+        self.problems += check_keys(data, allowed, self.sources, table=table)
 
     def get(self, data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
             table: str | None, expected: str, *, minimum: float | None = None,
@@ -450,7 +458,6 @@ def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
 
 
 def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
-    name = r.path.name
     r.keys(raw, NETWORK_KEYS, "network")
     source = raw.get("source", "graphml")
     if source not in NETWORK_SOURCES:
@@ -461,10 +468,11 @@ def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
     if value:
         file = base / value
         if not file.exists():
-            r.problems.append(f"{name} line {line_of(r.text, 'path', 'network')}: network "
+            r.problems.append(f"{locate(r.sources, 'path', 'network')}: network "
                               f"file {value!r} not found (looked for {file})")
     if source == "osm_xml" and file is None:
-        r.problems.append(f"{name}: [network] source = \"osm_xml\" needs path = "
+        r.problems.append(f"{locate(r.sources, 'source', 'network')}: [network] source = "
+                          "\"osm_xml\" needs path = "
                           '"<file>.osm" (or .osm.bz2)')
     network_type = raw.get("network_type", "walk")
     if network_type not in ("walk", "bike", "drive"):
@@ -480,7 +488,7 @@ def _standards(r: _Reader, raw: dict[str, Any]) -> dict[str, Standard]:
         spec = r.table(raw, service_type, "standards")
         before = len(r.problems)
         r.keys(spec, STANDARD_KEYS, table)
-        where = f"{r.path.name} line {line_of(r.text, '', table) or '?'}: [{table}]"
+        where = f"{locate(r.sources, '', table)}: [{table}]"
         if "max_minutes" not in spec:
             r.problems.append(f"{where} needs max_minutes = <minutes>, e.g. max_minutes = 20")
         minutes = r.get(spec, "max_minutes", (int, float), None, table,
@@ -527,7 +535,7 @@ def check_against_estate(scenario: Scenario, service_types: set[str],
         Naming the standard, its line and the valid values.
     """
     problems = []
-    sources = scenario.sources or ((scenario.path, scenario.path.read_text(encoding="utf-8")),)
+    sources = scenario.texts
     for st in scenario.standards.values():
         table = f"standards.{st.service_type}"
         if st.service_type not in service_types:
