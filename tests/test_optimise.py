@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -439,6 +440,13 @@ def _tiny(**kwargs: object) -> tuple:
     return est, times, scen
 
 
+def _why(est: object, times: object, scen: scenario.Scenario) -> str:
+    """The message of the :class:`InfeasibleError` that optimising raises."""
+    with pytest.raises(InfeasibleError) as info:
+        optimise.optimise(est, times, scen)  # type: ignore[arg-type]
+    return str(info.value)
+
+
 def test_tiny_plan_colocates_and_passes_check() -> None:
     est, times, scen = _tiny()
     plan = optimise.optimise(est, times, scen)
@@ -451,9 +459,7 @@ def test_tiny_plan_colocates_and_passes_check() -> None:
 
 def test_forced_disposals_that_break_no_loss_are_explained() -> None:
     est, times, scen = _tiny(dispose=("A", "B"))
-    with pytest.raises(InfeasibleError) as info:
-        optimise.optimise(est, times, scen)
-    msg = str(info.value)
+    msg = _why(est, times, scen)
     assert msg.startswith("scenario 'tiny' cannot hold all its rules:")
     assert ("no_loss for library cannot hold: zone(s) Z1, Z2 are within 10 minutes only of "
             "site A (Site A), which status = dispose forces out and site B (Site B), which "
@@ -472,24 +478,101 @@ def test_immovable_service_at_forced_out_site_is_explained() -> None:
 def test_solver_proven_conflict_names_the_cap() -> None:
     # B must go; its gp and library must move, but the one-off budget is £1
     est, times, scen = _tiny(dispose=("B",), caps=scenario.Caps(max_one_off_gbp=1.0))
-    with pytest.raises(InfeasibleError) as info:
-        optimise.optimise(est, times, scen)
-    msg = str(info.value)
+    msg = _why(est, times, scen)
     # either rule gives way: the forced disposal (tried kept: every other rule holds) ...
     assert ("keeping site B (Site B) would let every other rule hold: it is forced out by "
             "[status] dispose") in msg
     # ... or, with it kept as set, the cap
-    assert ("otherwise, with every forced disposal kept as it is: [caps] max_one_off_gbp = 1 "
+    assert ("otherwise, with each of those as it is: [caps] max_one_off_gbp = 1 "
             "is too low by £") in msg
 
 
 def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
     est, times, scen = _tiny(caps=scenario.Caps(max_one_off_gbp=1.0))
     est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
-    with pytest.raises(InfeasibleError) as info:
-        optimise.optimise(est, times, scen)
     assert ("keeping site B (Site B) would let every other rule hold: it is forced out by "
-            "status = dispose in the sites table") in str(info.value)
+            "status = dispose in the sites table") in _why(est, times, scen)
+
+
+def _squeezed(conflict: bool = False) -> optimise.Problem:
+    """D must go; its three 10 m2 services may move only to P, Q or R, each with 5 m2 spare.
+
+    Each of P, Q and R is full of an immovable service of its own (95 of 100 m2);
+    the far site F has room but is no candidate.
+    """
+    sites = ["D", "P", "Q", "R", "F"]
+    services = ["d1", "d2", "d3", "p", "q", "r", "f"]
+    pair_service = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 4, 5, 6]
+    pair_site = [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 4]
+    types = [0, 0, 0, 1, 1, 1, 1]
+    return optimise.Problem(
+        site_ids=np.array(sites, dtype=object), service_ids=np.array(services, dtype=object),
+        disposal_value=np.array([1e6, 1e5, 1e5, 1e5, 1e5]),
+        capacity=np.array([100.0, 100.0, 100.0, 100.0, 1000.0]),
+        keep_fixed=np.array([0, -1, -1, -1, -1]), area=np.array([10.0] * 3 + [95.0] * 3 + [10.0]),
+        splittable=np.zeros(7, dtype=bool), current=np.array([0, 0, 0, 1, 2, 3, 4]),
+        service_type=np.array(types), type_names=["library", "office"],
+        pair_service=np.array(pair_service), pair_site=np.array(pair_site),
+        pair_cost=np.array([1e3] * 9 + [0.0] * 4),
+        conflicts=[(0, 1)] if conflict else [])
+
+
+def test_explanation_names_the_fewest_rules_that_give_way() -> None:
+    # least slack would overfill P, Q and R by 5 m2 each (15 m2, three rules); the
+    # fewest rules overfill one of them by 25 m2
+    lines = optimise.explain(_squeezed(), scenario.SolverSettings(time_limit_s=20))
+    assert len(lines) == 1, lines
+    assert re.fullmatch(r"site [PQR] would need 25 m2 more than its capacity", lines[0])
+
+
+def test_explanation_names_an_incompatibility_that_gives_way() -> None:
+    # libraries may not share a site with offices: every move breaks that rule at
+    # one site at least, and capacity at one site; the fewest is one of each
+    problem = _squeezed(conflict=True)
+    lines = optimise.explain(problem, scenario.SolverSettings(time_limit_s=20))
+    assert len(lines) == 2, lines
+    assert any(re.fullmatch(r"library and office would have to share site [PQR], which "
+                            r"\[rules\] incompatible forbids", line) for line in lines)
+
+
+def _rules_scenario(scen: scenario.Scenario, text: str) -> scenario.Scenario:
+    """``scen`` read as if from a file holding ``text`` (for the lines in messages)."""
+    return dataclasses.replace(scen, sources=((Path("rules.toml"), text),))
+
+
+def test_rules_that_prune_candidate_sites_are_named_when_relaxing_them_helps() -> None:
+    # C must go; its gp may move to A (19.5 minutes' walk) but not to B (26.8): A is
+    # full with its library, which may not move (to B, 9.0 minutes away, with room);
+    # no access standard for gps
+    est, times, scen = _tiny(dispose=("C",), rules=scenario.Rules(max_move_minutes=22))
+    scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
+    scen = _rules_scenario(scen, '[status]\ndispose = ["C"]\n[rules]\nmax_move_minutes = 22\n')
+    est.sites.loc[est.sites["site_id"] == "A", "capacity_m2"] = 150.0
+    est.services.loc[est.services["service_id"] == "L1", "movable"] = False
+    msg = _why(est, times, scen)
+    assert ("keeping site C (Site C) would let every other rule hold: it is forced out by "
+            "[status] dispose (rules.toml line 2)") in msg
+    assert ("raising [rules] max_move_minutes from 22 to 27 (rules.toml line 4) would let "
+            "every other rule hold") in msg
+    assert ("letting the services marked movable = false in the services table (L1) move "
+            "would let every other rule hold") in msg
+    assert ("otherwise, with each of those as it is: site A (Site A) would need 50 m2 more "
+            "than its capacity") in msg
+
+
+def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
+    # as above, with B in reach but its category barred from hosting a gp
+    est, times, scen = _tiny(dispose=("C",), rules=scenario.Rules(
+        not_hosted={"emergency_services": ("gp",)}))
+    scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
+    scen = _rules_scenario(scen, '[rules]\nnot_hosted = { emergency_services = ["gp"] }\n')
+    est.sites.loc[est.sites["site_id"] == "A", "capacity_m2"] = 150.0
+    est.sites.loc[est.sites["site_id"] == "B", "benchmark"] = "emergency_services"
+    est.services.loc[est.services["service_id"] == "L1", "movable"] = False
+    msg = _why(est, times, scen)
+    assert ("allowing gp in 'emergency_services' sites ([rules] not_hosted, rules.toml line 2) "
+            "would let every other rule hold") in msg
+    assert "max_move_minutes" not in msg  # lifting it gives the gp no other site
 
 
 def test_coverage_out_of_reach_is_explained() -> None:

@@ -239,8 +239,19 @@ def _native_stdout_silenced() -> Iterator[None]:
 _BACKENDS = {"highs": "HIGHS", "scip": "GSCIP", "cpsat": "CP_SAT"}
 
 
+#: Elastic model: a service left without a site counts as this many broken rules, so
+#: that a rule which can give way (a capacity, an access standard, a cap) is named first.
+_UNPLACED_WEIGHT = 10.0
+
+
 class _Model:
-    """MathOpt model of a :class:`Problem`, optionally with elastic slack on its rules."""
+    """MathOpt model of a :class:`Problem`, optionally with elastic slack on its rules.
+
+    The elastic model gives every rule's row a slack, bounded by what the row could
+    ever need, and a binary indicator that the row gives way; it minimises the number
+    of rows that give way (:data:`_UNPLACED_WEIGHT` for a service left unplaced), then,
+    among the smallest sets, their normalised slack.
+    """
 
     def __init__(self, problem: Problem, *, elastic: bool = False,
                  integer_coverage: bool = False):
@@ -251,7 +262,8 @@ class _Model:
         self.p = p = problem
         self.model = m = mathopt.Model(name="tp-assets")
         self.elastic = elastic
-        self.slacks: list[tuple[Any, str, Any]] = []
+        #: (slack, gives-way indicator, kind, key, largest slack the row can need)
+        self.slacks: list[tuple[Any, Any, str, Any, float]] = []
         self.x = [m.add_binary_variable(name=f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
         for b, fixed in enumerate(p.keep_fixed):
             if fixed >= 0:
@@ -274,9 +286,7 @@ class _Model:
         for s in range(len(p.service_ids)):
             expr = fast_sum(self.y[k] for k in by_service[s])
             if elastic:
-                slack = m.add_variable(lb=0.0, ub=1.0, name=f"unplaced[{p.service_ids[s]}]")
-                self.slacks.append((slack, "unplaced", s))
-                expr = expr + slack
+                expr = expr + self._slack("unplaced", s, 1.0)
             m.add_linear_constraint(expr == 1.0, name=f"assign[{p.service_ids[s]}]")
         for k, b in enumerate(p.pair_site):
             m.add_linear_constraint(self.y[k] <= self.x[b])
@@ -286,9 +296,8 @@ class _Model:
             load = fast_sum(p.area[p.pair_service[k]] * self.y[k] for k in by_site[b])
             rhs = p.capacity[b] * self.x[b]
             if elastic:
-                slack = m.add_variable(lb=0.0, name=f"overfull[{p.site_ids[b]}]")
-                self.slacks.append((slack, "capacity", b))
-                rhs = rhs + slack
+                most = float(p.area[p.pair_service[by_site[b]]].sum())
+                rhs = rhs + self._slack("capacity", b, most)
             m.add_linear_constraint(load <= rhs, name=f"capacity[{p.site_ids[b]}]")
         # which (type, site) pairs need a "hosted" indicator: types in a conflict, and
         # ruled types with a splittable service (a share of one counts as hosting it);
@@ -311,7 +320,10 @@ class _Model:
         for t1, t2 in p.conflicts:
             for b in range(p.n_sites):
                 if (t1, b) in self.h and (t2, b) in self.h:
-                    m.add_linear_constraint(self.h[(t1, b)] + self.h[(t2, b)] <= 1.0)
+                    both = self.h[(t1, b)] + self.h[(t2, b)]
+                    if elastic:
+                        both = both - self._slack("conflict", (t1, t2, b), 1.0)
+                    m.add_linear_constraint(both <= 1.0)
         for r_index, rule in enumerate(p.rules):
             t = rule.service_type
             served = []
@@ -326,9 +338,7 @@ class _Model:
                         continue
                     expr = fast_sum(hosts) if hosts else 0.0
                     if elastic:
-                        slack = m.add_variable(lb=0.0, ub=1.0)
-                        self.slacks.append((slack, "no_loss", (r_index, g)))
-                        expr = expr + slack
+                        expr = expr + self._slack("no_loss", (r_index, g), 1.0)
                     m.add_linear_constraint(lb=1.0, expr=expr)
                 elif hosts:
                     u = m.add_variable(lb=0.0, ub=1.0, is_integer=integer_coverage)
@@ -337,54 +347,50 @@ class _Model:
             if rule.rule == "coverage":
                 expr = fast_sum(served) if served else 0.0
                 need = rule.coverage * rule.total_demand
-                if elastic:
-                    slack = m.add_variable(lb=0.0, ub=max(need, 0.0))
-                    self.slacks.append((slack, "coverage", r_index))
-                    expr = expr + slack
+                if elastic and need > 0:
+                    expr = expr + self._slack("coverage", r_index, need)
                 m.add_linear_constraint(lb=need, expr=expr)
         spend = fast_sum(float(p.pair_cost[k]) * self.y[k] for k in range(len(self.y))
                          if p.pair_cost[k] != 0.0)
         if p.max_one_off_gbp is not None:
-            rhs = p.max_one_off_gbp
+            spend_row = spend
             if elastic:
-                slack = m.add_variable(lb=0.0)
-                self.slacks.append((slack, "one_off", None))
-                spend_row = spend - slack
-            else:
-                spend_row = spend
-            m.add_linear_constraint(spend_row <= rhs)
+                most = sum(float(p.pair_cost[p.pair_service == s].max(initial=0.0))
+                           for s in range(len(p.service_ids)))
+                spend_row = spend - self._slack("one_off", None, most)
+            m.add_linear_constraint(spend_row <= p.max_one_off_gbp)
         if p.max_disposals is not None:
             expr = fast_sum(1.0 - self.x[b] for b in range(p.n_sites))
             if elastic:
-                slack = m.add_variable(lb=0.0)
-                self.slacks.append((slack, "disposals", None))
-                expr = expr - slack
+                expr = expr - self._slack("disposals", None, float(p.n_sites))
             m.add_linear_constraint(expr <= float(p.max_disposals))
         for owner, minimum in p.min_sites_per_owner.items():
             assert p.site_owner is not None
             expr = fast_sum(self.x[b] for b in np.flatnonzero(p.site_owner == owner))
             if elastic:
-                slack = m.add_variable(lb=0.0)
-                self.slacks.append((slack, "owner", owner))
-                expr = expr + slack
+                expr = expr + self._slack("owner", owner, float(minimum))
             m.add_linear_constraint(expr >= float(minimum))
-        if elastic:
-            weights = {"unplaced": 1e3, "capacity": 1.0 / max(float(p.capacity.max()), 1.0),
-                       "no_loss": 1.0, "one_off": 1e-6, "disposals": 1.0, "owner": 1.0}
-            total = []
-            for var, kind, key in self.slacks:
-                w = weights.get(kind)
-                if kind == "coverage":
-                    assert isinstance(key, int)
-                    w = 1.0 / max(p.rules[key].total_demand, 1.0)
-                total.append(float(w or 1.0) * var)
-            m.minimize(fast_sum(total))
+        if elastic:  # fewest rows giving way, then (below one row in all) least slack
+            tie = 0.1 / (len(self.slacks) + 1)
+            m.minimize(fast_sum(
+                (_UNPLACED_WEIGHT if kind == "unplaced" else 1.0) * gives + tie / most * slack
+                for slack, gives, kind, _, most in self.slacks))
         else:
             value = fast_sum(float(p.disposal_value[b]) * (1.0 - self.x[b])
                              for b in range(p.n_sites) if p.disposal_value[b] != 0.0)
             m.maximize(value - spend)
         self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
                      "keep_variables": len(self.x), "placement_variables": len(self.y)}
+
+    def _slack(self, kind: str, key: Any, most: float) -> Any:
+        """A slack of at most ``most`` on one row, and its gives-way indicator."""
+        if most <= 0.0:  # the row can never need one
+            return 0.0
+        slack = self.model.add_variable(lb=0.0, ub=most)
+        gives = self.model.add_binary_variable()
+        self.model.add_linear_constraint(slack <= most * gives)
+        self.slacks.append((slack, gives, kind, key, most))
+        return slack
 
     def plan(self, result: Any) -> tuple[np.ndarray, np.ndarray]:
         """Keep flag per site and exact share per candidate pair of a solved model."""
@@ -1524,10 +1530,12 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
 
 def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = None
             ) -> list[str]:
-    """Why a problem is infeasible: the rules that must give way, from an elastic model.
+    """Why a problem is infeasible: the fewest rules that must give way, from an elastic model.
 
-    Every access, capacity, placement and cap row gets a slack variable; the model
-    minimises their (normalised) sum, and each row left with slack is reported.
+    Every access, capacity, placement, incompatibility and cap row gets a slack
+    variable and an indicator that it gives way; the model minimises the number of
+    rows that give way (a service left unplaced counts as ten), then their normalised
+    slack, and each row that gives way is reported.
 
     Parameters
     ----------
@@ -1542,15 +1550,17 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     Returns
     -------
     list of str
-        One sentence per rule that cannot hold with the others.
+        One sentence per rule that cannot hold with the others; a last sentence says
+        so when the search ran out of time before proving the set the smallest.
     """
     seen = precheck(problem, estate)
     if seen:
         return seen
     backend = solver.backend if solver.backend != "cpsat" else "highs"
     model = _Model(problem, elastic=True)
-    result = model.solve(SolverSettings(backend=backend, time_limit_s=solver.time_limit_s,
-                                        threads=solver.threads, seed=solver.seed))
+    result = model.solve(SolverSettings(  # no gap: the ties on slack are worth little
+        backend=backend, time_limit_s=solver.time_limit_s, threads=solver.threads,
+        seed=solver.seed, relative_gap=0.0))
     if not result.has_primal_feasible_solution():
         return ["the rules conflict, and the search for which ones did not finish within "
                 f"{solver.time_limit_s:g} s"]
@@ -1558,8 +1568,8 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     names = ({} if estate is None else
              dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
     out = []
-    values = result.variable_values([v for v, _, _ in model.slacks])
-    for (_, kind, key), value in zip(model.slacks, values, strict=True):
+    values = result.variable_values([v for v, *_ in model.slacks])
+    for (_, _, kind, key, _), value in zip(model.slacks, values, strict=True):
         if value <= 1e-6:
             continue
         if kind == "no_loss":
@@ -1590,7 +1600,16 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
         elif kind == "owner":
             out.append(f"{p.owner_names[int(key)]} cannot keep its minimum of "
                        f"{p.min_sites_per_owner[int(key)]} sites (short by {value:.0f})")
-    return out or ["the solver reported the rules infeasible but no single rule gives way"]
+        elif kind == "conflict":
+            t1, t2, b = key
+            out.append(f"{p.type_names[t1]} and {p.type_names[t2]} would have to share "
+                       f"{_why_not(p, int(b), names)}, which [rules] incompatible forbids")
+    if not out:
+        return ["the solver reported the rules infeasible but no single rule gives way"]
+    if result.termination.reason.name != "OPTIMAL":
+        out.append(f"(the fewest rules found to give way within {solver.time_limit_s:g} s; "
+                   "a smaller set may exist)")
+    return out
 
 
 def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Plan:
@@ -1620,51 +1639,101 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     except InfeasibleError as exc:
         if "time limit" in str(exc):
             raise
-        lines = _forced_culprits(estate, times, scenario)
+        lines = _culprits(estate, times, scenario, problem)
         rest = explain(problem, scenario.solver, estate)
         if lines:
-            lines += ["otherwise, with every forced disposal kept as it is: " + line
-                      for line in rest]
+            lines += ["otherwise, with each of those as it is: " + line for line in rest]
         raise InfeasibleError(_infeasible_message(scenario, lines or rest)) from None
 
 
-def _forced_culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
-                     ) -> list[str]:
-    """The forced disposals that alone stop the rules holding: with one kept, all hold.
+def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
+              problem: Problem) -> list[str]:
+    """The rules that alone stop the others holding: with one relaxed, all hold.
 
-    Each site forced out (``[status] dispose`` or ``status = dispose``; the first
-    ``settings.EXPLAIN_MAX_FORCED``) is tried kept, the others as they are; a plan
-    found (the greedy start, else a short search) names it.
+    These are the rules that remove candidate sites before the model is built, so
+    the elastic model of :func:`explain` cannot relax them. Each is tried relaxed on
+    its own, the others as they are: every site forced out (``[status] dispose`` or
+    ``status = dispose``; the first ``settings.EXPLAIN_MAX_FORCED``) kept, then
+    ``[rules] max_move_minutes`` and ``max_candidates`` lifted, each
+    ``[rules] not_hosted`` entry dropped, and the services marked ``movable = false``
+    let move. A relaxation is tried only when it gives some service a candidate site
+    that ``problem`` (the scenario's own) lacks; a plan found (the greedy start, else
+    a short search) names it.
     """
-    sites = estate.sites
+    sites, services = estate.sites, estate.services
+    names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    rules = scenario.rules
     registered = list(sites.loc[sites["status"] == "dispose", "site_id"])
     forced = list(dict.fromkeys([*scenario.dispose, *registered]))
-    if not forced:
-        return []
-    names = dict(zip(sites["site_id"], sites["name"], strict=True))
-    quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
-        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_FORCED_S,
-        backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
-    out = []
+    variants: list[tuple[Estate, Scenario, Any]] = []  # estate, scenario, what it says
     for sid in forced[:settings.EXPLAIN_MAX_FORCED]:
-        variant = dataclasses.replace(scenario, dispose=tuple(d for d in scenario.dispose
-                                                              if d != sid))
         kept = estate
         if sid in registered:
             status = sites["status"].where(sites["site_id"] != sid, "candidate")
             kept = dataclasses.replace(estate, sites=sites.assign(status=status))
-        problem = build_problem(kept, times, variant)
-        if precheck(problem, kept):
+        by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
+              if sid in scenario.dispose else "status = dispose in the sites table")
+        variants.append((kept, dataclasses.replace(scenario, dispose=tuple(
+            d for d in scenario.dispose if d != sid)), f"keeping site {sid} ({names[sid]}) "
+            f"would let every other rule hold: it is forced out by {by}"))
+
+    def where(key: str) -> str:
+        found = locate(scenario.texts, key, "rules")
+        return found if " line " in found else f"the default: {found} does not set it"
+
+    def relaxed(**changes: Any) -> Scenario:
+        return dataclasses.replace(scenario, rules=dataclasses.replace(rules, **changes))
+
+    def longest_move(variant: Problem, share: np.ndarray) -> str:
+        xy = np.column_stack([sites.geometry.x, sites.geometry.y])
+        used = share > 1e-9
+        apart = walk_minutes_between(xy, xy)[variant.current[variant.pair_service[used]],
+                                             variant.pair_site[used]]
+        return (f"raising [rules] max_move_minutes from {rules.max_move_minutes:g} to "
+                f"{np.ceil(apart.max(initial=0.0)):g} ({where('max_move_minutes')}) would let "
+                "every other rule hold")
+
+    if np.isfinite(rules.max_move_minutes):
+        variants.append((estate, relaxed(max_move_minutes=np.inf), longest_move))
+    variants.append((estate, relaxed(max_candidates=len(sites)),
+                     f"raising [rules] max_candidates from {rules.max_candidates} "
+                     f"({where('max_candidates')}) would let every other rule hold"))
+    for category, banned in rules.not_hosted.items():
+        for service_type in banned:
+            rest = {c: tuple(t for t in ts if c != category or t != service_type)
+                    for c, ts in rules.not_hosted.items()}
+            variants.append((estate, relaxed(not_hosted=rest),
+                             f"allowing {service_type} in {category!r} sites ([rules] "
+                             f"not_hosted, {where('not_hosted')}) would let every other rule "
+                             "hold"))
+    fixed = list(services.loc[~services["movable"].astype(bool), "service_id"])
+    if fixed:
+        variants.append((dataclasses.replace(estate, services=services.assign(movable=True)),
+                         scenario, f"letting the services marked movable = false in the "
+                         f"services table ({_names(fixed)}) move would let every other rule "
+                         "hold"))
+
+    quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
+        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_FORCED_S,
+        backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
+    known = set(zip(problem.pair_service.tolist(), problem.pair_site.tolist(), strict=True))
+    out = []
+    for kept, variant, says in variants:
+        relaxed_problem = build_problem(kept, times, variant)
+        new = set(zip(relaxed_problem.pair_service.tolist(),
+                      relaxed_problem.pair_site.tolist(), strict=True)) - known
+        if len(variant.dispose) == len(scenario.dispose) and kept.sites is sites and not new:
+            continue  # not a forced disposal kept, and no new candidate site
+        if precheck(relaxed_problem, kept):
             continue
-        feasible = feasible_start(problem, quick, settings.EXPLAIN_FORCED_S) is not None
-        if not feasible:
-            result = _Model(problem).solve(quick, hint=False)
-            feasible = result.has_primal_feasible_solution()
-        if feasible:
-            by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
-                  if sid in scenario.dispose else "status = dispose in the sites table")
-            out.append(f"keeping site {sid} ({names[sid]}) would let every other rule hold: "
-                       f"it is forced out by {by}")
+        found = feasible_start(relaxed_problem, quick, settings.EXPLAIN_FORCED_S)
+        if found is None:
+            model = _Model(relaxed_problem)
+            result = model.solve(quick, hint=False)
+            if result.has_primal_feasible_solution():
+                found = model.plan(result)
+        if found is not None:
+            out.append(says if isinstance(says, str) else says(relaxed_problem, found[1]))
     return out
 
 
