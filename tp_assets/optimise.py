@@ -249,8 +249,8 @@ class _Model:
 
     The elastic model gives every rule's row a slack, bounded by what the row could
     ever need, and a binary indicator that the row gives way; it minimises the number
-    of rows that give way (:data:`_UNPLACED_WEIGHT` for a service left unplaced), then,
-    among the smallest sets, their normalised slack.
+    of rows that give way (:data:`_UNPLACED_WEIGHT` for a service left unplaced);
+    :meth:`least_slack` then finds the least slack among the smallest sets.
     """
 
     def __init__(self, problem: Problem, *, elastic: bool = False,
@@ -370,17 +370,29 @@ class _Model:
             if elastic:
                 expr = expr + self._slack("owner", owner, float(minimum))
             m.add_linear_constraint(expr >= float(minimum))
-        if elastic:  # fewest rows giving way, then (below one row in all) least slack
-            tie = 0.1 / (len(self.slacks) + 1)
-            m.minimize(fast_sum(
-                (_UNPLACED_WEIGHT if kind == "unplaced" else 1.0) * gives + tie / most * slack
-                for slack, gives, kind, _, most in self.slacks))
+        if elastic:  # fewest rows giving way (then least_slack())
+            self.gives_way = fast_sum((_UNPLACED_WEIGHT if kind == "unplaced" else 1.0) * gives
+                                      for _, gives, kind, _, _ in self.slacks)
+            m.minimize(self.gives_way)
         else:
             value = fast_sum(float(p.disposal_value[b]) * (1.0 - self.x[b])
                              for b in range(p.n_sites) if p.disposal_value[b] != 0.0)
             m.maximize(value - spend)
         self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
                      "keep_variables": len(self.x), "placement_variables": len(self.y)}
+
+    def least_slack(self, gives_way: float) -> None:
+        """Elastic model: keep to ``gives_way`` (the fewest found), minimise the slack.
+
+        Each kind of slack (m2, people, GBP, ...) counts in units of its largest
+        possible value, so that no kind swamps another.
+        """
+        scale: dict[str, float] = defaultdict(float)
+        for _, _, kind, _, most in self.slacks:
+            scale[kind] = max(scale[kind], most)
+        self.model.add_linear_constraint(self.gives_way <= gives_way + 0.5)
+        self.model.minimize(self.mo.fast_sum(slack / scale[kind]
+                                             for slack, _, kind, _, _ in self.slacks))
 
     def _slack(self, kind: str, key: Any, most: float) -> Any:
         """A slack of at most ``most`` on one row, and its gives-way indicator."""
@@ -419,8 +431,12 @@ class _Model:
         return self.mo.SolutionHint(variable_values=values)
 
     def solve(self, solver: SolverSettings, *, time_limit_s: float | None = None,
-              start: tuple[np.ndarray, np.ndarray] | None = None, hint: bool = True) -> Any:
-        """Solve within ``time_limit_s`` (default the settings'), hinting ``start``."""
+              start: tuple[np.ndarray, np.ndarray] | None = None, hint: bool = True,
+              values: dict[Any, float] | None = None) -> Any:
+        """Solve within ``time_limit_s`` (default the settings'), hinting ``start``.
+
+        ``values`` (every variable's, e.g. from an earlier solve) is the hint instead.
+        """
         mathopt = self.mo
         left = solver.time_limit_s if time_limit_s is None else time_limit_s
         kwargs: dict[str, object] = {
@@ -438,6 +454,8 @@ class _Model:
             kwargs["highs"] = options
         params = mathopt.SolveParameters(**kwargs)
         guess = self.hint(start) if hint else None
+        if values is not None:
+            guess = mathopt.SolutionHint(variable_values=values)
         model_params = (mathopt.ModelSolveParameters(solution_hints=[guess]) if guess
                         else None)
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
@@ -1558,9 +1576,17 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
         return seen
     backend = solver.backend if solver.backend != "cpsat" else "highs"
     model = _Model(problem, elastic=True)
-    result = model.solve(SolverSettings(  # no gap: the ties on slack are worth little
-        backend=backend, time_limit_s=solver.time_limit_s, threads=solver.threads,
-        seed=solver.seed, relative_gap=0.0))
+    exact = SolverSettings(backend=backend, time_limit_s=solver.time_limit_s,
+                           threads=solver.threads, seed=solver.seed, relative_gap=0.0)
+    deadline = time.time() + solver.time_limit_s
+    result = model.solve(exact)
+    fewest = result.termination.reason.name == "OPTIMAL"
+    if result.has_primal_feasible_solution() and deadline - time.time() > 1.0:
+        model.least_slack(result.objective_value())
+        values = result.variable_values()
+        least = model.solve(exact, time_limit_s=deadline - time.time(), values=values)
+        if least.has_primal_feasible_solution():
+            result = least
     if not result.has_primal_feasible_solution():
         return ["the rules conflict, and the search for which ones did not finish within "
                 f"{solver.time_limit_s:g} s"]
@@ -1606,7 +1632,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
                        f"{_why_not(p, int(b), names)}, which [rules] incompatible forbids")
     if not out:
         return ["the solver reported the rules infeasible but no single rule gives way"]
-    if result.termination.reason.name != "OPTIMAL":
+    if not fewest:
         out.append(f"(the fewest rules found to give way within {solver.time_limit_s:g} s; "
                    "a smaller set may exist)")
     return out
@@ -1726,10 +1752,12 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
             continue  # not a forced disposal kept, and no new candidate site
         if precheck(relaxed_problem, kept):
             continue
+        deadline = time.time() + settings.EXPLAIN_FORCED_S
         found = feasible_start(relaxed_problem, quick, settings.EXPLAIN_FORCED_S)
-        if found is None:
+        left = deadline - time.time()
+        if found is None and left > 0.5:
             model = _Model(relaxed_problem)
-            result = model.solve(quick, hint=False)
+            result = model.solve(quick, time_limit_s=left, hint=False)
             if result.has_primal_feasible_solution():
                 found = model.plan(result)
         if found is not None:
