@@ -240,6 +240,8 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
     ('\n[rules.not_hosted]\ngeneral_ofice = ["gp"]\n',
      ["bad.toml line 21: [rules.not_hosted] 'general_ofice' is not a site benchmark category "
       "(did you mean 'general_office'?); categories: "]),
+    ('\n[standards]\ngp.rule = "no_loss"\ngp.max_minutes = -5\n',
+     ["bad.toml line 22: [standards.gp] max_minutes = -5 must be"]),
     ('\n[solvr]\nseed = 1\n',
      ["bad.toml line 20: unknown key 'solvr' in the top level (did you mean 'solver'?)"]),
     ('\n[solver]\nseed = 1\nseed = 2\n',
@@ -258,7 +260,7 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
      ["bad.toml line 21: [status] retain = ['F', 5] must list site ids as text in quotes"]),
 ], ids=["unknown service type", "unknown key", "negative factor",
         "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
-        "dispose a retained site", "owner case", "benchmark category typo",
+        "dispose a retained site", "owner case", "benchmark category typo", "dotted key",
         "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
         "table twice", "number for a site id"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:

@@ -73,29 +73,48 @@ def _syntax_message(path: Path, text: str, error: str) -> str:
     return f"{path.name} line {n}: cannot read `{line}`: {fix}"
 
 
+_PART = re.compile(r"""\"[^"]*\"|'[^']*'|[A-Za-z0-9_-]+""")
+_HEADER = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+_KEY = re.compile(r"""^\s*((?:\"[^"]*\"|'[^']*'|[A-Za-z0-9_-]+)"""
+                  r"""(?:\s*\.\s*(?:\"[^"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
+
+
+def _parts(dotted: str) -> list[str]:
+    """``'a."b.c".d'`` -> ``['a', 'b.c', 'd']``."""
+    return [part.strip("\"'") for part in _PART.findall(dotted)]
+
+
 def line_of(text: str, key: str, table: str | None = None) -> int | None:
     """Line number (1-based) where ``key`` is set, inside ``[table]`` when given.
+
+    Dotted keys count wherever they are written: ``rules.max_move_minutes = 25`` at
+    the top level sets ``max_move_minutes`` in ``[rules]``, and
+    ``rules.not_hosted = {...}`` sets ``not_hosted`` there.
 
     Parameters
     ----------
     text
         The TOML file's text.
     key
-        The bare key name.
+        The bare key name; ``""`` finds where ``table`` itself starts: its header,
+        or the first dotted key or inline table that defines it.
     table
-        Dotted name of the enclosing table header, or ``None`` for the top level.
+        Dotted name of the enclosing table, or ``None`` for the top level.
     """
-    current: str | None = None
-    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    target = (_parts(table) if table else []) + ([key] if key else [])
+    current: list[str] = []
     for n, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
+        header = _HEADER.match(line)
         if header:
-            current = header.group(1).strip()
-            if table is not None and current == table and key == "":
+            current = _parts(header.group(1))
+            if not key and current == target:
                 return n
             continue
-        if current == table and pattern.match(line):
-            return n
+        found = _KEY.match(line)
+        if found:
+            path = current + _parts(found.group(1))
+            if path == target or (not key and path[:len(target)] == target):
+                return n
     return None
 
 
