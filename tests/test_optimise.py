@@ -457,22 +457,44 @@ def test_tiny_plan_colocates_and_passes_check() -> None:
     assert set(report.access["zones_lost"]) == {0}
 
 
-def test_forced_disposals_that_break_no_loss_are_explained() -> None:
+def test_forced_disposals_that_break_no_loss_are_explained(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(optimise.settings, "EXPLAIN_MAX_FORCED", 1)
     est, times, scen = _tiny(dispose=("A", "B"))
-    msg = _why(est, times, scen)
-    assert msg.startswith("scenario 'tiny' cannot hold all its rules:")
-    assert ("no_loss for library cannot hold: zone(s) Z1, Z2 are within 10 minutes only of "
-            "site A (Site A), which status = dispose forces out and site B (Site B), which "
-            "status = dispose forces out") in msg
+    assert _why(est, times, scen) == (
+        "scenario 'tiny' cannot hold all its rules:\n"
+        # B (200 m2 of services) is tried before A (100 m2), which is not tried
+        "  any one of these changes would let every other rule hold:\n"
+        "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces out\n"
+        "  as the rules stand:\n"
+        "  - no_loss for library cannot hold: zone(s) Z1, Z2 are within 10 minutes only of "
+        "site A (Site A), which status = dispose forces out and site B (Site B), which "
+        "status = dispose forces out\n"
+        "  (1 more forced disposal not tried: A)")
     assert InfeasibleError.exit_code == 3
 
 
 def test_immovable_service_at_forced_out_site_is_explained() -> None:
     est, times, scen = _tiny(dispose=("C",))
     est.services.loc[est.services["service_id"] == "G2", "movable"] = False
-    with pytest.raises(InfeasibleError, match=r"service G2 \(gp\) cannot be placed: it is at "
-                       r"site C \(Site C\), which status = dispose forces out"):
-        optimise.optimise(est, times, scen)
+    msg = _why(est, times, scen)
+    assert ("service G2 (gp) cannot be placed: it is at site C (Site C), which status = "
+            "dispose forces out, and it is immovable (movable = false)") in msg
+    assert ("  - keeping site C (Site C), which [status] dispose (scenario.toml) forces out\n"
+            "  - letting G2 move (marked movable = false in the services table)\n") in msg
+
+
+def test_service_with_no_site_in_reach_is_explained() -> None:
+    # C must go; A is 19.5 minutes' walk from it, B 26.8 (no standard for gps)
+    est, times, scen = _tiny(dispose=("C",), rules=scenario.Rules(max_move_minutes=15))
+    scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
+    msg = _why(est, times, scen)
+    assert ("service G2 (gp) cannot be placed: it is at site C (Site C), which status = "
+            "dispose forces out, and no other site within [rules] max_move_minutes may host "
+            "it") in msg
+    assert ("  - raising [rules] max_move_minutes from 15 to 20 (the default; not set in "
+            "scenario.toml or what it extends)") not in msg  # it is set (in code), not default
+    assert "  - raising [rules] max_move_minutes from 15 to 20 (scenario.toml)\n" in msg
 
 
 def test_solver_proven_conflict_names_the_cap() -> None:
@@ -480,22 +502,25 @@ def test_solver_proven_conflict_names_the_cap() -> None:
     est, times, scen = _tiny(dispose=("B",), caps=scenario.Caps(max_one_off_gbp=1.0))
     msg = _why(est, times, scen)
     # either rule gives way: the forced disposal (tried kept: every other rule holds) ...
-    assert ("keeping site B (Site B) would let every other rule hold: it is forced out by "
-            "[status] dispose") in msg
-    # ... or, with it kept as set, the cap
-    assert ("otherwise, with each of those as it is: [caps] max_one_off_gbp = 1 "
-            "is too low by £") in msg
+    assert ("  any one of these changes would let every other rule hold:\n"
+            "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces "
+            "out\n") in msg
+    # ... or, with it kept as set, the cap (GBP 70,000 of moves)
+    assert msg.endswith("  as the rules stand, the fewest that must give way:\n"
+                        "  - [caps] max_one_off_gbp = 1 is too low by £69,999 for the moves "
+                        "the other rules require")
 
 
 def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
     est, times, scen = _tiny(caps=scenario.Caps(max_one_off_gbp=1.0))
     est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
-    assert ("keeping site B (Site B) would let every other rule hold: it is forced out by "
-            "status = dispose in the sites table") in _why(est, times, scen)
+    assert ("keeping site B (Site B), which status = dispose in the sites table forces "
+            "out") in _why(est, times, scen)
 
 
-def _squeezed(conflict: bool = False) -> optimise.Problem:
-    """D must go; its three 10 m2 services may move only to P, Q or R, each with 5 m2 spare.
+def _squeezed(conflict: bool = False, area: float = 10.0) -> optimise.Problem:
+    """D must go; its three services (``area`` m2 each) may move only to P, Q or R, each
+    with 5 m2 spare.
 
     Each of P, Q and R is full of an immovable service of its own (95 of 100 m2);
     the far site F has room but is no candidate.
@@ -509,7 +534,7 @@ def _squeezed(conflict: bool = False) -> optimise.Problem:
         site_ids=np.array(sites, dtype=object), service_ids=np.array(services, dtype=object),
         disposal_value=np.array([1e6, 1e5, 1e5, 1e5, 1e5]),
         capacity=np.array([100.0, 100.0, 100.0, 100.0, 1000.0]),
-        keep_fixed=np.array([0, -1, -1, -1, -1]), area=np.array([10.0] * 3 + [95.0] * 3 + [10.0]),
+        keep_fixed=np.array([0, -1, -1, -1, -1]), area=np.array([area] * 3 + [95.0] * 4),
         splittable=np.zeros(7, dtype=bool), current=np.array([0, 0, 0, 1, 2, 3, 4]),
         service_type=np.array(types), type_names=["library", "office"],
         pair_service=np.array(pair_service), pair_site=np.array(pair_site),
@@ -518,18 +543,20 @@ def _squeezed(conflict: bool = False) -> optimise.Problem:
 
 
 def test_explanation_names_the_fewest_rules_that_give_way() -> None:
-    # least slack would overfill P, Q and R by 5 m2 each (15 m2, three rules); the
-    # fewest rules overfill one of them by 25 m2
-    lines = optimise.explain(_squeezed(), scenario.SolverSettings(time_limit_s=20))
+    # least slack would overfill P, Q and R by 5.4 m2 each (16.2 m2, three rules); the
+    # fewest rules overfill one of them by 26.2 m2, rounded up so that it is enough
+    lines, fewest = optimise.explain(_squeezed(area=10.4), scenario.SolverSettings(
+        time_limit_s=20))
+    assert fewest
     assert len(lines) == 1, lines
-    assert re.fullmatch(r"site [PQR] would need 25 m2 more than its capacity", lines[0])
+    assert re.fullmatch(r"site [PQR] would need 27 m2 more than its capacity", lines[0])
 
 
 def test_explanation_names_an_incompatibility_that_gives_way() -> None:
     # libraries may not share a site with offices: every move breaks that rule at
     # one site at least, and capacity at one site; the fewest is one of each
     problem = _squeezed(conflict=True)
-    lines = optimise.explain(problem, scenario.SolverSettings(time_limit_s=20))
+    lines, _ = optimise.explain(problem, scenario.SolverSettings(time_limit_s=20))
     assert len(lines) == 2, lines
     assert any(re.fullmatch(r"library and office would have to share site [PQR], which "
                             r"\[rules\] incompatible forbids", line) for line in lines)
@@ -549,15 +576,32 @@ def test_rules_that_prune_candidate_sites_are_named_when_relaxing_them_helps() -
     scen = _rules_scenario(scen, '[status]\ndispose = ["C"]\n[rules]\nmax_move_minutes = 22\n')
     est.sites.loc[est.sites["site_id"] == "A", "capacity_m2"] = 150.0
     est.services.loc[est.services["service_id"] == "L1", "movable"] = False
-    msg = _why(est, times, scen)
-    assert ("keeping site C (Site C) would let every other rule hold: it is forced out by "
-            "[status] dispose (rules.toml line 2)") in msg
-    assert ("raising [rules] max_move_minutes from 22 to 27 (rules.toml line 4) would let "
-            "every other rule hold") in msg
-    assert ("letting the services marked movable = false in the services table (L1) move "
-            "would let every other rule hold") in msg
-    assert ("otherwise, with each of those as it is: site A (Site A) would need 50 m2 more "
-            "than its capacity") in msg
+    assert _why(est, times, scen) == (
+        "scenario 'tiny' cannot hold all its rules:\n"
+        "  any one of these changes would let every other rule hold:\n"
+        "  - keeping site C (Site C), which [status] dispose (rules.toml line 2) forces out\n"
+        "  - raising [rules] max_move_minutes from 22 to 27 (rules.toml line 4)\n"
+        "  - letting L1 move (marked movable = false in the services table)\n"
+        "  as the rules stand, the fewest that must give way:\n"
+        "  - site A (Site A) would need 50 m2 more than its capacity")
+
+
+def test_least_improves_on_the_plan_found() -> None:
+    # D's services may go to P (10 minutes away), Q or R (50); P and Q have room for
+    # them: the plan found puts them in Q, the least longest move puts them in P, and
+    # so does the least count of moves to Q or R
+    problem = _squeezed()
+    problem.capacity[[1, 2]] = 200.0
+    found = (np.array([False, True, True, True, True]),
+             np.where(np.isin(np.arange(13), [1, 4, 7, 9, 10, 11, 12]), 1.0, 0.0))
+    far = np.array([10.0, 50.0, 50.0] * 3 + [0.0] * 4)
+    share = optimise._least(problem, found, far, 30.0, scenario.SolverSettings(relative_gap=0),
+                            5.0)
+    assert far[share > 0].max() == 10.0
+    moved = np.array([0.0, 1.0, 1.0] * 3 + [0.0] * 4)
+    share = optimise._least(problem, found, moved, 0.0, scenario.SolverSettings(relative_gap=0),
+                            5.0, total=True)
+    assert moved[share > 0].sum() == 0.0
 
 
 def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
@@ -570,8 +614,8 @@ def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
     est.sites.loc[est.sites["site_id"] == "B", "benchmark"] = "emergency_services"
     est.services.loc[est.services["service_id"] == "L1", "movable"] = False
     msg = _why(est, times, scen)
-    assert ("allowing gp in 'emergency_services' sites ([rules] not_hosted, rules.toml line 2) "
-            "would let every other rule hold") in msg
+    assert ("  - allowing gp in 'emergency_services' sites ([rules] not_hosted, rules.toml "
+            "line 2)\n") in msg
     assert "max_move_minutes" not in msg  # lifting it gives the gp no other site
 
 

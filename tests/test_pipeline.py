@@ -298,9 +298,14 @@ def test_infeasible_scenario_exits_3(tmp_path: Path) -> None:
     path = _scenario(tmp_path, '\n[standards.customer_service]\nmax_minutes = 5\n')
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
     assert r.returncode == 3, r.stderr
-    assert "scenario 'savings-test' cannot hold all its rules" in r.stderr
-    assert ("no_loss for customer_service cannot hold: zone(s) Z1 are within 5 minutes only "
-            "of site F (Freehold House), which status = dispose forces out") in r.stderr
+    assert r.stderr == (  # as README.md shows it
+        "error: scenario 'savings-test' cannot hold all its rules:\n"
+        "  any one of these changes would let every other rule hold:\n"
+        "  - keeping site F (Freehold House), which status = dispose in the sites table "
+        "forces out\n"
+        "  as the rules stand:\n"
+        "  - no_loss for customer_service cannot hold: zone(s) Z1 are within 5 minutes only "
+        "of site F (Freehold House), which status = dispose forces out\n")
     assert not (tmp_path / "res").exists()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import math
 import os
 import sys
 import time
@@ -70,6 +71,7 @@ class AccessRule:
     group_zones: list[list[str]]
     total_demand: float
     max_minutes: float = 0.0
+    demand: str = "population"
 
 
 @dataclass
@@ -128,6 +130,9 @@ class Problem:
         sites kept.
     seen_conflicts
         Conflicts the adapter saw in the inputs (reported by :func:`precheck`).
+    movable
+        Whether each service may move (``movable`` in the register), for messages;
+        ``None`` where unknown.
     """
 
     site_ids: np.ndarray
@@ -151,6 +156,7 @@ class Problem:
     owner_names: list[str] = field(default_factory=list)
     min_sites_per_owner: dict[int, int] = field(default_factory=dict)
     seen_conflicts: list[str] = field(default_factory=list)
+    movable: np.ndarray | None = None
 
     @property
     def n_sites(self) -> int:
@@ -1427,7 +1433,7 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
             group_demand=np.array([demand[zs].sum() for zs in members]),
             group_required=np.array([bool(today[zs].any()) for zs in members]),
             group_zones=[[str(zone_ids[z]) for z in zs] for zs in members],
-            total_demand=float(demand.sum()), max_minutes=st.max_minutes))
+            total_demand=float(demand.sum()), max_minutes=st.max_minutes, demand=st.demand))
     conflicts = [(type_code[a], type_code[b]) for a, b in scenario.rules.incompatible]
     return Problem(
         site_ids=site_ids, service_ids=services["service_id"].to_numpy(dtype=object),
@@ -1440,7 +1446,7 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,
         min_sites_per_owner={owner_code[o]: n for o, n in
                              scenario.caps.min_sites_per_owner.items()},
-        seen_conflicts=seen)
+        seen_conflicts=seen, movable=movable)
 
 
 def _tm46_categories() -> set[str]:
@@ -1489,9 +1495,13 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
         if c < 0:
             out.append(f"{label} has no candidate site")
         elif p.keep_fixed[c] == 0:
-            out.append(f"{label} cannot be placed: it is at {_why_not(p, int(c), names)}, and "
-                       "it is immovable (movable = false) or no other site within reach "
-                       "may host it")
+            why = ("no other site within [rules] max_move_minutes may host it"
+                   if p.movable is not None and p.movable[s] else
+                   "it is immovable (movable = false)" if p.movable is not None else
+                   "it is immovable (movable = false) or no other site within reach may host "
+                   "it")
+            out.append(f"{label} cannot be placed: it is at {_why_not(p, int(c), names)}, "
+                       f"and {why}")
         else:
             out.append(f"{label} has no site it may use")
     for rule in p.rules:
@@ -1546,14 +1556,20 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
     return out
 
 
+def _up(value: float) -> int:
+    """A shortfall rounded up to a whole unit, so that the fix it suggests is enough."""
+    return max(1, math.ceil(value - 1e-6))
+
+
 def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = None
-            ) -> list[str]:
+            ) -> tuple[list[str], bool]:
     """Why a problem is infeasible: the fewest rules that must give way, from an elastic model.
 
     Every access, capacity, placement, incompatibility and cap row gets a slack
     variable and an indicator that it gives way; the model minimises the number of
-    rows that give way (a service left unplaced counts as ten), then their normalised
-    slack, and each row that gives way is reported.
+    rows that give way (a service left unplaced counts as ten), then, in a second
+    solve, their shortfall, and each row that gives way is reported. The search has
+    the solver's time limit, and at least ``settings.EXPLAIN_MIN_S``.
 
     Parameters
     ----------
@@ -1567,18 +1583,20 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
 
     Returns
     -------
-    list of str
-        One sentence per rule that cannot hold with the others; a last sentence says
-        so when the search ran out of time before proving the set the smallest.
+    lines
+        One sentence per rule that gives way, shortfalls rounded up.
+    fewest
+        Whether the solver proved them the fewest (``False`` when time ran out).
     """
     seen = precheck(problem, estate)
     if seen:
-        return seen
+        return seen, True
     backend = solver.backend if solver.backend != "cpsat" else "highs"
     model = _Model(problem, elastic=True)
-    exact = SolverSettings(backend=backend, time_limit_s=solver.time_limit_s,
-                           threads=solver.threads, seed=solver.seed, relative_gap=0.0)
-    deadline = time.time() + solver.time_limit_s
+    limit = max(solver.time_limit_s, settings.EXPLAIN_MIN_S)
+    exact = SolverSettings(backend=backend, time_limit_s=limit, threads=solver.threads,
+                           seed=solver.seed, relative_gap=0.0)
+    deadline = time.time() + limit
     result = model.solve(exact)
     fewest = result.termination.reason.name == "OPTIMAL"
     if result.has_primal_feasible_solution() and deadline - time.time() > 1.0:
@@ -1588,8 +1606,8 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
         if least.has_primal_feasible_solution():
             result = least
     if not result.has_primal_feasible_solution():
-        return ["the rules conflict, and the search for which ones did not finish within "
-                f"{solver.time_limit_s:g} s"]
+        return [f"the search for the rules that give way did not finish within {limit:g} s"
+                ], False
     p = problem
     names = ({} if estate is None else
              dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
@@ -1602,40 +1620,39 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             r_index, g = key
             rule = p.rules[r_index]
             t = p.type_names[rule.service_type]
-            sites = ", ".join(_why_not(p, int(b), names) for b in rule.group_sites[g][:4])
+            sites = [_why_not(p, int(b), names) for b in rule.group_sites[g]]
+            listed = ", ".join(sites[:4]) + (f" and {len(sites) - 4} more" if len(sites) > 4
+                                             else "")
             out.append(f"no_loss for {t} cannot hold with the other rules: zone(s) "
                        f"{_names(rule.group_zones[g])} are within {rule.max_minutes:g} minutes "
-                       f"only of {sites}")
+                       f"only of {listed}")
         elif kind == "coverage":
             rule = p.rules[int(key)]
             t = p.type_names[rule.service_type]
             out.append(f"coverage for {t} cannot reach {rule.coverage:.0%} with the other rules "
-                       f"(short by {value:,.0f} residents)")
+                       f"(short by {_up(value):,} in {rule.demand})")
         elif kind == "capacity":
-            out.append(f"{_why_not(p, int(key), names)} would need {value:,.0f} m2 more than its "
-                       "capacity")
+            out.append(f"{_why_not(p, int(key), names)} would need {_up(value):,} m2 more than "
+                       "its capacity")
         elif kind == "unplaced":
             s = int(key)
             out.append(f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]}) has no "
                        "site left that satisfies the rules")
         elif kind == "one_off":
             out.append(f"[caps] max_one_off_gbp = {p.max_one_off_gbp:,.0f} is too low by "
-                       f"£{value:,.0f} for the moves the other rules require")
+                       f"£{_up(value):,} for the moves the other rules require")
         elif kind == "disposals":
-            out.append(f"[caps] max_disposals = {p.max_disposals} is too low by {value:.0f}")
+            out.append(f"[caps] max_disposals = {p.max_disposals} is too low by {_up(value)}")
         elif kind == "owner":
             out.append(f"{p.owner_names[int(key)]} cannot keep its minimum of "
-                       f"{p.min_sites_per_owner[int(key)]} sites (short by {value:.0f})")
+                       f"{p.min_sites_per_owner[int(key)]} sites (short by {_up(value)})")
         elif kind == "conflict":
             t1, t2, b = key
             out.append(f"{p.type_names[t1]} and {p.type_names[t2]} would have to share "
                        f"{_why_not(p, int(b), names)}, which [rules] incompatible forbids")
     if not out:
-        return ["the solver reported the rules infeasible but no single rule gives way"]
-    if not fewest:
-        out.append(f"(the fewest rules found to give way within {solver.time_limit_s:g} s; "
-                   "a smaller set may exist)")
-    return out
+        return ["the solver reported the rules infeasible but no single rule gives way"], fewest
+    return out, fewest
 
 
 def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Plan:
@@ -1658,41 +1675,66 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     """
     problem = build_problem(estate, times, scenario)
     seen = precheck(problem, estate)
+    if not seen:
+        try:
+            return solve(problem, scenario.solver)
+        except InfeasibleError as exc:
+            if "time limit" in str(exc):
+                raise
+    changes, untried = _culprits(estate, times, scenario, problem)
+    reasons, fewest = (seen, True) if seen else explain(problem, scenario.solver, estate)
     if seen:
-        raise InfeasibleError(_infeasible_message(scenario, seen))
-    try:
-        return solve(problem, scenario.solver)
-    except InfeasibleError as exc:
-        if "time limit" in str(exc):
-            raise
-        lines = _culprits(estate, times, scenario, problem)
-        rest = explain(problem, scenario.solver, estate)
-        if lines:
-            lines += ["otherwise, with each of those as it is: " + line for line in rest]
-        raise InfeasibleError(_infeasible_message(scenario, lines or rest)) from None
+        stand = "as the rules stand:"
+    elif fewest:
+        stand = "as the rules stand, the fewest that must give way:"
+    else:
+        stand = ("as the rules stand, these give way (the fewest found in the time allowed; "
+                 "a smaller set may exist):")
+    lines = [f"scenario {scenario.name!r} cannot hold all its rules:"]
+    if changes:
+        lines += ["  any one of these changes would let every other rule hold:",
+                  *(f"  - {line}" for line in changes)]
+    lines += [f"  {stand}", *(f"  - {line}" for line in reasons)]
+    if untried:
+        lines.append(f"  ({untried})")
+    raise InfeasibleError("\n".join(lines)) from None
 
 
 def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
-              problem: Problem) -> list[str]:
+              problem: Problem) -> tuple[list[str], str]:
     """The rules that alone stop the others holding: with one relaxed, all hold.
 
     These are the rules that remove candidate sites before the model is built, so
     the elastic model of :func:`explain` cannot relax them. Each is tried relaxed on
-    its own, the others as they are: every site forced out (``[status] dispose`` or
-    ``status = dispose``; the first ``settings.EXPLAIN_MAX_FORCED``) kept, then
-    ``[rules] max_move_minutes`` and ``max_candidates`` lifted, each
-    ``[rules] not_hosted`` entry dropped, and the services marked ``movable = false``
-    let move. A relaxation is tried only when it gives some service a candidate site
-    that ``problem`` (the scenario's own) lacks; a plan found (the greedy start, else
-    a short search) names it.
+    its own, the others as they are, for at most ``settings.EXPLAIN_TRY_S``: every
+    site forced out (``[status] dispose`` or ``status = dispose``; the
+    ``settings.EXPLAIN_MAX_FORCED`` hosting the most space) kept, then
+    ``[rules] max_move_minutes`` and ``max_candidates`` lifted (the change names the
+    least value a plan was found for), each ``[rules] not_hosted`` entry dropped,
+    and the services marked ``movable = false`` let move (the change names those the
+    plan moves). A relaxation is tried only when it gives some service a candidate
+    site that ``problem`` (the scenario's own) lacks; a plan found (the greedy
+    start, else a short search) names it.
+
+    Returns
+    -------
+    changes
+        One sentence per change that would let every other rule hold.
+    untried
+        Which forced disposals were not tried, or ``""``.
     """
     sites, services = estate.sites, estate.services
     names = dict(zip(sites["site_id"], sites["name"], strict=True))
     rules = scenario.rules
     registered = list(sites.loc[sites["status"] == "dispose", "site_id"])
     forced = list(dict.fromkeys([*scenario.dispose, *registered]))
+    hosted = services.groupby("site_id")["area_m2"].sum()
+    forced.sort(key=lambda sid: -float(hosted.get(sid, 0.0)))  # stable: ties as written
+    tried, skipped = forced[:settings.EXPLAIN_MAX_FORCED], forced[settings.EXPLAIN_MAX_FORCED:]
+    untried = (f"{len(skipped)} more forced disposal{'s' * (len(skipped) != 1)} not tried: "
+               f"{_names([str(s) for s in skipped])}" if skipped else "")
     variants: list[tuple[Estate, Scenario, Any]] = []  # estate, scenario, what it says
-    for sid in forced[:settings.EXPLAIN_MAX_FORCED]:
+    for sid in tried:
         kept = estate
         if sid in registered:
             status = sites["status"].where(sites["site_id"] != sid, "candidate")
@@ -1700,48 +1742,68 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
         by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
               if sid in scenario.dispose else "status = dispose in the sites table")
         variants.append((kept, dataclasses.replace(scenario, dispose=tuple(
-            d for d in scenario.dispose if d != sid)), f"keeping site {sid} ({names[sid]}) "
-            f"would let every other rule hold: it is forced out by {by}"))
+            d for d in scenario.dispose if d != sid)),
+            f"keeping site {sid} ({names[sid]}), which {by} forces out"))
 
-    def where(key: str) -> str:
+    def where(key: str, default: object) -> str:
         found = locate(scenario.texts, key, "rules")
-        return found if " line " in found else f"the default: {found} does not set it"
+        if " line " not in found and getattr(rules, key) == default:
+            return f"the default; not set in {found} or what it extends"
+        return found
 
     def relaxed(**changes: Any) -> Scenario:
         return dataclasses.replace(scenario, rules=dataclasses.replace(rules, **changes))
 
-    def longest_move(variant: Problem, share: np.ndarray) -> str:
-        xy = np.column_stack([sites.geometry.x, sites.geometry.y])
-        used = share > 1e-9
-        apart = walk_minutes_between(xy, xy)[variant.current[variant.pair_service[used]],
-                                             variant.pair_site[used]]
-        return (f"raising [rules] max_move_minutes from {rules.max_move_minutes:g} to "
-                f"{np.ceil(apart.max(initial=0.0)):g} ({where('max_move_minutes')}) would let "
-                "every other rule hold")
+    xy = np.column_stack([sites.geometry.x, sites.geometry.y])
+    apart = walk_minutes_between(xy, xy)
+
+    def minutes(variant: Problem) -> np.ndarray:
+        return apart[variant.current[variant.pair_service], variant.pair_site]
+
+    def rank(variant: Problem) -> np.ndarray:  # 1 = nearest other site, as build_problem
+        out = np.zeros(len(variant.pair_service))
+        for s in range(len(variant.service_ids)):
+            ks = np.flatnonzero((variant.pair_service == s)
+                                & (variant.pair_site != variant.current[s]))
+            order = ks[np.argsort(apart[variant.current[s], variant.pair_site[ks]],
+                                  kind="stable")]
+            out[order] = np.arange(1, len(order) + 1)
+        return out
 
     if np.isfinite(rules.max_move_minutes):
-        variants.append((estate, relaxed(max_move_minutes=np.inf), longest_move))
-    variants.append((estate, relaxed(max_candidates=len(sites)),
-                     f"raising [rules] max_candidates from {rules.max_candidates} "
-                     f"({where('max_candidates')}) would let every other rule hold"))
+        variants.append((estate, relaxed(max_move_minutes=np.inf), (
+            minutes, rules.max_move_minutes, lambda top: (
+                f"raising [rules] max_move_minutes from {rules.max_move_minutes:g} to "
+                f"{math.ceil(top - 1e-9):g} "
+                f"({where('max_move_minutes', settings.MAX_MOVE_MINUTES)})"))))
+    variants.append((estate, relaxed(max_candidates=len(sites)), (
+        rank, rules.max_candidates, lambda top: (
+            f"raising [rules] max_candidates from {rules.max_candidates} to {round(top)} "
+            f"({where('max_candidates', settings.MAX_CANDIDATES)})"))))
     for category, banned in rules.not_hosted.items():
         for service_type in banned:
             rest = {c: tuple(t for t in ts if c != category or t != service_type)
                     for c, ts in rules.not_hosted.items()}
             variants.append((estate, relaxed(not_hosted=rest),
                              f"allowing {service_type} in {category!r} sites ([rules] "
-                             f"not_hosted, {where('not_hosted')}) would let every other rule "
-                             "hold"))
-    fixed = list(services.loc[~services["movable"].astype(bool), "service_id"])
-    if fixed:
+                             f"not_hosted, {where('not_hosted', {})})"))
+    fixed = ~services["movable"].astype(bool).to_numpy()
+    if fixed.any():
+        def moved(variant: Problem, share: np.ndarray) -> str:
+            used = share > 1e-9
+            away = variant.pair_service[used & (variant.pair_site
+                                                != variant.current[variant.pair_service])]
+            ids = [str(variant.service_ids[s]) for s in np.unique(away) if fixed[s]]
+            return (f"letting {_names(ids)} move (marked movable = false in the services "
+                    "table)")
+
         variants.append((dataclasses.replace(estate, services=services.assign(movable=True)),
-                         scenario, f"letting the services marked movable = false in the "
-                         f"services table ({_names(fixed)}) move would let every other rule "
-                         "hold"))
+                         scenario, moved))
 
     quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
-        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_FORCED_S,
+        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_TRY_S,
         backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
+    exact = dataclasses.replace(quick, relative_gap=0.0)
     known = set(zip(problem.pair_service.tolist(), problem.pair_site.tolist(), strict=True))
     out = []
     for kept, variant, says in variants:
@@ -1752,19 +1814,66 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
             continue  # not a forced disposal kept, and no new candidate site
         if precheck(relaxed_problem, kept):
             continue
-        deadline = time.time() + settings.EXPLAIN_FORCED_S
-        found = feasible_start(relaxed_problem, quick, settings.EXPLAIN_FORCED_S)
+        deadline = time.time() + settings.EXPLAIN_TRY_S
+        found = feasible_start(relaxed_problem, quick, settings.EXPLAIN_TRY_S)
         left = deadline - time.time()
         if found is None and left > 0.5:
             model = _Model(relaxed_problem)
             result = model.solve(quick, time_limit_s=left, hint=False)
             if result.has_primal_feasible_solution():
                 found = model.plan(result)
-        if found is not None:
-            out.append(says if isinstance(says, str) else says(relaxed_problem, found[1]))
-    return out
+        if found is None:
+            continue
+        if isinstance(says, str):
+            out.append(says)
+        elif isinstance(says, tuple):  # the least limit a plan needs
+            measure, floor, sentence = says
+            values = measure(relaxed_problem)
+            share = _least(relaxed_problem, found, values, floor, exact,
+                           deadline - time.time())
+            out.append(sentence(max(float(values[share > 1e-9].max(initial=0.0)), floor)))
+        else:  # the fewest immovable services moved
+            away = (relaxed_problem.pair_site
+                    != relaxed_problem.current[relaxed_problem.pair_service])
+            share = _least(relaxed_problem, found, (away & fixed[relaxed_problem.pair_service]
+                                                    ).astype(float), 0.0, exact,
+                           deadline - time.time(), total=True)
+            out.append(says(relaxed_problem, share))
+    return out, untried
 
 
-def _infeasible_message(scenario: Scenario, lines: list[str]) -> str:
-    return (f"scenario {scenario.name!r} cannot hold all its rules:\n"
-            + "\n".join(f"  - {line}" for line in lines))
+def _least(problem: Problem, found: tuple[np.ndarray, np.ndarray], measure: np.ndarray,
+           floor: float, solver: SolverSettings, time_limit_s: float, *, total: bool = False
+           ) -> np.ndarray:
+    """A plan whose largest ``measure`` over the pairs it uses is least (at least ``floor``).
+
+    With ``total``, the plan whose sum of ``measure`` over the pairs it uses is least
+    instead. ``found`` is a feasible plan; a search of at most ``time_limit_s`` (at
+    least 1 s) looks for a better one. Returns the share per pair of the better.
+    """
+    def worth(share: np.ndarray) -> float:
+        used = measure[share > 1e-9]
+        return float(used.sum()) if total else max(float(used.max(initial=0.0)), floor)
+
+    model = _Model(problem)
+    m = model.model
+    uses = []
+    for k in np.flatnonzero(measure > floor):
+        used = model.y[k]
+        if problem.splittable[problem.pair_service[k]]:  # any share of it counts
+            used = m.add_binary_variable()
+            m.add_linear_constraint(model.y[k] <= used)
+        uses.append(float(measure[k]) * used)
+    if total:
+        m.minimize(model.mo.fast_sum(uses))
+    else:
+        top = m.add_variable(lb=floor, ub=worth(found[1]))
+        for use in uses:
+            m.add_linear_constraint(top >= use)
+        m.minimize(top)
+    result = model.solve(solver, time_limit_s=max(1.0, time_limit_s), start=found)
+    if result.has_primal_feasible_solution():
+        share = model.plan(result)[1]
+        if worth(share) < worth(found[1]):
+            return share
+    return found[1]

@@ -192,7 +192,10 @@ SOLVER_THREADS: int = 2
 SOLVER_SEED: int = 0
 SOLVER_RELATIVE_GAP: float = 1e-4
 
-#: Explaining an infeasible scenario: how many forced disposals are each tried kept,
-#: and the seconds each such try may search for a plan.
+#: Explaining an infeasible scenario: how many forced disposals are each tried kept
+#: (those hosting the most space first), the seconds each rule tried relaxed may
+#: search for a plan, and the fewest seconds the search for the fewest rules that
+#: give way may take, whatever the scenario's time limit.
 EXPLAIN_MAX_FORCED: int = 8
-EXPLAIN_FORCED_S: float = 5.0
+EXPLAIN_TRY_S: float = 5.0
+EXPLAIN_MIN_S: float = 20.0
