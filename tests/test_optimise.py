@@ -467,7 +467,8 @@ def test_forced_disposals_that_break_no_loss_are_explained(
         "  any one of these changes would let every other rule hold:\n"
         "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces out\n"
         "  as the rules stand:\n"
-        "  - no_loss for library cannot hold: zone(s) Z1, Z2 are within 10 minutes only of "
+        "  - no_loss for library (scenario.toml line 7) cannot hold: zone(s) Z1, Z2 are "
+        "within 10 minutes only of "
         "site A (Site A), which status = dispose forces out and site B (Site B), which "
         "status = dispose forces out\n"
         "  (1 more forced disposal not tried: A)")

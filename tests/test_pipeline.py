@@ -304,8 +304,9 @@ def test_infeasible_scenario_exits_3(tmp_path: Path) -> None:
         "  - keeping site F (Freehold House), which status = dispose in the sites table "
         "forces out\n"
         "  as the rules stand:\n"
-        "  - no_loss for customer_service cannot hold: zone(s) Z1 are within 5 minutes only "
-        "of site F (Freehold House), which status = dispose forces out\n")
+        "  - no_loss for customer_service (bad.toml line 20) cannot hold: zone(s) Z1 are "
+        "within 5 minutes only of site F (Freehold House), which status = dispose forces "
+        "out\n")
     assert not (tmp_path / "res").exists()
 
 
@@ -373,10 +374,11 @@ def test_a_percentage_for_a_share_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("extra", "fragment"), [
     ('\n[caps.min_sites_per_owner]\nnhs = 2\n',
-     "nhs holds only 1 site but [caps.min_sites_per_owner] asks it to keep 2; lower the "
-     "minimum"),
+     "nhs holds only 1 site but [caps.min_sites_per_owner] (bad.toml line 21) asks it to "
+     "keep 2; lower the minimum"),
     ('\n[caps.min_sites_per_owner]\ncouncil = 2\n',
-     "council must keep at least 2 sites but only 1 of its 2 are not forced out (status = "
+     "council must keep at least 2 sites (bad.toml line 21) but only 1 of its 2 are not "
+     "forced out (status = "
      "dispose: F); lower the minimum or dispose of fewer"),
 ], ids=["more than it holds", "forced out"])
 def test_owner_minimum_that_cannot_hold_says_why(tmp_path: Path, extra: str,

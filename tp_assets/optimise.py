@@ -26,7 +26,7 @@ import pandas as pd
 from tp_assets import finance as fin
 from tp_assets import settings
 from tp_assets._errors import InfeasibleError, InputError
-from tp_assets._toml import locate, locate_value, suggest
+from tp_assets._toml import Sources, locate, locate_value, suggest
 from tp_assets.access import TravelTimes, sites_offering
 from tp_assets.estate import Estate, tm46_benchmarks
 from tp_assets.scenario import Scenario, SolverSettings
@@ -1469,7 +1469,14 @@ def _why_not(problem: Problem, b: int, names: dict[str, str]) -> str:
     return label
 
 
-def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
+def _at(sources: Sources, key: str, table: str | None = None) -> str:
+    """`` (colocation.toml line 12)`` where the scenario sets ``key``, else ``""``."""
+    where = locate(sources, key, table)
+    return f" ({where})" if " line " in where else ""
+
+
+def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = ()
+             ) -> list[str]:
     """Conflicts that can be seen before solving, in an estates officer's words.
 
     Parameters
@@ -1478,6 +1485,8 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
         The problem.
     estate
         The estate, for site and service names in the messages.
+    sources
+        The scenario's files (:attr:`Scenario.texts`), to say where each rule is set.
 
     Returns
     -------
@@ -1514,19 +1523,22 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
                 today = [b for b in range(p.n_sites) if b in set(p.current[
                     p.service_type == rule.service_type]) and p.keep_fixed[b] == 0]
                 zones = rule.group_zones[g]
+                at = _at(sources, "", f"standards.{t}")
                 if today:
                     only = " and ".join(_why_not(p, b, names) for b in today[:3])
-                    out.append(f"no_loss for {t} cannot hold: zone(s) {_names(zones)} are within "
-                               f"{rule.max_minutes:g} minutes only of {only}")
+                    out.append(f"no_loss for {t}{at} cannot hold: zone(s) {_names(zones)} are "
+                               f"within {rule.max_minutes:g} minutes only of {only}")
                 else:
-                    out.append(f"no_loss for {t} cannot hold: zone(s) {_names(zones)} can reach "
-                               f"no site that may host {t} within {rule.max_minutes:g} minutes")
+                    out.append(f"no_loss for {t}{at} cannot hold: zone(s) {_names(zones)} can "
+                               f"reach no site that may host {t} within {rule.max_minutes:g} "
+                               "minutes")
         else:
             reachable = sum(d for d, sites in zip(rule.group_demand, rule.group_sites,
                                                   strict=True) if len(sites))
             best = reachable / rule.total_demand if rule.total_demand else 1.0
             if best + 1e-12 < rule.coverage:
-                out.append(f"coverage for {t} cannot reach {rule.coverage:.0%}: even with {t} in "
+                out.append(f"coverage for {t}{_at(sources, 'coverage', f'standards.{t}')} "
+                           f"cannot reach {rule.coverage:.0%}: even with {t} in "
                            f"every site that may host it, only {best:.1%} of the demand is "
                            f"within {rule.max_minutes:g} minutes")
     free = p.keep_fixed != 0
@@ -1537,21 +1549,23 @@ def precheck(problem: Problem, estate: Estate | None = None) -> list[str]:
         for owner, minimum in p.min_sites_per_owner.items():
             held = p.site_owner == owner
             available = int((free & held).sum())
+            at = _at(sources, p.owner_names[owner], "caps.min_sites_per_owner")
             if int(held.sum()) < minimum:
                 n = int(held.sum())
                 out.append(f"{p.owner_names[owner]} holds only {n} site{'s' * (n != 1)} but "
-                           f"[caps.min_sites_per_owner] asks it to keep {minimum}; lower "
+                           f"[caps.min_sites_per_owner]{at} asks it to keep {minimum}; lower "
                            "the minimum")
             elif available < minimum:
                 forced = [str(i) for i in p.site_ids[held & ~free]]
-                out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites but "
+                out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites{at} but "
                            f"only {available} of its {int(held.sum())} are not forced out "
                            f"(status = dispose: {_names(forced)}); lower the minimum or "
                            "dispose of fewer")
     if p.max_disposals is not None and (p.keep_fixed == 0).sum() > p.max_disposals:
         forced = [str(i) for i in p.site_ids[p.keep_fixed == 0]]
         out.append(f"{len(forced)} sites are forced out (status = dispose: {_names(forced)}) "
-                   f"but [caps] max_disposals = {p.max_disposals}; raise the cap or dispose "
+                   f"but [caps] max_disposals = {p.max_disposals}"
+                   f"{_at(sources, 'max_disposals', 'caps')}; raise the cap or dispose "
                    "of fewer")
     return out
 
@@ -1561,8 +1575,8 @@ def _up(value: float) -> int:
     return max(1, math.ceil(value - 1e-6))
 
 
-def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = None
-            ) -> tuple[list[str], bool]:
+def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = None,
+            sources: Sources = ()) -> tuple[list[str], bool]:
     """Why a problem is infeasible: the fewest rules that must give way, from an elastic model.
 
     Every access, capacity, placement, incompatibility and cap row gets a slack
@@ -1580,6 +1594,8 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
         for CP-SAT).
     estate
         For names in the messages.
+    sources
+        The scenario's files (:attr:`Scenario.texts`), to say where each rule is set.
 
     Returns
     -------
@@ -1588,7 +1604,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     fewest
         Whether the solver proved them the fewest (``False`` when time ran out).
     """
-    seen = precheck(problem, estate)
+    seen = precheck(problem, estate, sources)
     if seen:
         return seen, True
     backend = solver.backend if solver.backend != "cpsat" else "highs"
@@ -1623,14 +1639,16 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             sites = [_why_not(p, int(b), names) for b in rule.group_sites[g]]
             listed = ", ".join(sites[:4]) + (f" and {len(sites) - 4} more" if len(sites) > 4
                                              else "")
-            out.append(f"no_loss for {t} cannot hold with the other rules: zone(s) "
+            out.append(f"no_loss for {t}{_at(sources, '', f'standards.{t}')} cannot hold with "
+                       "the other rules: zone(s) "
                        f"{_names(rule.group_zones[g])} are within {rule.max_minutes:g} minutes "
                        f"only of {listed}")
         elif kind == "coverage":
             rule = p.rules[int(key)]
             t = p.type_names[rule.service_type]
-            out.append(f"coverage for {t} cannot reach {rule.coverage:.0%} with the other rules "
-                       f"(short by {_up(value):,} in {rule.demand})")
+            out.append(f"coverage for {t}{_at(sources, 'coverage', f'standards.{t}')} cannot "
+                       f"reach {rule.coverage:.0%} with the other rules (short by "
+                       f"{_up(value):,} in {rule.demand})")
         elif kind == "capacity":
             out.append(f"{_why_not(p, int(key), names)} would need {_up(value):,} m2 more than "
                        "its capacity")
@@ -1639,17 +1657,22 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             out.append(f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]}) has no "
                        "site left that satisfies the rules")
         elif kind == "one_off":
-            out.append(f"[caps] max_one_off_gbp = {p.max_one_off_gbp:,.0f} is too low by "
+            out.append(f"[caps] max_one_off_gbp = {p.max_one_off_gbp:,.0f}"
+                       f"{_at(sources, 'max_one_off_gbp', 'caps')} is too low by "
                        f"£{_up(value):,} for the moves the other rules require")
         elif kind == "disposals":
-            out.append(f"[caps] max_disposals = {p.max_disposals} is too low by {_up(value)}")
+            out.append(f"[caps] max_disposals = {p.max_disposals}"
+                       f"{_at(sources, 'max_disposals', 'caps')} is too low by {_up(value)}")
         elif kind == "owner":
-            out.append(f"{p.owner_names[int(key)]} cannot keep its minimum of "
-                       f"{p.min_sites_per_owner[int(key)]} sites (short by {_up(value)})")
+            owner = p.owner_names[int(key)]
+            out.append(f"{owner} cannot keep its minimum of {p.min_sites_per_owner[int(key)]} "
+                       f"sites{_at(sources, owner, 'caps.min_sites_per_owner')} (short by "
+                       f"{_up(value)})")
         elif kind == "conflict":
             t1, t2, b = key
             out.append(f"{p.type_names[t1]} and {p.type_names[t2]} would have to share "
-                       f"{_why_not(p, int(b), names)}, which [rules] incompatible forbids")
+                       f"{_why_not(p, int(b), names)}, which [rules] incompatible"
+                       f"{_at(sources, 'incompatible', 'rules')} forbids")
     if not out:
         return ["the solver reported the rules infeasible but no single rule gives way"], fewest
     return out, fewest
@@ -1674,7 +1697,7 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
         With one line per conflicting rule, in the user's words.
     """
     problem = build_problem(estate, times, scenario)
-    seen = precheck(problem, estate)
+    seen = precheck(problem, estate, scenario.texts)
     if not seen:
         try:
             return solve(problem, scenario.solver)
@@ -1682,7 +1705,8 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
             if "time limit" in str(exc):
                 raise
     changes, untried = _culprits(estate, times, scenario, problem)
-    reasons, fewest = (seen, True) if seen else explain(problem, scenario.solver, estate)
+    reasons, fewest = ((seen, True) if seen else
+                       explain(problem, scenario.solver, estate, scenario.texts))
     if seen:
         stand = "as the rules stand:"
     elif fewest:
