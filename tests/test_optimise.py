@@ -515,7 +515,7 @@ def test_solver_proven_conflict_names_the_cap() -> None:
 def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
     est, times, scen = _tiny(caps=scenario.Caps(max_one_off_gbp=1.0))
     est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
-    assert ("keeping site B (Site B), which status = dispose in the sites table forces "
+    assert ("keeping site B (Site B), which status = dispose in sites.csv forces "
             "out") in _why(est, times, scen)
 
 

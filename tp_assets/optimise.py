@@ -1757,6 +1757,7 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
     tried, skipped = forced[:settings.EXPLAIN_MAX_FORCED], forced[settings.EXPLAIN_MAX_FORCED:]
     untried = (f"{len(skipped)} more forced disposal{'s' * (len(skipped) != 1)} not tried: "
                f"{_names([str(s) for s in skipped])}" if skipped else "")
+    register = estate.files["sites"].name if "sites" in estate.files else "the sites table"
     variants: list[tuple[Estate, Scenario, Any]] = []  # estate, scenario, what it says
     for sid in tried:
         kept = estate
@@ -1764,7 +1765,7 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
             status = sites["status"].where(sites["site_id"] != sid, "candidate")
             kept = dataclasses.replace(estate, sites=sites.assign(status=status))
         by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
-              if sid in scenario.dispose else "status = dispose in the sites table")
+              if sid in scenario.dispose else f"status = dispose in {register}")
         variants.append((kept, dataclasses.replace(scenario, dispose=tuple(
             d for d in scenario.dispose if d != sid)),
             f"keeping site {sid} ({names[sid]}), which {by} forces out"))
