@@ -482,7 +482,7 @@ def test_immovable_service_at_forced_out_site_is_explained() -> None:
     assert ("service G2 (gp) cannot be placed: it is at site C (Site C), which status = "
             "dispose forces out, and it is immovable (movable = false)") in msg
     assert ("  - keeping site C (Site C), which [status] dispose (scenario.toml) forces out\n"
-            "  - letting G2 move (marked movable = false in the services table)\n") in msg
+            "  - letting G2 move (marked movable = false in services.csv)\n") in msg
 
 
 def test_service_with_no_site_in_reach_is_explained() -> None:
@@ -582,7 +582,7 @@ def test_rules_that_prune_candidate_sites_are_named_when_relaxing_them_helps() -
         "  any one of these changes would let every other rule hold:\n"
         "  - keeping site C (Site C), which [status] dispose (rules.toml line 2) forces out\n"
         "  - raising [rules] max_move_minutes from 22 to 27 (rules.toml line 4)\n"
-        "  - letting L1 move (marked movable = false in the services table)\n"
+        "  - letting L1 move (marked movable = false in services.csv)\n"
         "  as the rules stand, the fewest that must give way:\n"
         "  - site A (Site A) would need 50 m2 more than its capacity")
 
@@ -610,7 +610,7 @@ def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
     est, times, scen = _tiny(dispose=("C",), rules=scenario.Rules(
         not_hosted={"emergency_services": ("gp",)}))
     scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
-    scen = _rules_scenario(scen, '[rules]\nnot_hosted = { emergency_services = ["gp"] }\n')
+    scen = _rules_scenario(scen, '[rules.not_hosted]\nemergency_services = ["gp"]\n')
     est.sites.loc[est.sites["site_id"] == "A", "capacity_m2"] = 150.0
     est.sites.loc[est.sites["site_id"] == "B", "benchmark"] = "emergency_services"
     est.services.loc[est.services["service_id"] == "L1", "movable"] = False

@@ -1757,7 +1757,8 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
     tried, skipped = forced[:settings.EXPLAIN_MAX_FORCED], forced[settings.EXPLAIN_MAX_FORCED:]
     untried = (f"{len(skipped)} more forced disposal{'s' * (len(skipped) != 1)} not tried: "
                f"{_names([str(s) for s in skipped])}" if skipped else "")
-    register = estate.files["sites"].name if "sites" in estate.files else "the sites table"
+    register = {role: estate.files[role].name if role in estate.files else f"the {role} table"
+                for role in ("sites", "services")}
     variants: list[tuple[Estate, Scenario, Any]] = []  # estate, scenario, what it says
     for sid in tried:
         kept = estate
@@ -1765,13 +1766,15 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
             status = sites["status"].where(sites["site_id"] != sid, "candidate")
             kept = dataclasses.replace(estate, sites=sites.assign(status=status))
         by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
-              if sid in scenario.dispose else f"status = dispose in {register}")
+              if sid in scenario.dispose else f"status = dispose in {register['sites']}")
         variants.append((kept, dataclasses.replace(scenario, dispose=tuple(
             d for d in scenario.dispose if d != sid)),
             f"keeping site {sid} ({names[sid]}), which {by} forces out"))
 
-    def where(key: str, default: object) -> str:
-        found = locate(scenario.texts, key, "rules")
+    def where(key: str, default: object, entry: str | None = None) -> str:
+        found = locate(scenario.texts, entry, f"rules.{key}") if entry else ""
+        if " line " not in found:  # the entry's own line, else the key's
+            found = locate(scenario.texts, key, "rules")
         if " line " not in found and getattr(rules, key) == default:
             return f"the default; not set in {found} or what it extends"
         return found
@@ -1811,7 +1814,7 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
                     for c, ts in rules.not_hosted.items()}
             variants.append((estate, relaxed(not_hosted=rest),
                              f"allowing {service_type} in {category!r} sites ([rules] "
-                             f"not_hosted, {where('not_hosted', {})})"))
+                             f"not_hosted, {where('not_hosted', {}, category)})"))
     fixed = ~services["movable"].astype(bool).to_numpy()
     if fixed.any():
         def moved(variant: Problem, share: np.ndarray) -> str:
@@ -1819,8 +1822,7 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
             away = variant.pair_service[used & (variant.pair_site
                                                 != variant.current[variant.pair_service])]
             ids = [str(variant.service_ids[s]) for s in np.unique(away) if fixed[s]]
-            return (f"letting {_names(ids)} move (marked movable = false in the services "
-                    "table)")
+            return f"letting {_names(ids)} move (marked movable = false in {register['services']})"
 
         variants.append((dataclasses.replace(estate, services=services.assign(movable=True)),
                          scenario, moved))
