@@ -1729,16 +1729,11 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
     """The rules that alone stop the others holding: with one relaxed, all hold.
 
     These are the rules that remove candidate sites before the model is built, so
-    the elastic model of :func:`explain` cannot relax them. Each is tried relaxed on
-    its own, the others as they are, for at most ``settings.EXPLAIN_TRY_S``: every
-    site forced out (``[status] dispose`` or ``status = dispose``; the
-    ``settings.EXPLAIN_MAX_FORCED`` hosting the most space) kept, then
-    ``[rules] max_move_minutes`` and ``max_candidates`` lifted (the change names the
-    least value a plan was found for), each ``[rules] not_hosted`` entry dropped,
-    and the services marked ``movable = false`` let move (the change names those the
-    plan moves). A relaxation is tried only when it gives some service a candidate
-    site that ``problem`` (the scenario's own) lacks; a plan found (the greedy
-    start, else a short search) names it.
+    the elastic model of :func:`explain` cannot relax them. Each relaxation of
+    :func:`_relaxations` is tried on its own, the others as they are, for at most
+    ``settings.EXPLAIN_TRY_S``, and only when it gives some service a candidate site
+    that ``problem`` (the scenario's own) lacks or keeps a forced disposal; a plan
+    found (the greedy start, else a short search) names it.
 
     Returns
     -------
@@ -1746,6 +1741,71 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
         One sentence per change that would let every other rule hold.
     untried
         Which forced disposals were not tried, or ``""``.
+    """
+    variants, untried, fixed = _relaxations(estate, scenario)
+    sites = estate.sites
+    quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
+        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_TRY_S,
+        backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
+    exact = dataclasses.replace(quick, relative_gap=0.0)
+    known = set(zip(problem.pair_service.tolist(), problem.pair_site.tolist(), strict=True))
+    out = []
+    for kept, variant, says in variants:
+        relaxed_problem = build_problem(kept, times, variant)
+        new = set(zip(relaxed_problem.pair_service.tolist(),
+                      relaxed_problem.pair_site.tolist(), strict=True)) - known
+        if len(variant.dispose) == len(scenario.dispose) and kept.sites is sites and not new:
+            continue  # not a forced disposal kept, and no new candidate site
+        if precheck(relaxed_problem, kept):
+            continue
+        deadline = time.time() + settings.EXPLAIN_TRY_S
+        found = feasible_start(relaxed_problem, quick, settings.EXPLAIN_TRY_S)
+        left = deadline - time.time()
+        if found is None and left > 0.5:
+            model = _Model(relaxed_problem)
+            result = model.solve(quick, time_limit_s=left, hint=False)
+            if result.has_primal_feasible_solution():
+                found = model.plan(result)
+        if found is None:
+            continue
+        if isinstance(says, str):
+            out.append(says)
+        elif isinstance(says, tuple):  # the least limit a plan needs
+            measure, floor, sentence = says
+            values = measure(relaxed_problem)
+            share = _least(relaxed_problem, found, values, floor, exact,
+                           deadline - time.time())
+            out.append(sentence(max(float(values[share > 1e-9].max(initial=0.0)), floor)))
+        else:  # the fewest immovable services moved
+            away = (relaxed_problem.pair_site
+                    != relaxed_problem.current[relaxed_problem.pair_service])
+            share = _least(relaxed_problem, found, (away & fixed[relaxed_problem.pair_service]
+                                                    ).astype(float), 0.0, exact,
+                           deadline - time.time(), total=True)
+            out.append(says(relaxed_problem, share))
+    return out, untried
+
+
+def _relaxations(estate: Estate, scenario: Scenario
+                 ) -> tuple[list[tuple[Estate, Scenario, Any]], str, np.ndarray]:
+    """The scenario with one rule relaxed, for :func:`_culprits`, and what each says.
+
+    Every site forced out (``[status] dispose`` or ``status = dispose``; the
+    ``settings.EXPLAIN_MAX_FORCED`` hosting the most space) kept; ``[rules]
+    max_move_minutes`` and ``max_candidates`` lifted (what it says is a
+    ``(measure, floor, sentence)`` triple: the sentence names the least limit a plan
+    needs); each ``[rules] not_hosted`` entry dropped; the services marked
+    ``movable = false`` let move (what it says is a function of the plan, naming the
+    fewest moved).
+
+    Returns
+    -------
+    variants
+        (estate, scenario, what it says) per relaxation.
+    untried
+        Which forced disposals are left out, or ``""``.
+    fixed
+        Whether each service is marked ``movable = false``.
     """
     sites, services = estate.sites, estate.services
     names = dict(zip(sites["site_id"], sites["name"], strict=True))
@@ -1827,46 +1887,7 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
         variants.append((dataclasses.replace(estate, services=services.assign(movable=True)),
                          scenario, moved))
 
-    quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
-        scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_TRY_S,
-        backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
-    exact = dataclasses.replace(quick, relative_gap=0.0)
-    known = set(zip(problem.pair_service.tolist(), problem.pair_site.tolist(), strict=True))
-    out = []
-    for kept, variant, says in variants:
-        relaxed_problem = build_problem(kept, times, variant)
-        new = set(zip(relaxed_problem.pair_service.tolist(),
-                      relaxed_problem.pair_site.tolist(), strict=True)) - known
-        if len(variant.dispose) == len(scenario.dispose) and kept.sites is sites and not new:
-            continue  # not a forced disposal kept, and no new candidate site
-        if precheck(relaxed_problem, kept):
-            continue
-        deadline = time.time() + settings.EXPLAIN_TRY_S
-        found = feasible_start(relaxed_problem, quick, settings.EXPLAIN_TRY_S)
-        left = deadline - time.time()
-        if found is None and left > 0.5:
-            model = _Model(relaxed_problem)
-            result = model.solve(quick, time_limit_s=left, hint=False)
-            if result.has_primal_feasible_solution():
-                found = model.plan(result)
-        if found is None:
-            continue
-        if isinstance(says, str):
-            out.append(says)
-        elif isinstance(says, tuple):  # the least limit a plan needs
-            measure, floor, sentence = says
-            values = measure(relaxed_problem)
-            share = _least(relaxed_problem, found, values, floor, exact,
-                           deadline - time.time())
-            out.append(sentence(max(float(values[share > 1e-9].max(initial=0.0)), floor)))
-        else:  # the fewest immovable services moved
-            away = (relaxed_problem.pair_site
-                    != relaxed_problem.current[relaxed_problem.pair_service])
-            share = _least(relaxed_problem, found, (away & fixed[relaxed_problem.pair_service]
-                                                    ).astype(float), 0.0, exact,
-                           deadline - time.time(), total=True)
-            out.append(says(relaxed_problem, share))
-    return out, untried
+    return variants, untried, fixed
 
 
 def _least(problem: Problem, found: tuple[np.ndarray, np.ndarray], measure: np.ndarray,
