@@ -466,12 +466,11 @@ def test_forced_disposals_that_break_no_loss_are_explained(
         # B (200 m2 of services) is tried before A (100 m2), which is not tried
         "  any one of these changes would let every other rule hold:\n"
         "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces out\n"
+        "  (1 more forced disposal not tried: A)\n"
         "  as the rules stand:\n"
         "  - no_loss for library (scenario.toml line 7) cannot hold: zone(s) Z1, Z2 are "
-        "within 10 minutes only of "
-        "site A (Site A), which status = dispose forces out and site B (Site B), which "
-        "status = dispose forces out\n"
-        "  (1 more forced disposal not tried: A)")
+        "within 10 minutes only of site A (Site A; forced out) and site B (Site B; forced "
+        "out)")
     assert InfeasibleError.exit_code == 3
 
 
@@ -479,8 +478,8 @@ def test_immovable_service_at_forced_out_site_is_explained() -> None:
     est, times, scen = _tiny(dispose=("C",))
     est.services.loc[est.services["service_id"] == "G2", "movable"] = False
     msg = _why(est, times, scen)
-    assert ("service G2 (gp) cannot be placed: it is at site C (Site C), which status = "
-            "dispose forces out, and it is immovable (movable = false)") in msg
+    assert ("service G2 (gp) cannot be placed: it is at site C (Site C; forced out), and it "
+            "is immovable (movable = false)") in msg
     assert ("  - keeping site C (Site C), which [status] dispose (scenario.toml) forces out\n"
             "  - letting G2 move (marked movable = false in services.csv)\n") in msg
 
@@ -490,9 +489,8 @@ def test_service_with_no_site_in_reach_is_explained() -> None:
     est, times, scen = _tiny(dispose=("C",), rules=scenario.Rules(max_move_minutes=15))
     scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
     msg = _why(est, times, scen)
-    assert ("service G2 (gp) cannot be placed: it is at site C (Site C), which status = "
-            "dispose forces out, and no other site within [rules] max_move_minutes may host "
-            "it") in msg
+    assert ("service G2 (gp) cannot be placed: it is at site C (Site C; forced out), and no "
+            "other site within [rules] max_move_minutes may host it") in msg
     assert ("  - raising [rules] max_move_minutes from 15 to 20 (the default; not set in "
             "scenario.toml or what it extends)") not in msg  # it is set (in code), not default
     assert "  - raising [rules] max_move_minutes from 15 to 20 (scenario.toml)\n" in msg
@@ -517,6 +515,10 @@ def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
     est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
     assert ("keeping site B (Site B), which status = dispose in sites.csv forces "
             "out") in _why(est, times, scen)
+    # forced out twice: keeping it needs both lifted, and both are named
+    scen = dataclasses.replace(scen, dispose=("B",))
+    assert ("keeping site B (Site B), which [status] dispose (scenario.toml) and status = "
+            "dispose in sites.csv force out") in _why(est, times, scen)
 
 
 def _squeezed(conflict: bool = False, area: float = 10.0) -> optimise.Problem:
@@ -546,9 +548,9 @@ def _squeezed(conflict: bool = False, area: float = 10.0) -> optimise.Problem:
 def test_explanation_names_the_fewest_rules_that_give_way() -> None:
     # least slack would overfill P, Q and R by 5.4 m2 each (16.2 m2, three rules); the
     # fewest rules overfill one of them by 26.2 m2, rounded up so that it is enough
-    lines, fewest = optimise.explain(_squeezed(area=10.4), scenario.SolverSettings(
+    lines, heading = optimise.explain(_squeezed(area=10.4), scenario.SolverSettings(
         time_limit_s=20))
-    assert fewest
+    assert heading == "as the rules stand, the fewest that must give way:"
     assert len(lines) == 1, lines
     assert re.fullmatch(r"site [PQR] would need 27 m2 more than its capacity", lines[0])
 

@@ -305,8 +305,7 @@ def test_infeasible_scenario_exits_3(tmp_path: Path) -> None:
         "forces out\n"
         "  as the rules stand:\n"
         "  - no_loss for customer_service (bad.toml line 20) cannot hold: zone(s) Z1 are "
-        "within 5 minutes only of site F (Freehold House), which status = dispose forces "
-        "out\n")
+        "within 5 minutes only of site F (Freehold House; forced out)\n")
     assert not (tmp_path / "res").exists()
 
 

@@ -15,6 +15,7 @@ from conftest import ROOT, edit_csv
 
 from tp_assets import estate
 from tp_assets._errors import InputError
+from tp_assets._toml import locate, locate_value
 
 
 def _cell(file: str, row_id: str, column: str, value: str, *more: str) -> Callable[[Path], None]:
@@ -270,3 +271,17 @@ def test_blank_rows_are_skipped_and_rows_keep_their_spreadsheet_numbers(place: P
     assert "services.csv row 5 (service_id V3)" in str(info.value)  # row 4 before the blank
     edit_csv(path, "V3", "site_id", "S1")  # fixed: the blank rows alone are no problem
     assert len(estate.load_place(place).services) == count
+
+
+def test_scenario_lines_are_found_however_the_key_is_written() -> None:
+    text = ('name = "x"\ndescription = \'Close "A" later\'\n'
+            'rules = { max_move_minutes = 30 }\n'
+            'caps.max_disposals = 3\n'
+            '[status]\ndispose = [\n  "B",\n  "A",\n]\n')
+    sources = [(Path("x.toml"), text)]
+    assert locate_value(sources, "A", "dispose", "status") == "x.toml line 8"
+    assert locate_value(sources, "A") == "x.toml line 2"  # the first quoted "A"
+    assert locate(sources, "max_move_minutes", "rules") == "x.toml line 3"
+    assert locate(sources, "max_disposals", "caps") == "x.toml line 4"
+    assert locate(sources, "", "caps") == "x.toml line 4"
+    assert locate(sources, "retain", "status") == "x.toml"  # not set: no line

@@ -115,6 +115,10 @@ def line_of(text: str, key: str, table: str | None = None) -> int | None:
             path = current + _parts(found.group(1))
             if path == target or (not key and path[:len(target)] == target):
                 return n
+            rest = line[found.end():]  # an inline table: rules = { max_move_minutes = 30 }
+            if (key and len(path) < len(target) and path == target[:len(path)]
+                    and re.search(rf"[{{,]\s*[\"']?{re.escape(key)}[\"']?\s*=", rest)):
+                return n
     return None
 
 
@@ -139,12 +143,22 @@ def locate(sources: Sources, key: str, table: str | None = None) -> str:
     return sources[0][0].name if sources else "the scenario"
 
 
-def locate_value(sources: Sources, value: str) -> str:
-    """``"file.toml line N"`` of the first line, in ``sources``, holding ``value`` in quotes."""
+def locate_value(sources: Sources, value: str, key: str | None = None,
+                 table: str | None = None) -> str:
+    """``"file.toml line N"`` of the first line, in ``sources``, holding ``value`` in quotes.
+
+    With ``key``, the first such line from where ``key`` is set (in ``[table]``) on,
+    in the first file that sets it: ``locate_value(s, "A", "dispose", "status")``
+    skips an ``"A"`` quoted in a description above ``[status]``; where no file sets
+    ``key``, the first line anywhere.
+    """
     for path, text in sources:
-        line = line_of_value(text, value)
+        start = line_of(text, key, table) if key else 1
+        line = None if start is None else line_of_value(text, value, start)
         if line is not None:
             return f"{path.name} line {line}"
+    if key:
+        return locate_value(sources, value)
     return sources[0][0].name if sources else "the scenario"
 
 
@@ -175,7 +189,7 @@ def check_keys(data: Mapping[str, Any], allowed: Iterable[str], sources: Sources
     return problems
 
 
-def line_of_value(text: str, value: str) -> int | None:
+def line_of_value(text: str, value: str, start: int = 1) -> int | None:
     """Line number (1-based) of the first line holding ``value`` as a quoted string.
 
     Parameters
@@ -184,8 +198,10 @@ def line_of_value(text: str, value: str) -> int | None:
         The TOML file's text.
     value
         The string, as written between the quotes.
+    start
+        The first line to look at.
     """
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.splitlines()[start - 1:], start=start):
         code = line.split("#", 1)[0]
         if f'"{value}"' in code or f"'{value}'" in code:
             return n

@@ -1264,13 +1264,14 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
     problems = []
     sources = scenario.texts
 
-    def at(value: str) -> str:  # "colocation.toml line 12" where the value is written
-        return locate_value(sources, value)
+    def at(value: str, key: str | None = None, table: str | None = None) -> str:
+        return locate_value(sources, value, key, table)  # "colocation.toml line 12"
 
     for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
         for sid in ids:
             if sid not in marked:
-                problems.append(f"{at(sid)}: [status] {key} names site {sid!r}, which is not "
+                problems.append(f"{at(sid, key, 'status')}: [status] {key} names site "
+                                f"{sid!r}, which is not "
                                 f"in the sites table{suggest(sid, marked)}; use the site_id "
                                 "column of sites.csv")
     for sid in sorted(set(scenario.retain) & set(scenario.dispose)):
@@ -1281,7 +1282,8 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
         for sid in ids:
             if marked.get(sid) == other:
                 name = names[sid]
-                problems.append(f"{at(sid)}: [status] {key} names site {sid!r} ({name}), which "
+                problems.append(f"{at(sid, key, 'status')}: [status] {key} names site {sid!r} "
+                                f"({name}), which "
                                 f"the sites table marks status = {other}; drop it from "
                                 f"{key}, or clear its status in the sites table")
     for st in scenario.standards.values():
@@ -1292,7 +1294,8 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
     for pair in scenario.rules.incompatible:
         for t in pair:
             if t not in types:
-                problems.append(f"{at(t)}: [rules] incompatible names service type {t!r}, "
+                problems.append(f"{at(t, 'incompatible', 'rules')}: [rules] incompatible names "
+                                f"service type {t!r}, "
                                 f"which no service has{suggest(t, types)}; types: "
                                 f"{', '.join(types)}")
     categories = set(sites["benchmark"]) | _tm46_categories()
@@ -1307,7 +1310,8 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
                             f"{', '.join(sorted(categories))}")
         for t in excluded:
             if t not in types:
-                problems.append(f"{at(t)}: [rules.not_hosted] {category} names service type "
+                problems.append(f"{at(t, category, 'rules.not_hosted')}: [rules.not_hosted] "
+                                f"{category} names service type "
                                 f"{t!r}, which no service has{suggest(t, types)}; types: "
                                 f"{', '.join(types)}")
     for owner in scenario.caps.min_sites_per_owner:
@@ -1462,11 +1466,20 @@ def _names(ids: list[str], limit: int = 8) -> str:
 
 
 def _why_not(problem: Problem, b: int, names: dict[str, str]) -> str:
+    """``site S1 (Name)``, with ``; forced out`` inside the brackets where it must go."""
     sid = str(problem.site_ids[b])
-    label = f"site {sid}" + (f" ({names[sid]})" if sid in names else "")
+    notes = [names[sid]] if sid in names else []
     if problem.keep_fixed[b] == 0:
-        return f"{label}, which status = dispose forces out"
-    return label
+        notes.append("forced out")
+    return f"site {sid}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _site_list(problem: Problem, sites: Sequence[int], names: dict[str, str]) -> str:
+    """The first four sites as :func:`_why_not` names them, then ``and N more``."""
+    named = [_why_not(problem, int(b), names) for b in sites] or ["no site"]
+    if len(named) <= 4:
+        return " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
+    return f"{', '.join(named[:4])} and {len(named) - 4} more"
 
 
 def _at(sources: Sources, key: str, table: str | None = None) -> str:
@@ -1504,7 +1517,8 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
         if c < 0:
             out.append(f"{label} has no candidate site")
         elif p.keep_fixed[c] == 0:
-            why = ("no other site within [rules] max_move_minutes may host it"
+            why = (f"no other site within [rules] max_move_minutes"
+                   f"{_at(sources, 'max_move_minutes', 'rules')} may host it"
                    if p.movable is not None and p.movable[s] else
                    "it is immovable (movable = false)" if p.movable is not None else
                    "it is immovable (movable = false) or no other site within reach may host "
@@ -1525,7 +1539,7 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
                 zones = rule.group_zones[g]
                 at = _at(sources, "", f"standards.{t}")
                 if today:
-                    only = " and ".join(_why_not(p, b, names) for b in today[:3])
+                    only = _site_list(p, today, names)
                     out.append(f"no_loss for {t}{at} cannot hold: zone(s) {_names(zones)} are "
                                f"within {rule.max_minutes:g} minutes only of {only}")
                 else:
@@ -1576,14 +1590,15 @@ def _up(value: float) -> int:
 
 
 def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = None,
-            sources: Sources = ()) -> tuple[list[str], bool]:
+            sources: Sources = ()) -> tuple[list[str], str]:
     """Why a problem is infeasible: the fewest rules that must give way, from an elastic model.
 
     Every access, capacity, placement, incompatibility and cap row gets a slack
     variable and an indicator that it gives way; the model minimises the number of
     rows that give way (a service left unplaced counts as ten), then, in a second
     solve, their shortfall, and each row that gives way is reported. The search has
-    the solver's time limit, and at least ``settings.EXPLAIN_MIN_S``.
+    the solver's time limit, and at least ``settings.EXPLAIN_MIN_S`` (the second
+    solve at least half that).
 
     Parameters
     ----------
@@ -1601,12 +1616,13 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     -------
     lines
         One sentence per rule that gives way, shortfalls rounded up.
-    fewest
-        Whether the solver proved them the fewest (``False`` when time ran out).
+    heading
+        What the lines are: ``"as the rules stand, the fewest that must give way:"``,
+        or, where time ran out, that a smaller set or smaller shortfalls may exist.
     """
     seen = precheck(problem, estate, sources)
     if seen:
-        return seen, True
+        return seen, "as the rules stand:"
     backend = solver.backend if solver.backend != "cpsat" else "highs"
     model = _Model(problem, elastic=True)
     limit = max(solver.time_limit_s, settings.EXPLAIN_MIN_S)
@@ -1615,15 +1631,26 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     deadline = time.time() + limit
     result = model.solve(exact)
     fewest = result.termination.reason.name == "OPTIMAL"
-    if result.has_primal_feasible_solution() and deadline - time.time() > 1.0:
+    least_found = False
+    if result.has_primal_feasible_solution():  # at least half the floor for the shortfalls
         model.least_slack(result.objective_value())
         values = result.variable_values()
-        least = model.solve(exact, time_limit_s=deadline - time.time(), values=values)
+        least = model.solve(exact, values=values, time_limit_s=max(
+            deadline - time.time(), settings.EXPLAIN_MIN_S / 2))
         if least.has_primal_feasible_solution():
             result = least
+            least_found = least.termination.reason.name == "OPTIMAL"
+    if not fewest:
+        heading = ("as the rules stand, these give way (the fewest found in the time allowed; "
+                   "a smaller set may exist):")
+    elif not least_found:
+        heading = ("as the rules stand, the fewest that must give way (each shortfall is "
+                   "enough; the search for the least ran out of time):")
+    else:
+        heading = "as the rules stand, the fewest that must give way:"
     if not result.has_primal_feasible_solution():
         return [f"the search for the rules that give way did not finish within {limit:g} s"
-                ], False
+                ], heading
     p = problem
     names = ({} if estate is None else
              dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
@@ -1636,9 +1663,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             r_index, g = key
             rule = p.rules[r_index]
             t = p.type_names[rule.service_type]
-            sites = [_why_not(p, int(b), names) for b in rule.group_sites[g]]
-            listed = ", ".join(sites[:4]) + (f" and {len(sites) - 4} more" if len(sites) > 4
-                                             else "")
+            listed = _site_list(p, rule.group_sites[g], names)
             out.append(f"no_loss for {t}{_at(sources, '', f'standards.{t}')} cannot hold with "
                        "the other rules: zone(s) "
                        f"{_names(rule.group_zones[g])} are within {rule.max_minutes:g} minutes "
@@ -1674,8 +1699,8 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
                        f"{_why_not(p, int(b), names)}, which [rules] incompatible"
                        f"{_at(sources, 'incompatible', 'rules')} forbids")
     if not out:
-        return ["the solver reported the rules infeasible but no single rule gives way"], fewest
-    return out, fewest
+        return ["the solver reported the rules infeasible but no single rule gives way"], heading
+    return out, heading
 
 
 def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Plan:
@@ -1705,22 +1730,15 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
             if "time limit" in str(exc):
                 raise
     changes, untried = _culprits(estate, times, scenario, problem)
-    reasons, fewest = ((seen, True) if seen else
-                       explain(problem, scenario.solver, estate, scenario.texts))
-    if seen:
-        stand = "as the rules stand:"
-    elif fewest:
-        stand = "as the rules stand, the fewest that must give way:"
-    else:
-        stand = ("as the rules stand, these give way (the fewest found in the time allowed; "
-                 "a smaller set may exist):")
+    reasons, stand = ((seen, "as the rules stand:") if seen else
+                      explain(problem, scenario.solver, estate, scenario.texts))
     lines = [f"scenario {scenario.name!r} cannot hold all its rules:"]
     if changes:
         lines += ["  any one of these changes would let every other rule hold:",
                   *(f"  - {line}" for line in changes)]
-    lines += [f"  {stand}", *(f"  - {line}" for line in reasons)]
     if untried:
         lines.append(f"  ({untried})")
+    lines += [f"  {stand}", *(f"  - {line}" for line in reasons)]
     raise InfeasibleError("\n".join(lines)) from None
 
 
@@ -1825,11 +1843,12 @@ def _relaxations(estate: Estate, scenario: Scenario
         if sid in registered:
             status = sites["status"].where(sites["site_id"] != sid, "candidate")
             kept = dataclasses.replace(estate, sites=sites.assign(status=status))
-        by = (f"[status] dispose ({locate_value(scenario.texts, sid)})"
-              if sid in scenario.dispose else f"status = dispose in {register['sites']}")
+        by = ([f"[status] dispose ({locate_value(scenario.texts, sid, 'dispose', 'status')})"]
+              * (sid in scenario.dispose)
+              + [f"status = dispose in {register['sites']}"] * (sid in registered))
         variants.append((kept, dataclasses.replace(scenario, dispose=tuple(
-            d for d in scenario.dispose if d != sid)),
-            f"keeping site {sid} ({names[sid]}), which {by} forces out"))
+            d for d in scenario.dispose if d != sid)), f"keeping site {sid} ({names[sid]}), "
+            f"which {' and '.join(by)} force{'s' * (len(by) == 1)} out"))
 
     def where(key: str, default: object, entry: str | None = None) -> str:
         found = locate(scenario.texts, entry, f"rules.{key}") if entry else ""
