@@ -804,20 +804,23 @@ def repair(problem: Problem, solver: SolverSettings, time_limit_s: float | None 
     problem
         The problem.
     solver
-        Backend and seed (the time limit is capped at 10 s).
+        Backend and seed (the search is capped at 10 s).
     time_limit_s
-        Seconds left for it, when less than the settings' time limit.
+        Seconds left for it, building the model included, when less than the
+        settings' time limit.
 
     Returns
     -------
     numpy.ndarray or None
         Share per candidate pair, or ``None`` when no such plan was found.
     """
+    started = time.time()
     fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
     restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
     model = _Model(restricted, integer_coverage=solver.backend == "cpsat")
     limit = solver.time_limit_s if time_limit_s is None else time_limit_s
-    quick = dataclasses.replace(solver, time_limit_s=max(0.5, min(10.0, limit)))
+    left = limit - (time.time() - started)  # building a large model takes seconds
+    quick = dataclasses.replace(solver, time_limit_s=max(0.5, min(10.0, left)))
     result = model.solve(quick, hint=False)
     if not result.has_primal_feasible_solution():
         return None
