@@ -510,6 +510,20 @@ def test_solver_proven_conflict_names_the_cap() -> None:
                         "the other rules require")
 
 
+@pytest.mark.parametrize("idle", [0.5, 2.0], ids=["one step after the other", "side by side"])
+def test_the_two_steps_of_an_explanation_agree_however_they_run(
+        monkeypatch: pytest.MonkeyPatch, idle: float) -> None:
+    monkeypatch.setattr(optimise, "free_cores", lambda window_s=None: idle)
+    est, times, scen = _tiny(dispose=("B",), caps=scenario.Caps(max_one_off_gbp=1.0))
+    assert _why(est, times, scen) == (
+        "scenario 'tiny' cannot hold all its rules:\n"
+        "  any one of these changes would let every other rule hold:\n"
+        "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces out\n"
+        "  as the rules stand, the fewest that must give way:\n"
+        "  - [caps] max_one_off_gbp = 1 is too low by £69,999 for the moves the other rules "
+        "require")
+
+
 def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
     est, times, scen = _tiny(caps=scenario.Caps(max_one_off_gbp=1.0))
     est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
