@@ -661,3 +661,64 @@ def test_gap_text_says_when_no_bound_was_proved() -> None:
 
     assert plan(0.044).gap_text == "gap 4.40%"
     assert plan(np.inf).gap_text == "gap unknown: the solver proved no bound in the time allowed"
+
+
+def _apply(est: object, scen: scenario.Scenario, change: str) -> tuple[object, scenario.Scenario]:
+    """The estate and scenario with one suggested change (a message line) made."""
+    import copy
+
+    est = copy.deepcopy(est)
+    if found := re.match(r"keeping site (\S+) ", change):
+        return est, dataclasses.replace(scen, dispose=tuple(
+            d for d in scen.dispose if d != found.group(1)))
+    if found := re.match(r"raising \[rules\] (max_move_minutes|max_candidates) from \S+ to "
+                         r"(\d+)", change):
+        key, value = found.group(1), int(found.group(2))
+        return est, dataclasses.replace(scen, rules=dataclasses.replace(scen.rules,
+                                                                        **{key: value}))
+    if found := re.match(r"letting (.+) move \(", change):
+        ids = found.group(1).replace(" and ", ", ").split(", ")
+        services = est.services  # type: ignore[attr-defined]
+        services.loc[services["service_id"].isin(ids), "movable"] = True
+        return est, scen
+    raise AssertionError(f"no way to apply {change!r}")
+
+
+@pytest.mark.parametrize("seed", range(100, 112))
+@pytest.mark.parametrize(("room", "minutes", "candidates", "one_off"), [
+    (0.9, 25.0, 4, 60_000.0), (0.85, 20.0, 2, None)], ids=["one-off cap", "few candidates"])
+def test_every_suggested_change_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      seed: int, room: float, minutes: float, candidates: int,
+                                      one_off: float | None) -> None:
+    """On random infeasible scenarios, making any one suggested change finds a plan that
+    passes the checker; so does making good every shortfall the rules as they stand show,
+    where those are capacities and the one-off cap."""
+    monkeypatch.setattr(optimise, "free_cores", lambda window_s=None: 0.5)  # no child process
+    place = random_place(tmp_path / "place", seed, n_sites=8, n_services=14)
+    sites = pd.read_csv(place / "sites.csv")
+    busiest = pd.read_csv(place / "services.csv").groupby("site_id")["area_m2"].sum().idxmax()
+    sites["capacity_m2"] = (sites["capacity_m2"] * room).round(0)  # less spare room
+    sites.to_csv(place / "sites.csv", index=False)
+    scen = make_scenario(place, dispose=(busiest,), caps=scenario.Caps(max_one_off_gbp=one_off),
+                         rules=scenario.Rules(max_move_minutes=minutes, max_candidates=candidates))
+    est, times = load(place, scen)
+    try:
+        optimise.optimise(est, times, scen)
+        pytest.skip("this seed's scenario holds")
+    except InfeasibleError as exc:
+        changes, stand = str(exc).split("  as the rules stand")
+    for change in re.findall(r"^  - (.+)$", changes, re.M):
+        changed_est, changed = _apply(est, scen, change)
+        plan = optimise.optimise(changed_est, times, changed)  # type: ignore[arg-type]
+        assert check.check_plan(changed_est, times, changed,  # type: ignore[arg-type]
+                                plan).ok, change
+    needs = re.findall(r"site (\S+) \(.*?\) would need ([\d,]+) m2 more", stand)
+    short = re.findall(r"max_one_off_gbp = [\d,]+ is too low by £([\d,]+)", stand)
+    if (needs or short) and len(needs) + len(short) == stand.count("\n  - "):
+        roomier = est.sites.copy()
+        for sid, m2 in needs:
+            roomier.loc[roomier["site_id"] == sid, "capacity_m2"] += float(m2.replace(",", ""))
+        more = sum(float(gbp.replace(",", "")) for gbp in short)
+        caps = scenario.Caps(max_one_off_gbp=None if one_off is None else one_off + more)
+        optimise.optimise(dataclasses.replace(est, sites=roomier), times,
+                          dataclasses.replace(scen, caps=caps))
