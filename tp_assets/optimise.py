@@ -1723,7 +1723,10 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     Raises
     ------
     InfeasibleError
-        With one line per conflicting rule, in the user's words.
+        In the user's words: the changes any one of which would let every other rule
+        hold (:func:`_culprits`), then, as the rules stand, the conflicts seen before
+        solving (:func:`precheck`) or the fewest rules that must give way
+        (:func:`explain`).
     """
     problem = build_problem(estate, times, scenario)
     seen = precheck(problem, estate, scenario.texts)
