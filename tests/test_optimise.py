@@ -612,11 +612,11 @@ def test_least_improves_on_the_plan_found() -> None:
     found = (np.array([False, True, True, True, True]),
              np.where(np.isin(np.arange(13), [1, 4, 7, 9, 10, 11, 12]), 1.0, 0.0))
     far = np.array([10.0, 50.0, 50.0] * 3 + [0.0] * 4)
-    share = optimise._least(problem, found, far, 30.0, scenario.SolverSettings(relative_gap=0),
+    share, _ = optimise._least(problem, found, far, 30.0, scenario.SolverSettings(relative_gap=0),
                             5.0)
     assert far[share > 0].max() == 10.0
     moved = np.array([0.0, 1.0, 1.0] * 3 + [0.0] * 4)
-    share = optimise._least(problem, found, moved, 0.0, scenario.SolverSettings(relative_gap=0),
+    share, _ = optimise._least(problem, found, moved, 0.0, scenario.SolverSettings(relative_gap=0),
                             5.0, total=True)
     assert moved[share > 0].sum() == 0.0
 

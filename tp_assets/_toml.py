@@ -134,10 +134,8 @@ def locate(sources: Sources, key: str, table: str | None = None) -> str:
     """
     for path, text in sources:
         line = line_of(text, key, table)
-        if line is None and key and table is None:  # a top-level table: [key]
-            line = line_of(text, "", key)
-        elif line is None and key:  # a sub-table: [table.key]
-            line = line_of(text, "", f"{table}.{key}")
+        if line is None and key:  # a table of its own: [key] or [table.key]
+            line = line_of(text, "", f"{table}.{key}" if table else key)
         if line is not None:
             return f"{path.name} line {line}"
     return sources[0][0].name if sources else "the scenario"

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -361,9 +361,9 @@ class _Model:
         if p.max_one_off_gbp is not None:
             spend_row = spend
             if elastic:
-                most = sum(float(p.pair_cost[p.pair_service == s].max(initial=0.0))
-                           for s in range(len(p.service_ids)))
-                spend_row = spend - self._slack("one_off", None, most)
+                dearest = np.zeros(len(p.service_ids))  # each service's dearest placement
+                np.maximum.at(dearest, p.pair_service, p.pair_cost)
+                spend_row = spend - self._slack("one_off", None, float(dearest.sum()))
             m.add_linear_constraint(spend_row <= p.max_one_off_gbp)
         if p.max_disposals is not None:
             expr = fast_sum(1.0 - self.x[b] for b in range(p.n_sites))
@@ -1271,6 +1271,10 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
     def at(value: str, key: str | None = None, table: str | None = None) -> str:
         return locate_value(sources, value, key, table)  # "colocation.toml line 12"
 
+    def no_such_type(where: str, names: str, t: str) -> str:
+        return (f"{where}: {names} service type {t!r}, which no service has"
+                f"{suggest(t, types)}; types: {', '.join(types)}")
+
     for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
         for sid in ids:
             if sid not in marked:
@@ -1298,26 +1302,19 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
     for pair in scenario.rules.incompatible:
         for t in pair:
             if t not in types:
-                problems.append(f"{at(t, 'incompatible', 'rules')}: [rules] incompatible names "
-                                f"service type {t!r}, "
-                                f"which no service has{suggest(t, types)}; types: "
-                                f"{', '.join(types)}")
+                problems.append(no_such_type(at(t, "incompatible", "rules"),
+                                             "[rules] incompatible names", t))
     categories = set(sites["benchmark"]) | _tm46_categories()
     for category, excluded in scenario.rules.not_hosted.items():
-        if category not in categories:
-            where = locate(sources, category, "rules.not_hosted")
-            if " line " not in where:  # written inline: not_hosted = { ... } in [rules]
-                where = locate(sources, "not_hosted", "rules")
-            problems.append(f"{where}: "
+        if category not in categories:  # line_of finds it inline too: not_hosted = {...}
+            problems.append(f"{locate(sources, category, 'rules.not_hosted')}: "
                             f"[rules.not_hosted] {category!r} is not a site benchmark category"
                             f"{suggest(category, categories)}; categories: "
                             f"{', '.join(sorted(categories))}")
         for t in excluded:
             if t not in types:
-                problems.append(f"{at(t, category, 'rules.not_hosted')}: [rules.not_hosted] "
-                                f"{category} names service type "
-                                f"{t!r}, which no service has{suggest(t, types)}; types: "
-                                f"{', '.join(types)}")
+                problems.append(no_such_type(at(t, category, "rules.not_hosted"),
+                                             f"[rules.not_hosted] {category} names", t))
     for owner in scenario.caps.min_sites_per_owner:
         if owner not in owners:
             problems.append(f"{at(owner)}: [caps.min_sites_per_owner] owner {owner!r} holds "
@@ -1481,9 +1478,9 @@ def _why_not(problem: Problem, b: int, names: dict[str, str]) -> str:
 def _site_list(problem: Problem, sites: Sequence[int], names: dict[str, str]) -> str:
     """The first four sites as :func:`_why_not` names them, then ``and N more``."""
     named = [_why_not(problem, int(b), names) for b in sites] or ["no site"]
-    if len(named) <= 4:
-        return " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
-    return f"{', '.join(named[:4])} and {len(named) - 4} more"
+    if len(named) > 4 or len(named) == 1:
+        return _names(named, limit=4)
+    return f"{', '.join(named[:-1])} and {named[-1]}"
 
 
 def _at(sources: Sources, key: str, table: str | None = None) -> str:
@@ -1588,6 +1585,10 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
     return out
 
 
+#: The heading of the conflicts seen before solving.
+_AS_THEY_STAND = "as the rules stand:"
+
+
 def _up(value: float) -> int:
     """A shortfall rounded up to a whole unit, so that the fix it suggests is enough."""
     return max(1, math.ceil(value - 1e-6))
@@ -1626,7 +1627,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     """
     seen = precheck(problem, estate, sources)
     if seen:
-        return seen, "as the rules stand:"
+        return seen, _AS_THEY_STAND
     backend = solver.backend if solver.backend != "cpsat" else "highs"
     model = _Model(problem, elastic=True)
     limit = max(solver.time_limit_s, settings.EXPLAIN_MIN_S)
@@ -1638,8 +1639,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     least_found = False
     if result.has_primal_feasible_solution():  # at least half the floor for the shortfalls
         model.least_slack(result.objective_value())
-        values = result.variable_values()
-        least = model.solve(exact, values=values, time_limit_s=max(
+        least = model.solve(exact, values=result.variable_values(), time_limit_s=max(
             deadline - time.time(), settings.EXPLAIN_MIN_S / 2))
         if least.has_primal_feasible_solution():
             result = least
@@ -1730,16 +1730,15 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     """
     problem = build_problem(estate, times, scenario)
     seen = precheck(problem, estate, scenario.texts)
-    if not seen:
+    if seen:
+        changes, untried = _culprits(estate, times, scenario, problem)
+        reasons, stand = seen, _AS_THEY_STAND
+    else:
         try:
             return solve(problem, scenario.solver)
         except InfeasibleError as exc:
             if "time limit" in str(exc):
                 raise
-    if seen:
-        changes, untried = _culprits(estate, times, scenario, problem)
-        reasons, stand = seen, "as the rules stand:"
-    else:
         changes, untried, (reasons, stand) = _explain_both(estate, times, scenario, problem)
     lines = [f"scenario {scenario.name!r} cannot hold all its rules:"]
     if changes:
@@ -1772,6 +1771,25 @@ def _explain_both(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         return changes, untried, elastic.result()
 
 
+@dataclass
+class _Relaxation:
+    """The scenario with one rule relaxed, and the change it names when a plan exists.
+
+    ``says(problem, share, worth)`` words the change from the relaxed problem and the
+    plan found; with ``measure``, the plan is first improved by :func:`_least` (the
+    least largest, or with ``total`` the least total, ``measure(problem)`` over the
+    pairs it uses, at least ``floor``), whose value is ``worth``.
+    """
+
+    estate: Estate
+    scenario: Scenario
+    says: Callable[[Problem, np.ndarray, float], str]
+    forced: bool = False  # a forced disposal kept: tried even with no new candidate site
+    measure: Callable[[Problem], np.ndarray] | None = None
+    floor: float = 0.0
+    total: bool = False
+
+
 def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
               problem: Problem) -> tuple[list[str], str]:
     """The rules that alone stop the others holding: with one relaxed, all hold.
@@ -1790,70 +1808,45 @@ def _culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
     untried
         Which forced disposals were not tried, or ``""``.
     """
-    variants, untried, fixed = _relaxations(estate, scenario)
-    sites = estate.sites
+    relaxations, untried = _relaxations(estate, scenario)
     quick = dataclasses.replace(  # as explain(): CP-SAT cannot take the continuous shares
         scenario.solver, threads=1, relative_gap=1.0, time_limit_s=settings.EXPLAIN_TRY_S,
         backend="highs" if scenario.solver.backend == "cpsat" else scenario.solver.backend)
     exact = dataclasses.replace(quick, relative_gap=0.0)
     known = set(zip(problem.pair_service.tolist(), problem.pair_site.tolist(), strict=True))
     out = []
-    for kept, variant, says in variants:
-        relaxed_problem = build_problem(kept, times, variant)
-        new = set(zip(relaxed_problem.pair_service.tolist(),
-                      relaxed_problem.pair_site.tolist(), strict=True)) - known
-        if len(variant.dispose) == len(scenario.dispose) and kept.sites is sites and not new:
-            continue  # not a forced disposal kept, and no new candidate site
-        if precheck(relaxed_problem, kept):
+    for r in relaxations:
+        relaxed = build_problem(r.estate, times, r.scenario)
+        new = set(zip(relaxed.pair_service.tolist(), relaxed.pair_site.tolist(),
+                      strict=True)) - known
+        if not (r.forced or new) or precheck(relaxed, r.estate):
             continue
         deadline = time.time() + settings.EXPLAIN_TRY_S
-        found = feasible_start(relaxed_problem, quick)  # EXPLAIN_TRY_S of search
+        found = feasible_start(relaxed, quick)  # EXPLAIN_TRY_S of search
         left = deadline - time.time()
         if found is None and left > 0.5:
-            model = _Model(relaxed_problem)
+            model = _Model(relaxed)
             result = model.solve(quick, time_limit_s=left, hint=False)
             if result.has_primal_feasible_solution():
                 found = model.plan(result)
         if found is None:
             continue
-        if isinstance(says, str):
-            out.append(says)
-        elif isinstance(says, tuple):  # the least limit a plan needs
-            measure, floor, sentence = says
-            values = measure(relaxed_problem)
-            share = _least(relaxed_problem, found, values, floor, exact,
-                           deadline - time.time())
-            out.append(sentence(max(float(values[share > 1e-9].max(initial=0.0)), floor)))
-        else:  # the fewest immovable services moved
-            away = (relaxed_problem.pair_site
-                    != relaxed_problem.current[relaxed_problem.pair_service])
-            share = _least(relaxed_problem, found, (away & fixed[relaxed_problem.pair_service]
-                                                    ).astype(float), 0.0, exact,
-                           deadline - time.time(), total=True)
-            out.append(says(relaxed_problem, share))
+        share, worth = found[1], 0.0
+        if r.measure is not None:
+            share, worth = _least(relaxed, found, r.measure(relaxed), r.floor, exact,
+                                  deadline - time.time(), total=r.total)
+        out.append(r.says(relaxed, share, worth))
     return out, untried
 
 
-def _relaxations(estate: Estate, scenario: Scenario
-                 ) -> tuple[list[tuple[Estate, Scenario, Any]], str, np.ndarray]:
-    """The scenario with one rule relaxed, for :func:`_culprits`, and what each says.
+def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation], str]:
+    """The relaxations :func:`_culprits` tries, and the forced disposals left out.
 
     Every site forced out (``[status] dispose`` or ``status = dispose``; the
     ``settings.EXPLAIN_MAX_FORCED`` hosting the most space) kept; ``[rules]
-    max_move_minutes`` and ``max_candidates`` lifted (what it says is a
-    ``(measure, floor, sentence)`` triple: the sentence names the least limit a plan
+    max_move_minutes`` and ``max_candidates`` lifted (naming the least limit a plan
     needs); each ``[rules] not_hosted`` entry dropped; the services marked
-    ``movable = false`` let move (what it says is a function of the plan, naming the
-    fewest moved).
-
-    Returns
-    -------
-    variants
-        (estate, scenario, what it says) per relaxation.
-    untried
-        Which forced disposals are left out, or ``""``.
-    fixed
-        Whether each service is marked ``movable = false``.
+    ``movable = false`` let move (naming the fewest that must).
     """
     sites, services = estate.sites, estate.services
     names = dict(zip(sites["site_id"], sites["name"], strict=True))
@@ -1867,7 +1860,7 @@ def _relaxations(estate: Estate, scenario: Scenario
                f"{_names([str(s) for s in skipped])}" if skipped else "")
     register = {role: estate.files[role].name if role in estate.files else f"the {role} table"
                 for role in ("sites", "services")}
-    variants: list[tuple[Estate, Scenario, Any]] = []  # estate, scenario, what it says
+    out = []
     for sid in tried:
         kept = estate
         if sid in registered:
@@ -1876,14 +1869,14 @@ def _relaxations(estate: Estate, scenario: Scenario
         by = ([f"[status] dispose ({locate_value(scenario.texts, sid, 'dispose', 'status')})"]
               * (sid in scenario.dispose)
               + [f"status = dispose in {register['sites']}"] * (sid in registered))
-        variants.append((kept, dataclasses.replace(scenario, dispose=tuple(
-            d for d in scenario.dispose if d != sid)), f"keeping site {sid} ({names[sid]}), "
-            f"which {' and '.join(by)} force{'s' * (len(by) == 1)} out"))
+        text = (f"keeping site {sid} ({names[sid]}), which {' and '.join(by)} "
+                f"force{'s' * (len(by) == 1)} out")
+        out.append(_Relaxation(kept, dataclasses.replace(scenario, dispose=tuple(
+            d for d in scenario.dispose if d != sid)), lambda *_, text=text: text, forced=True))
 
     def where(key: str, default: object, entry: str | None = None) -> str:
-        found = locate(scenario.texts, entry, f"rules.{key}") if entry else ""
-        if " line " not in found:  # the entry's own line, else the key's
-            found = locate(scenario.texts, key, "rules")
+        found = (locate(scenario.texts, entry, f"rules.{key}") if entry
+                 else locate(scenario.texts, key, "rules"))
         if " line " not in found and getattr(rules, key) == default:
             return f"the default; not set in {found} or what it extends"
         return found
@@ -1894,59 +1887,63 @@ def _relaxations(estate: Estate, scenario: Scenario
     xy = np.column_stack([sites.geometry.x, sites.geometry.y])
     apart = walk_minutes_between(xy, xy)
 
-    def minutes(variant: Problem) -> np.ndarray:
-        return apart[variant.current[variant.pair_service], variant.pair_site]
+    def minutes(p: Problem) -> np.ndarray:
+        return apart[p.current[p.pair_service], p.pair_site]
 
-    def rank(variant: Problem) -> np.ndarray:  # 1 = nearest other site, as build_problem
-        out = np.zeros(len(variant.pair_service))
-        for s in range(len(variant.service_ids)):
-            ks = np.flatnonzero((variant.pair_service == s)
-                                & (variant.pair_site != variant.current[s]))
-            order = ks[np.argsort(apart[variant.current[s], variant.pair_site[ks]],
-                                  kind="stable")]
-            out[order] = np.arange(1, len(order) + 1)
+    def rank(p: Problem) -> np.ndarray:  # 1 = nearest other site, ties as build_problem
+        away = np.flatnonzero(p.pair_site != p.current[p.pair_service])
+        order = away[np.lexsort((away, minutes(p)[away], p.pair_service[away]))]
+        first = np.searchsorted(p.pair_service[order], p.pair_service[order])
+        out = np.zeros(len(p.pair_service))
+        out[order] = np.arange(len(order)) - first + 1
         return out
 
     if np.isfinite(rules.max_move_minutes):
-        variants.append((estate, relaxed(max_move_minutes=np.inf), (
-            minutes, rules.max_move_minutes, lambda top: (
+        at = where("max_move_minutes", settings.MAX_MOVE_MINUTES)
+        out.append(_Relaxation(
+            estate, relaxed(max_move_minutes=np.inf), lambda _p, _s, top: (
                 f"raising [rules] max_move_minutes from {rules.max_move_minutes:g} to "
-                f"{math.ceil(top - 1e-9):g} "
-                f"({where('max_move_minutes', settings.MAX_MOVE_MINUTES)})"))))
-    variants.append((estate, relaxed(max_candidates=len(sites)), (
-        rank, rules.max_candidates, lambda top: (
+                f"{math.ceil(top - 1e-9):g} ({at})"),
+            measure=minutes, floor=rules.max_move_minutes))
+    at_candidates = where("max_candidates", settings.MAX_CANDIDATES)
+    out.append(_Relaxation(
+        estate, relaxed(max_candidates=len(sites)), lambda _p, _s, top: (
             f"raising [rules] max_candidates from {rules.max_candidates} to {round(top)} "
-            f"({where('max_candidates', settings.MAX_CANDIDATES)})"))))
+            f"({at_candidates})"),
+        measure=rank, floor=rules.max_candidates))
     for category, banned in rules.not_hosted.items():
         for service_type in banned:
             rest = {c: tuple(t for t in ts if c != category or t != service_type)
                     for c, ts in rules.not_hosted.items()}
-            variants.append((estate, relaxed(not_hosted=rest),
-                             f"allowing {service_type} in {category!r} sites ([rules] "
-                             f"not_hosted, {where('not_hosted', {}, category)})"))
+            text = (f"allowing {service_type} in {category!r} sites ([rules] not_hosted, "
+                    f"{where('not_hosted', {}, category)})")
+            out.append(_Relaxation(estate, relaxed(not_hosted=rest),
+                                   lambda *_, text=text: text))
     fixed = ~services["movable"].astype(bool).to_numpy()
     if fixed.any():
-        def moved(variant: Problem, share: np.ndarray) -> str:
-            used = share > 1e-9
-            away = variant.pair_service[used & (variant.pair_site
-                                                != variant.current[variant.pair_service])]
-            ids = [str(variant.service_ids[s]) for s in np.unique(away) if fixed[s]]
+        def moves(p: Problem) -> np.ndarray:  # 1 for a pair moving a fixed service away
+            return ((p.pair_site != p.current[p.pair_service])
+                    & fixed[p.pair_service]).astype(float)
+
+        def moved(p: Problem, share: np.ndarray, _: float) -> str:
+            ids = [str(p.service_ids[s]) for s in np.unique(p.pair_service[
+                (share > 1e-9) & (moves(p) > 0)])]
             return f"letting {_names(ids)} move (marked movable = false in {register['services']})"
 
-        variants.append((dataclasses.replace(estate, services=services.assign(movable=True)),
-                         scenario, moved))
-
-    return variants, untried, fixed
+        out.append(_Relaxation(dataclasses.replace(estate, services=services.assign(
+            movable=True)), scenario, moved, measure=moves, total=True))
+    return out, untried
 
 
 def _least(problem: Problem, found: tuple[np.ndarray, np.ndarray], measure: np.ndarray,
            floor: float, solver: SolverSettings, time_limit_s: float, *, total: bool = False
-           ) -> np.ndarray:
+           ) -> tuple[np.ndarray, float]:
     """A plan whose largest ``measure`` over the pairs it uses is least (at least ``floor``).
 
     With ``total``, the plan whose sum of ``measure`` over the pairs it uses is least
     instead. ``found`` is a feasible plan; a search of at most ``time_limit_s`` (at
-    least 1 s) looks for a better one. Returns the share per pair of the better.
+    least 1 s) looks for a better one. Returns the share per pair of the better, and
+    its largest (or total) measure.
     """
     def worth(share: np.ndarray) -> float:
         used = measure[share > 1e-9]
@@ -1961,16 +1958,17 @@ def _least(problem: Problem, found: tuple[np.ndarray, np.ndarray], measure: np.n
             used = m.add_binary_variable()
             m.add_linear_constraint(model.y[k] <= used)
         uses.append(float(measure[k]) * used)
+    best = found[1], worth(found[1])
     if total:
         m.minimize(model.mo.fast_sum(uses))
     else:
-        top = m.add_variable(lb=floor, ub=worth(found[1]))
+        top = m.add_variable(lb=floor, ub=best[1])
         for use in uses:
             m.add_linear_constraint(top >= use)
         m.minimize(top)
     result = model.solve(solver, time_limit_s=max(1.0, time_limit_s), start=found)
     if result.has_primal_feasible_solution():
         share = model.plan(result)[1]
-        if worth(share) < worth(found[1]):
-            return share
-    return found[1]
+        if worth(share) < best[1]:
+            return share, worth(share)
+    return best
