@@ -92,6 +92,26 @@ def test_crs_round_trip_geopackage_and_lonlat_csv(place: Path, tmp_path: Path) -
         assert est.sites["gia_m2"].tolist() == [1000, 500, 3000, 300, 2000]
 
 
+def test_messages_can_say_where_each_record_was_read(place: Path) -> None:
+    """Rows as a spreadsheet shows them (blank rows counted); features in geodata."""
+    lines = (place / "sites.csv").read_text().splitlines(keepends=True)
+    (place / "sites.csv").write_text("".join([lines[0], "\n", *lines[1:]]))
+    est = estate.load_place(place)
+    assert est.where("sites", ["S1"]) == "sites.csv row 3"
+    assert est.where("sites", ["S4", "S2", "S4"]) == "sites.csv rows 4, 6"
+    assert (est.where("services", [f"V{i}" for i in range(5, 0, -1)])
+            == "services.csv rows 2, 3, 4, 5, 6")
+    assert est.where("sites", ["S9"]) == "sites.csv"  # not in the register: the file only
+    raw = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
+    gpd.GeoDataFrame(raw.drop(columns=["x", "y"]), crs="EPSG:27700", geometry=gpd.points_from_xy(
+        raw.x.astype(float), raw.y.astype(float))).to_file(place / "sites.gpkg", driver="GPKG")
+    est = estate.load_estate(place / "sites.gpkg", place / "services.csv", place / "zones.csv",
+                             crs={"zones": "EPSG:27700"}, boundary=place / "boundary.geojson")
+    assert est.where("sites", ["S2", "S3"]) == "sites.gpkg features 2, 3"
+    assert estate.Estate("built", est.sites, est.services, est.zones).where(
+        "sites", ["S1"]) == "the sites table"
+
+
 def test_polygon_zones_use_population_weighted_centroid(place: Path, tmp_path: Path) -> None:
     zones = gpd.GeoDataFrame(
         {"zone_id": ["A", "B"], "population": [100, 50], "pwc_x": [537600.0, None],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -474,14 +475,38 @@ def test_forced_disposals_that_break_no_loss_are_explained(
     assert InfeasibleError.exit_code == 3
 
 
+def test_no_plan_in_time_is_not_explained_as_a_conflict(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search that found no plan in time proved nothing: it is reported as it is."""
+    outcome = optimise._Outcome("NO_SOLUTION_FOUND", -np.inf, np.inf, None, None, {})
+    with pytest.raises(InfeasibleError) as info:
+        optimise._combine([None], [outcome], scenario.SolverSettings(time_limit_s=7))
+    assert not info.value.proven
+    assert str(info.value) == ("no plan found within the time limit of 7 s "
+                               "(NO_SOLUTION_FOUND); raise [solver] time_limit_s or relax "
+                               "the rules")
+    assert pickle.loads(pickle.dumps(info.value)).proven is False  # from a search process
+
+    def no_plan(*args: object) -> None:
+        raise info.value
+
+    def explained(*args: object) -> None:
+        raise AssertionError("an unproven conflict was explained")
+
+    monkeypatch.setattr(optimise, "solve", no_plan)
+    monkeypatch.setattr(optimise, "_explain_both", explained)
+    est, times, scen = _tiny()
+    assert _why(est, times, scen) == str(info.value)
+
+
 def test_immovable_service_at_forced_out_site_is_explained() -> None:
     est, times, scen = _tiny(dispose=("C",))
     est.services.loc[est.services["service_id"] == "G2", "movable"] = False
     msg = _why(est, times, scen)
     assert ("service G2 (gp) cannot be placed: it is at site C (Site C; forced out), and it "
-            "is immovable (movable = false)") in msg
+            "is immovable (movable = false in services.csv row 5)") in msg
     assert ("  - keeping site C (Site C), which [status] dispose (scenario.toml) forces out\n"
-            "  - letting G2 move (marked movable = false in services.csv)\n") in msg
+            "  - letting G2 move (marked movable = false in services.csv row 5)\n") in msg
 
 
 def test_service_with_no_site_in_reach_is_explained() -> None:
@@ -527,12 +552,12 @@ def test_the_two_steps_of_an_explanation_agree_however_they_run(
 def test_a_forced_disposal_from_the_register_is_named_as_such() -> None:
     est, times, scen = _tiny(caps=scenario.Caps(max_one_off_gbp=1.0))
     est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
-    assert ("keeping site B (Site B), which status = dispose in sites.csv forces "
+    assert ("keeping site B (Site B), which status = dispose in sites.csv row 3 forces "
             "out") in _why(est, times, scen)
     # forced out twice: keeping it needs both lifted, and both are named
     scen = dataclasses.replace(scen, dispose=("B",))
     assert ("keeping site B (Site B), which [status] dispose (scenario.toml) and status = "
-            "dispose in sites.csv force out") in _why(est, times, scen)
+            "dispose in sites.csv row 3 force out") in _why(est, times, scen)
 
 
 def _squeezed(conflict: bool = False, area: float = 10.0) -> optimise.Problem:
@@ -566,7 +591,8 @@ def test_explanation_names_the_fewest_rules_that_give_way() -> None:
         time_limit_s=20))
     assert heading == "as the rules stand, the fewest that must give way:"
     assert len(lines) == 1, lines
-    assert re.fullmatch(r"site [PQR] would need 27 m2 more than its capacity", lines[0])
+    assert re.fullmatch(r"site [PQR] would need 27 m2 more than its capacity of 100 m2",
+                        lines[0])
 
 
 def test_explanation_names_an_incompatibility_that_gives_way() -> None:
@@ -598,9 +624,10 @@ def test_rules_that_prune_candidate_sites_are_named_when_relaxing_them_helps() -
         "  any one of these changes would let every other rule hold:\n"
         "  - keeping site C (Site C), which [status] dispose (rules.toml line 2) forces out\n"
         "  - raising [rules] max_move_minutes from 22 to 27 (rules.toml line 4)\n"
-        "  - letting L1 move (marked movable = false in services.csv)\n"
+        "  - letting L1 move (marked movable = false in services.csv row 2)\n"
         "  as the rules stand, the fewest that must give way:\n"
-        "  - site A (Site A) would need 50 m2 more than its capacity")
+        "  - site A (Site A) would need 50 m2 more than its capacity of 150 m2 (sites.csv row "
+        "2)")
 
 
 def test_least_improves_on_the_plan_found() -> None:

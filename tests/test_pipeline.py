@@ -301,7 +301,7 @@ def test_infeasible_scenario_exits_3(tmp_path: Path) -> None:
     assert r.stderr == (  # as README.md shows it
         "error: scenario 'savings-test' cannot hold all its rules:\n"
         "  any one of these changes would let every other rule hold:\n"
-        "  - keeping site F (Freehold House), which status = dispose in sites.csv "
+        "  - keeping site F (Freehold House), which status = dispose in sites.csv row 2 "
         "forces out\n"
         "  as the rules stand:\n"
         "  - no_loss for customer_service (bad.toml line 20) cannot hold: zone(s) Z1 are "

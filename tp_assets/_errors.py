@@ -41,9 +41,31 @@ class InputError(ValueError, TpAssetsError):
 
 
 class InfeasibleError(TpAssetsError):
-    """The scenario's rules cannot all hold at once; the message says which conflict."""
+    """The scenario's rules cannot all hold at once; the message says which conflict.
+
+    Parameters
+    ----------
+    message
+        What cannot hold, in the user's words.
+    proven
+        False where no plan was found within the time limit but the solver did not
+        prove that none exists.
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, *, proven: bool = True) -> None:
+        super().__init__(message)
+        self.proven = proven
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Keep ``proven`` when the error crosses a process boundary."""
+        return (_infeasible, (str(self), self.proven))
+
+
+def _infeasible(message: str, proven: bool) -> InfeasibleError:
+    """Rebuild an :class:`InfeasibleError` (for pickling)."""
+    return InfeasibleError(message, proven=proven)
 
 
 class InternalError(RuntimeError, TpAssetsError):

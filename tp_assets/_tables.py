@@ -65,6 +65,10 @@ class RawTable:
     problems: list[str] = field(default_factory=list)
     rows: np.ndarray | None = None
 
+    def number(self, i: int) -> int:
+        """The number messages give row ``i`` (0-based): see :attr:`rows`."""
+        return int(self.rows[i]) if self.rows is not None else i + 1
+
     def where(self, i: int, id_value: object = None, id_name: str | None = None) -> str:
         """Locate row ``i`` (0-based) for a message: file, 1-based row and id.
 
@@ -75,8 +79,7 @@ class RawTable:
         id_value, id_name
             The record's identifier, named in the message where known.
         """
-        number = int(self.rows[i]) if self.rows is not None else i + 1
-        row = f"{'row' if self.is_csv else 'feature'} {number}"
+        row = f"{'row' if self.is_csv else 'feature'} {self.number(i)}"
         ident = f" ({id_name} {id_value})" if id_name and _present(id_value) else ""
         return f"{self.path.name} {row}{ident}"
 

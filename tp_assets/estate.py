@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
@@ -192,6 +192,9 @@ class Estate:
         The input files read, by role.
     network
         Street-network file named by the place, if any.
+    rows
+        Where each site and service was read, by role and id (``"sites.csv row 4"``),
+        for messages.
     """
 
     name: str
@@ -202,6 +205,36 @@ class Estate:
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     network: Path | None = None
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def where(self, role: str, ids: Sequence[str]) -> str:
+        """Where records were read, for a message: ``"sites.csv row 4"``.
+
+        Parameters
+        ----------
+        role
+            ``"sites"`` or ``"services"``.
+        ids
+            The records' ids; several give ``"services.csv rows 4, 9"`` (in file order,
+            up to eight, then how many more).
+
+        Returns
+        -------
+        str
+            The file and rows (features of a geodata file), the file alone where a row
+            is unknown (an estate built in code), or ``"the sites table"``.
+        """
+        if role not in self.files:
+            return f"the {role} table"
+        file = self.files[role]
+        found = self.rows.get(role, {})
+        if not ids or any(i not in found for i in ids):
+            return file.name
+        numbers = sorted({found[i] for i in ids})
+        word = "row" if file.suffix.lower() == ".csv" else "feature"
+        listed = ", ".join(map(str, numbers[:8]))
+        more = f" and {len(numbers) - 8} more" if len(numbers) > 8 else ""
+        return f"{file.name} {word}{'s' * (len(numbers) > 1)} {listed}{more}"
 
     @property
     def demand_columns(self) -> list[str]:
@@ -618,8 +651,10 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
     files = {"sites": Path(sites), "services": Path(services), "zones": Path(zones)}
     if boundary is not None:
         files["boundary"] = Path(boundary)
+    rows = {role: {str(i): raw[role].number(k) for k, i in enumerate(frame[f"{role[:-1]}_id"])}
+            for role, frame in (("sites", s), ("services", v))}
     return Estate(name=name, sites=site_gdf, services=service_gdf, zones=zone_gdf,
-                  boundary=place, notes=notes, files=files, network=network)
+                  boundary=place, notes=notes, files=files, network=network, rows=rows)
 
 
 def _cell_bad(table: RawTable, i: int, column: str) -> bool:

@@ -1014,7 +1014,8 @@ def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome
     if not found:  # a search returns the start when it finds nothing better
         raise InfeasibleError(
             f"no plan found within the time limit of {solver.time_limit_s:g} s "
-            f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules")
+            f"({outcomes[0].reason}); raise [solver] time_limit_s or relax the rules",
+            proven=False)
     best = max(found, key=lambda o: o.objective)
     bound = max(bounds.values())
     if all(closed.values()) and not np.isfinite(bound):
@@ -1483,6 +1484,12 @@ def _site_list(problem: Problem, sites: Sequence[int], names: dict[str, str]) ->
     return f"{', '.join(named[:-1])} and {named[-1]}"
 
 
+def _in_register(estate: Estate | None, role: str, ids: list[str], before: str = " in ",
+                 after: str = "") -> str:
+    """Where records are in the register (``" in sites.csv row 4"``); empty if unknown."""
+    return "" if estate is None else f"{before}{estate.where(role, ids)}{after}"
+
+
 def _at(sources: Sources, key: str, table: str | None = None) -> str:
     """`` (colocation.toml line 12)`` where the scenario sets ``key``, else ``""``."""
     where = locate(sources, key, table)
@@ -1515,13 +1522,14 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
     for s in np.flatnonzero(placed == 0):
         c = p.current[s]
         label = f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]})"
+        marked = _in_register(estate, "services", [str(p.service_ids[s])])
         if c < 0:
             out.append(f"{label} has no candidate site")
         elif p.keep_fixed[c] == 0:
             why = (f"no other site within [rules] max_move_minutes"
                    f"{_at(sources, 'max_move_minutes', 'rules')} may host it"
                    if p.movable is not None and p.movable[s] else
-                   "it is immovable (movable = false)" if p.movable is not None else
+                   f"it is immovable (movable = false{marked})" if p.movable is not None else
                    "it is immovable (movable = false) or no other site within reach may host "
                    "it")
             out.append(f"{label} cannot be placed: it is at {_why_not(p, int(c), names)}, "
@@ -1679,8 +1687,10 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
                        f"reach {rule.coverage:.0%} with the other rules (short by "
                        f"{_up(value):,} in {rule.demand})")
         elif kind == "capacity":
-            out.append(f"{_why_not(p, int(key), names)} would need {_up(value):,} m2 more than "
-                       "its capacity")
+            b = int(key)
+            out.append(f"{_why_not(p, b, names)} would need {_up(value):,} m2 more than its "
+                       f"capacity of {p.capacity[b]:,.0f} m2"
+                       f"{_in_register(estate, 'sites', [str(p.site_ids[b])], ' (', ')')}")
         elif kind == "unplaced":
             s = int(key)
             out.append(f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]}) has no "
@@ -1737,7 +1747,7 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
         try:
             return solve(problem, scenario.solver)
         except InfeasibleError as exc:
-            if "time limit" in str(exc):
+            if not exc.proven:
                 raise
         changes, untried, (reasons, stand) = _explain_both(estate, times, scenario, problem)
     lines = [f"scenario {scenario.name!r} cannot hold all its rules:"]
@@ -1858,8 +1868,6 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
     tried, skipped = forced[:settings.EXPLAIN_MAX_FORCED], forced[settings.EXPLAIN_MAX_FORCED:]
     untried = (f"{len(skipped)} more forced disposal{'s' * (len(skipped) != 1)} not tried: "
                f"{_names([str(s) for s in skipped])}" if skipped else "")
-    register = {role: estate.files[role].name if role in estate.files else f"the {role} table"
-                for role in ("sites", "services")}
     out = []
     for sid in tried:
         kept = estate
@@ -1868,7 +1876,7 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
             kept = dataclasses.replace(estate, sites=sites.assign(status=status))
         by = ([f"[status] dispose ({locate_value(scenario.texts, sid, 'dispose', 'status')})"]
               * (sid in scenario.dispose)
-              + [f"status = dispose in {register['sites']}"] * (sid in registered))
+              + [f"status = dispose in {estate.where('sites', [sid])}"] * (sid in registered))
         text = (f"keeping site {sid} ({names[sid]}), which {' and '.join(by)} "
                 f"force{'s' * (len(by) == 1)} out")
         out.append(_Relaxation(kept, dataclasses.replace(scenario, dispose=tuple(
@@ -1928,7 +1936,8 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
         def moved(p: Problem, share: np.ndarray, _: float) -> str:
             ids = [str(p.service_ids[s]) for s in np.unique(p.pair_service[
                 (share > 1e-9) & (moves(p) > 0)])]
-            return f"letting {_names(ids)} move (marked movable = false in {register['services']})"
+            return (f"letting {_names(ids)} move (marked movable = false in "
+                    f"{estate.where('services', ids)})")
 
         out.append(_Relaxation(dataclasses.replace(estate, services=services.assign(
             movable=True)), scenario, moved, measure=moves, total=True))
