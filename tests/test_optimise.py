@@ -595,6 +595,25 @@ def test_explanation_names_the_fewest_rules_that_give_way() -> None:
                         lines[0])
 
 
+def test_explanation_says_how_far_a_coverage_standard_falls_short() -> None:
+    # 90% of 1,000 people must be within 10 minutes of a library; D, which reaches
+    # 600 of them, must go, and P, which reaches 350, is the only other host
+    problem = optimise.Problem(
+        site_ids=np.array(["D", "P"], dtype=object), service_ids=np.array(["l"], dtype=object),
+        disposal_value=np.array([1e6, 1e5]), capacity=np.array([100.0, 100.0]),
+        keep_fixed=np.array([0, -1]), area=np.array([10.0]), splittable=np.zeros(1, dtype=bool),
+        current=np.array([0]), service_type=np.array([0]), type_names=["library"],
+        pair_service=np.array([0, 0]), pair_site=np.array([0, 1]),
+        pair_cost=np.array([0.0, 1e3]),
+        rules=[optimise.AccessRule(
+            0, "coverage", 0.9, [np.array([0]), np.array([1])], np.array([600.0, 350.0]),
+            np.zeros(2, dtype=bool), [["Z1"], ["Z2"]], 1000.0, 10.0, "pop_65_plus")])
+    lines, heading = optimise.explain(problem, scenario.SolverSettings(time_limit_s=5))
+    assert heading == "as the rules stand, the fewest that must give way:"
+    assert lines == ["coverage for library cannot reach 90% with the other rules: 35.0% of "
+                     "pop_65_plus within 10 minutes, 550 people short"]
+
+
 def test_explanation_names_an_incompatibility_that_gives_way() -> None:
     # libraries may not share a site with offices: every move breaks that rule at
     # one site at least, and capacity at one site; the fewest is one of each

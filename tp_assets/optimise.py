@@ -1683,9 +1683,12 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
         elif kind == "coverage":
             rule = p.rules[int(key)]
             t = p.type_names[rule.service_type]
+            short = _up(value)
+            reached = (rule.coverage * rule.total_demand - short) / rule.total_demand
             out.append(f"coverage for {t}{_at(sources, 'coverage', f'standards.{t}')} cannot "
-                       f"reach {rule.coverage:.0%} with the other rules (short by "
-                       f"{_up(value):,} in {rule.demand})")
+                       f"reach {rule.coverage:.0%} with the other rules: {max(reached, 0):.1%} "
+                       f"of {rule.demand} within {rule.max_minutes:g} minutes, {short:,} "
+                       "people short")
         elif kind == "capacity":
             b = int(key)
             out.append(f"{_why_not(p, b, names)} would need {_up(value):,} m2 more than its "
