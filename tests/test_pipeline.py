@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -221,7 +222,7 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
     ('\n[finance.carbon_kg_per_kwh]\ngas = -0.2\n',
      ["[finance.carbon_kg_per_kwh] gas = -0.2 must be a number, 0 or more"]),
     ('\n[solver]\nbackend = "gurobi"\n', ["backend 'gurobi' must be one of highs, scip, cpsat"]),
-    ('\n[solver]\ntime_limit_s = "60"\n', ["time_limit_s = '60' must be seconds"]),
+    ('\n[solver]\ntime_limit_s = "60"\n', ['time_limit_s = "60" must be seconds']),
     ('\n[solver]\nlocal_search = 1.5\n',
      ["bad.toml line 21: [solver] local_search = 1.5 must be a share of the time limit "
       "between 0 and 0.9"]),
@@ -258,11 +259,15 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
       "the two"]),
     ('\n[status]\nretain = ["F", 5]\n',
      ["bad.toml line 21: [status] retain = ['F', 5] must list site ids as text in quotes"]),
+    ('\n[caps]\nmax_one_off_gbp = inf\n',
+     ["bad.toml line 21: [caps] max_one_off_gbp = inf must be a sum in GBP"]),
+    ('\n[caps]\nmax_disposals = true\n',
+     ["bad.toml line 21: [caps] max_disposals = true must be"]),
 ], ids=["unknown service type", "unknown key", "negative factor",
         "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
         "dispose a retained site", "owner case", "benchmark category typo", "dotted key",
         "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
-        "table twice", "number for a site id"])
+        "table twice", "number for a site id", "infinite cost", "true for a number"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
     path = _scenario(tmp_path, extra)
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)
@@ -281,6 +286,34 @@ def test_negative_price_and_missing_place(tmp_path: Path) -> None:
     msg = str(info.value)
     assert "bad.toml line 2: place '../nowhere' not found" in msg
     assert "[finance.energy_prices_gbp_per_kwh] electricity = -0.245 must be a number" in msg
+
+
+@pytest.mark.parametrize("name", [".", "..", "../../elsewhere", "a/b", " ", ".hidden"])
+def test_a_scenario_name_cannot_reach_outside_its_results_folder(tmp_path: Path,
+                                                                 name: str) -> None:
+    results = tmp_path / "res"
+    (results / "other").mkdir(parents=True)
+    path = _scenario(tmp_path, "")
+    path.write_text(path.read_text().replace('name = "savings-test"', f'name = "{name}"'))
+    r = _cli("run", str(path), "--out", str(results), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert (f'bad.toml line 1: name = "{name}" names the scenario\'s results folder and map, '
+            "so it must be a plain file name") in r.stderr
+    assert os.listdir(results) == ["other"]  # nothing replaced or written
+
+
+def test_a_start_date_every_year_has(tmp_path: Path) -> None:
+    path = _scenario(tmp_path, "")
+    text = path.read_text()
+    path.write_text(text.replace("start_date = 2027-04-01", "start_date = 2028-02-29"))
+    with pytest.raises(InputError, match=r"bad.toml line 8: \[finance\] start_date = 2028-02-29: "
+                       "each appraisal year starts on the same day of the year, and 29 February "
+                       r"is missing from most years; start on 1 March \(or 1 April"):
+        scenario.load(path)
+    path.write_text(text.replace("start_date = 2027-04-01", "start_date = 2027-04-01T09:00:00"))
+    with pytest.raises(InputError, match=r"start_date = 2027-04-01T09:00:00 must be a date "
+                       "without a time"):
+        scenario.load(path)
 
 
 def test_unwritable_output_folder(tmp_path: Path) -> None:

@@ -7,14 +7,15 @@ Every key, its type and default is documented in ``optimisation/README.md``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from tp_assets import settings
 from tp_assets._errors import InputError
-from tp_assets._toml import Sources, check_keys, line_of, locate, read_toml
+from tp_assets._toml import Sources, check_keys, line_of, locate, read_toml, shown
 from tp_assets.finance import Finance
 
 NETWORK_SOURCES: tuple[str, ...] = ("graphml", "osm_xml", "osm", "straight_line")
@@ -229,6 +230,11 @@ def load(path: str | Path) -> Scenario:
     r = _Reader(problems, sources)
     base = path.parent
     name = r.get(data, "name", str, path.stem, None, "text") or path.stem
+    if not _plain_name(name):
+        where = r.where("name", None) if "name" in data else f"{path.name}: "
+        problems.append(f"{where}name = {shown(name)} names the scenario's results folder and "
+                        "map, so it must be a plain file name: no / \\ < > : \" | ? *, not "
+                        "starting or ending with '.' or a space, e.g. name = \"colocation-2027\"")
     place_value = r.get(data, "place", str, None, None, "a path")
     place = None
     if "place" not in data:
@@ -265,6 +271,12 @@ def load(path: str | Path) -> Scenario:
                     description=str(data.get("description", "")), finance=finance,
                     rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose,
                     retain_all=retain_all, sources=tuple(sources))
+
+
+def _plain_name(name: str) -> bool:
+    """Whether ``name`` can only ever name a file or folder inside its parent."""
+    return (bool(name.strip()) and not name.startswith((".", " ")) and not name.endswith(
+        (".", " ")) and all(c.isprintable() and c not in '/\\<>:"|?*' for c in name))
 
 
 def _read_extended(path: Path, seen: frozenset[Path]
@@ -336,9 +348,11 @@ class _Reader:
         value = data[key]
         ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
         if ok and isinstance(value, int | float) and not isinstance(value, bool):
-            ok = (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+            ok = (math.isfinite(value) and (minimum is None or value >= minimum)
+                  and (maximum is None or value <= maximum))
         if not ok:
-            self.problems.append(f"{self.where(key, table)}{key} = {value!r} must be {expected}")
+            self.problems.append(f"{self.where(key, table)}{key} = {shown(value)} must be "
+                                 f"{expected}")
             return default
         return value
 
@@ -367,6 +381,15 @@ def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
         maps[key] = merged
     start = r.get(t, "start_date", date, d.start_date, "finance",
                   "a date written without quotes, e.g. start_date = 2027-04-01")
+    if isinstance(start, datetime):
+        r.problems.append(f"{r.where('start_date', 'finance')}start_date = {shown(start)} must "
+                          "be a date without a time, e.g. start_date = 2027-04-01")
+        start = start.date()
+    if (start.month, start.day) == (2, 29):
+        r.problems.append(f"{r.where('start_date', 'finance')}start_date = {shown(start)}: "
+                          "each appraisal year starts on the same day of the year, and 29 "
+                          "February is missing from most years; start on 1 March (or 1 April, "
+                          "the financial year)")
     return Finance(
         start_date=start,
         horizon_years=r.get(t, "horizon_years", int, d.horizon_years, "finance",
