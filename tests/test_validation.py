@@ -101,6 +101,10 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
       "YYYY-MM-DD"]),
     ("missing CRS", _toml('crs = "EPSG:27700"\n', ""),
      ["sites.csv", "no CRS is declared", 'crs = "EPSG:27700"', "place.toml"]),
+    ("wrong CRS", _toml('crs = "EPSG:27700"', 'crs = "EPSG:4326"'),
+     ["sites.csv rows 2, 3, 4, 5, 6: x/y cannot be EPSG:4326 coordinates (row 2: x 537500, "
+      "y 173500 is outside what EPSG:4326 can place on Earth); they look like British "
+      'National Grid metres: declare crs = "EPSG:27700" for this table in place.toml']),
     ("unknown CRS", _toml('crs = "EPSG:27700"', 'crs = "EPSG:999999"'),
      ["place.toml key 'crs'", "unknown CRS 'EPSG:999999'", "EPSG:27700"]),
     ("empty site coordinates", _cell("sites.csv", "S3", "x", "", "S3", "y", ""),

@@ -275,9 +275,31 @@ def _read_csv(path: Path, crs: str | None) -> RawTable:
     points = shapely.points(xy)
     points = np.where(np.isnan(xy).any(axis=1), None, points)
     geom = gpd.GeoSeries(points, crs=source_crs).to_crs(WORKING_CRS)
+    lost = np.flatnonzero(~np.isnan(xy).any(axis=1) & ~np.isfinite(
+        np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])).all(axis=1))
+    if len(lost):
+        raise InputError(_outside_crs(path, rows[lost], xy[lost], (xname, yname), source_crs))
     table = RawTable(path, cells, geom, xy, source_crs, is_csv=True, problems=problems,
                      rows=rows)
     return table
+
+
+def _outside_crs(path: Path, rows: np.ndarray, xy: np.ndarray, names: tuple[str, str],
+                 crs: pyproj.CRS) -> str:
+    """The message for coordinates that the declared CRS cannot place on Earth."""
+    listed = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more"
+                                                    if len(rows) > 8 else "")
+    (x, y), label = xy[0], crs.to_string()
+    if names == ("lon", "lat"):
+        fix = "lon/lat columns must hold WGS84 degrees; name projected coordinates x/y instead"
+    elif ((xy >= 0) & (xy <= [700_000, 1_300_000])).all():
+        fix = ('they look like British National Grid metres: declare crs = "EPSG:27700" for '
+               "this table in place.toml")
+    else:
+        fix = "declare the CRS they are in for this table in place.toml (crs)"
+    return (f"{path.name} row{'s' * (len(rows) > 1)} {listed}: {names[0]}/{names[1]} cannot be "
+            f"{label} coordinates (row {rows[0]}: {names[0]} {x:g}, {names[1]} {y:g} is outside "
+            f"what {label} can place on Earth); {fix}")
 
 
 def _read_geo(path: Path, layer: str | None) -> RawTable:
