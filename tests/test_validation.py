@@ -141,6 +141,10 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("semicolon separated", lambda p: (p / "services.csv").write_text(
         (p / "services.csv").read_text().replace(",", ";")),
      ["services.csv: columns are separated by ';'", "comma-separated"]),
+    ("unquoted comma in a cell", lambda p: (p / "sites.csv").write_text(
+        (p / "sites.csv").read_text().replace("Catford Library", "Library, Catford")),
+     ["sites.csv row 2: has 20 cells where the header has 19; put a cell that holds a comma in "
+      'double quotes, e.g. "Library, Deptford"']),
     ("not geodata", lambda p: (_toml('zones = "zones.csv"', 'zones = "zones.gpkg"')(p),
                                (p / "zones.gpkg").write_bytes(b"this is not a geopackage")),
      ["zones.gpkg: cannot be read as geodata", "valid GeoPackage or GeoJSON"]),

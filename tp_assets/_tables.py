@@ -8,6 +8,7 @@ read at all. :mod:`tp_assets.estate` parses and validates the cells.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import io
 import os
@@ -218,12 +219,13 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty; it needs a header row and one row "
                          "per record (see data/README.md)")
+    _check_cell_counts(path, text)
     try:
         cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             skipinitialspace=True, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"{path.name}: not a readable CSV table ({exc}); use commas between "
-                         "columns and one header row") from None
+        raise InputError(f"{path.name}: not a readable CSV table ({str(exc).strip()}); use "
+                         "commas between columns and one header row") from None
     cells.columns = [str(c).strip() for c in cells.columns]
     cells = cells[cells.apply(lambda col: col.str.strip() != "").any(axis=1)]
     if len(cells) == 0:
@@ -232,6 +234,26 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
         raise InputError(f"{path.name}: columns are separated by ';' not ','; save it as "
                          "comma-separated CSV")
     return cells
+
+
+def _check_cell_counts(path: Path, text: str) -> None:
+    """Name the first row with more cells than the header (an unquoted comma, usually).
+
+    pandas would otherwise take the first column for an index, or stop with its own
+    words, when a row has a cell too many.
+    """
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = len(next(reader))
+        for cells in reader:
+            if len(cells) > header and any(c.strip() for c in cells[header:]):
+                raise InputError(
+                    f"{path.name} row {reader.line_num}: has {len(cells)} cells where the "
+                    f"header has {header}; put a cell that holds a comma in double quotes, e.g. "
+                    '"Library, Deptford" (a spreadsheet\'s Save As CSV does this), or remove '
+                    "the extra commas")
+    except csv.Error:
+        return  # pandas words it
 
 
 def _read_csv(path: Path, crs: str | None) -> RawTable:
