@@ -135,8 +135,32 @@ def test_clicking_a_site_opens_its_popup(demo_map, browser) -> None:  # type: ig
     name = browser.execute_script(MAP_JS)[0]
     popup = _open_popup(browser, result, name, site)
     assert row["name"] in popup
-    assert "Dispose of" in popup
+    assert f"Site {site}: Dispose of" in popup
     assert f"£{row['annual_saving_gbp_pa']:,.0f}/yr" in popup
+    # where each of its services goes, by site id and name, as in moves.csv
+    moves = result.savings.moves
+    assert "Services today, all moving out:" in popup
+    for m in moves[moves["from_site"] == site].itertuples():
+        assert f"to {m.to_site} {sites.loc[m.to_site, 'name']}" in popup
+    # and the receiving site lists it coming in, with the one-off cost of its moves in
+    m = moves[moves["from_site"] == site].iloc[0]
+    popup = _open_popup(browser, result, name, m["to_site"])
+    assert "Services coming in:" in popup
+    assert f"from {site} {row['name']}" in popup
+    cost = -sites.loc[m["to_site"], "one_off_cost_gbp"]
+    assert f"One-off cost of the moves in £{cost:,.0f}" in popup
+
+
+def test_clusters_keep_the_decision_colours(demo_map, browser) -> None:  # type: ignore[no-untyped-def]
+    path, _ = demo_map
+    browser.get(path.as_uri())
+    time.sleep(1.0)
+    colours = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.tpa-cluster'))"
+        ".map(e => e.style.background)")
+    assert colours  # at the opening zoom, some sites are clustered
+    assert set(colours) <= {"rgb(215, 48, 31)", "rgb(33, 113, 181)", "rgb(99, 99, 99)"}
+    assert not browser.find_elements("css selector", ".marker-cluster-small")  # Leaflet's own
 
 
 def test_register_text_is_escaped(demo_map, browser) -> None:  # type: ignore[no-untyped-def]

@@ -10,11 +10,12 @@ import sys
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import DEMO, ROOT, TEST_DATA
 
-from tp_assets import pipeline, scenario
+from tp_assets import maps, pipeline, scenario
 from tp_assets._errors import InputError
 
 SAVINGS = TEST_DATA / "savings"
@@ -455,3 +456,14 @@ def test_validate_names_a_missing_network_file(tmp_path: Path) -> None:
     r = _cli("validate", str(tmp_path / "optimisation" / "colocation.toml"), cwd=tmp_path)
     assert r.returncode == 2
     assert "network_walk.graphml.gz: network file not found; check [network] path" in r.stderr
+
+
+def test_the_map_words_what_the_plan_does_to_each_zone() -> None:
+    inf = np.inf
+    before = np.array([10.0, 25.0, 4.0, 12.0, 8.0, 30.0, inf, 9.6])
+    after = np.array([22.0, 12.0, 11.0, 9.0, 8.4, 35.0, 18.0, 9.0])
+    assert maps.zone_changes(before, after, 20.0) == [
+        "loses access", "gains access", "further by 7 min", "nearer by 3 min", "",
+        "further by 5 min", "gains access", "nearer by 1 min"]
+    assert maps.zone_changes(np.array([25.0, inf]), np.array([inf, 29.0]), 20.0) == [
+        "further: beyond the cutoff", "nearer: now within the cutoff"]

@@ -300,6 +300,7 @@ def _read_csv(path: Path, crs: str | None) -> RawTable:
     lost = np.flatnonzero(~np.isnan(xy).any(axis=1) & ~np.isfinite(
         np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])).all(axis=1))
     if len(lost):
+        assert source_crs is not None
         raise InputError(_outside_crs(path, rows[lost], xy[lost], (xname, yname), source_crs))
     table = RawTable(path, cells, geom, xy, source_crs, is_csv=True, problems=problems,
                      rows=rows)

@@ -110,7 +110,8 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     from folium import plugins
 
     sites = estate.sites.merge(savings.sites[["site_id", "decision", "annual_saving_gbp_pa",
-                                              "receipts_net_gbp", "npv_gbp",
+                                              "receipts_net_gbp", "npv_gbp", "vacate_year",
+                                              "vacate_fin_year", "one_off_cost_gbp",
                                               "electricity_kwh_saved_pa",
                                               "heat_kwh_saved_pa", "tco2e_saved_pa"]],
                                on="site_id")
@@ -127,7 +128,7 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium, cache_dir)
     _moves(fmap, estate, savings, folium)
     owners = {o: SHAPES[k % len(SHAPES)] for k, o in enumerate(sorted(set(sites["owner"])))}
-    _sites(fmap, estate, sites, owners, folium, plugins)
+    _sites(fmap, estate, sites, savings.moves, owners, folium, plugins)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     root: Any = fmap.get_root()
     root.header.add_child(folium.Element(f"<style>{_CSS}</style>"))
@@ -148,14 +149,24 @@ def _boundary(fmap: Any, area: shapely.Geometry, folium: Any) -> None:
                                              "dashArray": "6 4"}).add_to(fmap)
 
 
-def _sites(fmap: Any, estate: Estate, sites: pd.DataFrame, owners: dict[str, str],
-           folium: Any, plugins: Any) -> None:
+#: A cluster of sites takes its layer's decision colour (Leaflet's default green, yellow
+#: and orange by count would hide the decisions at the opening zoom).
+_CLUSTER_ICON = """function (cluster) {
+    return L.divIcon({html: '<div class="tpa-cluster" style="background:COLOUR">'
+        + cluster.getChildCount() + '</div>', className: '', iconSize: L.point(26, 26)});
+}"""
+
+
+def _sites(fmap: Any, estate: Estate, sites: pd.DataFrame, moves: pd.DataFrame,
+           owners: dict[str, str], folium: Any, plugins: Any) -> None:
     services = estate.services.set_index("service_id")
     before = estate.services.groupby("site_id")["service_id"].apply(list)
+    names = dict(zip(sites["site_id"], sites["name"], strict=True))
     pts = _lonlat(sites.geometry)
-    groups = {d: plugins.MarkerCluster(name=label, options={
-        "maxClusterRadius": 30, "disableClusteringAtZoom": 15})
-        for d, (_, label) in DECISION_STYLE.items()}
+    groups = {d: plugins.MarkerCluster(
+        name=label, icon_create_function=_CLUSTER_ICON.replace("COLOUR", colour),
+        options={"maxClusterRadius": 30, "disableClusteringAtZoom": 15})
+        for d, (colour, label) in DECISION_STYLE.items()}
     rows: list[Any] = list(sites.itertuples())
     for row, point in zip(rows, pts, strict=True):
         colour = DECISION_STYLE[row.decision][0]
@@ -163,18 +174,39 @@ def _sites(fmap: Any, estate: Estate, sites: pd.DataFrame, owners: dict[str, str
         icon = folium.DivIcon(html=f'<div class="tpa-site tpa-{shape}" style="--c:{colour}" '
                               f'data-site="{_e(row.site_id)}"></div>', icon_size=(16, 16),
                               icon_anchor=(8, 8))
-        popup = folium.Popup(_popup(row, services, before.get(row.site_id, [])), max_width=340)
+        popup = folium.Popup(_popup(row, services, before.get(row.site_id, []), moves, names),
+                             max_width=360)
         folium.Marker([point.y, point.x], icon=icon, popup=popup,
                       tooltip=_e(row.name)).add_to(groups[row.decision])
     for group in groups.values():
         group.add_to(fmap)
 
 
-def _popup(row: Any, services: pd.DataFrame, before: list[str]) -> str:
-    def names(ids: list[str]) -> str:
-        return "".join(f"<li>{_e(services.loc[i, 'name'] or i)} "
-                       f"({_e(services.loc[i, 'service_type'])}, {_e(services.loc[i, 'owner'])})"
-                       "</li>" for i in ids) or "<li>none</li>"
+def _site_text(site_id: str, names: dict[str, str]) -> str:
+    """``S130 Lewisham Library``, escaped."""
+    return f"{_e(site_id)} {_e(names.get(site_id, ''))}".strip()
+
+
+def _popup(row: Any, services: pd.DataFrame, before: list[str], moves: pd.DataFrame,
+           site_names: dict[str, str]) -> str:
+    """A site's popup: decision, costs and savings, its services and where they go."""
+    def service(i: str) -> str:
+        return (f"{_e(services.loc[i, 'name'] or i)} ({_e(services.loc[i, 'service_type'])}, "
+                f"{_e(services.loc[i, 'owner'])})")
+
+    def listed(items: list[str]) -> str:
+        return "".join(f"<li>{item}</li>" for item in items) or "<li>none</li>"
+
+    def share(m: Any) -> str:
+        return f", {m.share:.0%}" if m.share < 1 else ""
+
+    out = moves[moves["from_site"] == row.site_id]
+    into = moves[moves["to_site"] == row.site_id]
+    staying = [i for i in before if i not in set(out["service_id"])]
+    going = [f"{service(m.service_id)} to {_site_text(m.to_site, site_names)}{share(m)}"
+             for m in out.itertuples()]
+    coming = [f"{service(m.service_id)} from {_site_text(m.from_site, site_names)}{share(m)}"
+              for m in into.itertuples()]
 
     lease = (f"leasehold, can be vacated from {pd.Timestamp(row.lease_end).date()}"
              if row.tenure == "leasehold" and not pd.isna(row.lease_end) else _e(row.tenure))
@@ -185,26 +217,37 @@ def _popup(row: Any, services: pd.DataFrame, before: list[str]) -> str:
                  if estimated else " (metered)"))
     decision = {"dispose": "Dispose of", "receives": "Keep: receives services",
                 "retain": "Keep as it is"}[row.decision]
+    starts = (f" from {row.vacate_fin_year}" if row.decision == "dispose" and row.vacate_year > 1
+              else "")
+    one_off = (f"<tr><th>One-off cost of the moves in</th><td>{format_gbp(-row.one_off_cost_gbp)}"
+               "</td></tr>" if row.one_off_cost_gbp else "")
+    lists = (f"<p>Services today, all moving out:</p><ul>{listed(going)}</ul>"
+             if row.decision == "dispose" else
+             f"<p>Services staying:</p><ul>{listed([service(i) for i in staying])}</ul>"
+             + (f"<p>Services leaving:</p><ul>{listed(going)}</ul>" if going else "")
+             + (f"<p>Services coming in:</p><ul>{listed(coming)}</ul>" if coming else ""))
     return (f'<div class="tpa-popup"><h4>{_e(row.name)}</h4>'
-            f"<p><b>{decision}</b></p><table>"
+            f"<p>Site {_e(row.site_id)}: <b>{decision}</b></p><table>"
             f"<tr><th>Owner</th><td>{_e(row.owner)}</td></tr>"
             f"<tr><th>Tenure</th><td>{lease}</td></tr>"
             f"<tr><th>Floor area</th><td>{row.gia_m2:,.0f} m2 GIA</td></tr>"
             f'<tr><th>Annual saving</th><td class="tpa-saving">'
-            f"{format_gbp(row.annual_saving_gbp_pa)}/yr</td></tr>"
+            f"{format_gbp(row.annual_saving_gbp_pa)}/yr{starts}</td></tr>"
             f"<tr><th>Receipt (net)</th><td>{format_gbp(row.receipts_net_gbp)}</td></tr>"
+            f"{one_off}"
             f"<tr><th>Energy and carbon saved</th><td>{energy}</td></tr></table>"
-            f"<p>Services today:</p><ul>{names(before)}</ul></div>")
+            f"{lists}</div>")
 
 
 def _moves(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
     layer = folium.FeatureGroup(name="Service moves (old site to new)", show=True)
     pts = _lonlat(estate.sites.set_index("site_id").geometry)
+    names = dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True))
     moves: list[Any] = list(savings.moves.itertuples())
     for m in moves:
         a, b = pts[m.from_site], pts[m.to_site]
         label = (f"{_e(m.name or m.service_id)} ({_e(m.service_type)}, {_e(m.owner)}): "
-                 f"{_e(m.from_site)} to {_e(m.to_site)}"
+                 f"{_site_text(m.from_site, names)} to {_site_text(m.to_site, names)}"
                  + (f", {m.share:.0%}" if m.share < 1 else ""))
         folium.PolyLine([[a.y, a.x], [b.y, b.x]], color="#6a3d9a", weight=2, opacity=0.8,
                         tooltip=label).add_to(layer)
@@ -222,16 +265,20 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
         tt = times[st.mode]
         m_before, m_after = by_type[t]
         label = _label(t)
+        def shown(minutes: np.ndarray, cutoff: float = tt.cutoff_minutes) -> list[str]:
+            return [f"{v:.0f} min" if np.isfinite(v) else f"over {cutoff:g} min"
+                    for v in minutes]
+
         for which, minutes in (("before", m_before), ("after", m_after)):
-            within_b, within_a = m_before <= st.max_minutes, m_after <= st.max_minutes
-            change = np.where(within_b & ~within_a, "loses access",
-                              np.where(~within_b & within_a, "gains access", ""))
+            after = which == "after"
+            change = (zone_changes(m_before, m_after, st.max_minutes) if after
+                      else [""] * len(zones))
             frame = zones.assign(
                 zone_id=zones["zone_id"].map(_e),  # the tooltip shows it as HTML
                 minutes=np.where(np.isfinite(minutes), np.round(minutes, 1), np.nan),
-                shown=[f"{v:.0f} min" if np.isfinite(v) else f"over {tt.cutoff_minutes:g} min"
-                       for v in minutes],
-                change=change if which == "after" else "")
+                shown=shown(minutes), was=shown(m_before), change=change,
+                further=after & (np.nan_to_num(m_after, posinf=1e9) - np.nan_to_num(
+                    m_before, posinf=1e9) >= settings.MAP_FURTHER_MINUTES))
             data = json.loads(frame.to_json(na="null"))
 
             def style(feature: dict[str, Any], limit: float = st.max_minutes) -> dict[str, Any]:
@@ -239,19 +286,57 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
                 v = p["minutes"]
                 colour = _band_colour(np.inf if v is None else float(v))
                 edge = {"loses access": ("#67001f", 3), "gains access": ("#00441b", 3)}.get(
-                    p["change"], ("#ffffff", 0.3))
+                    p["change"], _FURTHER_EDGE if p["further"] else ("#ffffff", 0.3))
                 return {"fillColor": colour, "fillOpacity": 0.55, "color": edge[0],
                         "weight": edge[1], "dashArray": "" if v is not None and v <= limit
                         else "2 2"}
 
+            fields, aliases = (["zone_id", "shown", "was", "change"],
+                               ["Zone", "Travel", "Before", ""]) if after else (
+                ["zone_id", "shown"], ["Zone", "Travel"])
             folium.GeoJson(
                 data, name=(f"{label}: minutes to nearest, {which} "
                             f"(standard {st.max_minutes:g} min {st.mode})"),
-                style_function=style, show=first and which == "after",
-                tooltip=folium.GeoJsonTooltip(fields=["zone_id", "shown", "change"],
-                                              aliases=["Zone", "Travel", ""]),
+                style_function=style, show=first and after,
+                tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
             ).add_to(fmap)
         first = False
+
+
+#: Outline of a zone whose trip gets settings.MAP_FURTHER_MINUTES or more longer.
+_FURTHER_EDGE = ("#e08214", 2)
+
+
+def zone_changes(before: np.ndarray, after: np.ndarray, limit: float) -> list[str]:
+    """What the plan does to each zone's trip to the nearest site of a service type.
+
+    Parameters
+    ----------
+    before, after
+        Minutes to the nearest site today and with the plan (``inf``: beyond the cutoff).
+    limit
+        The access standard (minutes).
+
+    Returns
+    -------
+    list of str
+        ``"loses access"`` / ``"gains access"`` where the zone crosses the standard, else
+        ``"further by 6 min"`` / ``"nearer by 3 min"`` (whole minutes; beyond the cutoff:
+        ``"further: beyond the cutoff"``), else ``""``.
+    """
+    out = []
+    for b, a in zip(before, after, strict=True):
+        if (b <= limit) != (a <= limit):
+            out.append("loses access" if b <= limit else "gains access")
+        elif np.isfinite(b) and not np.isfinite(a):
+            out.append("further: beyond the cutoff")
+        elif not np.isfinite(b) and np.isfinite(a):
+            out.append("nearer: now within the cutoff")
+        elif np.isfinite(a) and round(a - b) != 0:
+            out.append(f"{'further' if a > b else 'nearer'} by {abs(round(a - b)):.0f} min")
+        else:
+            out.append("")
+    return out
 
 
 def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
@@ -308,7 +393,9 @@ def _legend(owners: dict[str, str]) -> str:
             f"<b>Travel time to nearest site (zones)</b>{''.join(bands)}"
             '<div><span class="tpa-swatch tpa-lose"></span>zone loses access (outside the '
             'standard after)</div><div><span class="tpa-swatch tpa-gain"></span>zone gains '
-            "access</div><div><span class=\"tpa-line\"></span>service move</div>"
+            'access</div><div><span class="tpa-swatch tpa-further"></span>zone\'s trip '
+            f"{settings.MAP_FURTHER_MINUTES:g}+ min longer (standard not crossed)</div>"
+            '<div><span class="tpa-line"></span>service move</div>'
             "<div>dashed outline: outside the standard; blue areas: isochrones</div></div>")
 
 
@@ -320,10 +407,15 @@ def _summary(scenario: Scenario, plan: Plan, savings: Savings,
         f"<tr><td>{_e(r.service_type.replace('_', ' '))}</td><td>{r.share_before:.1%}</td>"
         f"<td>{r.share_after:.1%}</td></tr>" for r in standards)
     gap = plan.gap_text
+    payback = ("never out of pocket" if t["payback_year"] == 0 else
+               f"in {t['payback_fin_year']} (year {t['payback_year']})" if t["payback_year"]
+               else f"not within {scenario.finance.horizon_years} years")
     return (f'<div id="tpa-summary" class="tpa-panel"><h3>{_e(scenario.name)}</h3>'
             f"<p>{_e(scenario.description)}</p><table>"
             f"<tr><th>Annual saving</th><td>{format_gbp(t['annual_saving_gbp_pa'])}/yr</td></tr>"
             f"<tr><th>Receipts (net)</th><td>{format_gbp(t['receipts_net_gbp'])}</td></tr>"
+            f"<tr><th>One-off cost</th><td>{format_gbp(-t['one_off_cost_gbp'])}</td></tr>"
+            f"<tr><th>Pays back</th><td>{payback}</td></tr>"
             f"<tr><th>NPV, {scenario.finance.horizon_years} years at "
             f"{scenario.finance.discount_rate:.1%}</th><td>{format_gbp(t['npv_gbp'])}</td></tr>"
             f"<tr><th>Carbon saved</th><td>{t['tco2e_saved_pa']:,.0f} tCO2e/yr</td></tr>"
@@ -364,6 +456,10 @@ _CSS = """
 .tpa-swatch { display: inline-block; width: 14px; height: 10px; margin-right: 6px;
   vertical-align: middle; border: 1px solid #999; }
 .tpa-lose { border: 2px solid #67001f; } .tpa-gain { border: 2px solid #00441b; }
+.tpa-further { border: 2px solid #e08214; }
+.tpa-cluster { width: 26px; height: 26px; border-radius: 50%; color: #fff; font: bold 12px/26px
+  Arial, sans-serif; text-align: center; border: 2px solid #fff; box-shadow: 0 0 3px #000;
+  box-sizing: border-box; }
 .tpa-line { display: inline-block; width: 18px; height: 0; border-top: 2px solid #6a3d9a;
   margin-right: 6px; vertical-align: middle; }
 .tpa-popup h4 { margin: 0 0 4px; } .tpa-popup th { padding-right: 8px; }

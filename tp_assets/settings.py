@@ -199,3 +199,7 @@ SOLVER_RELATIVE_GAP: float = 1e-4
 EXPLAIN_MAX_FORCED: int = 8
 EXPLAIN_TRY_S: float = 5.0
 EXPLAIN_MIN_S: float = 20.0
+
+#: The leaders' map outlines a zone whose trip to the nearest site of a service type gets
+#: this many minutes longer or more, though it stays within the standard.
+MAP_FURTHER_MINUTES = 5.0
