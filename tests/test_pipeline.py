@@ -10,6 +10,7 @@ import sys
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,6 +101,10 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert sites.splitlines()[0].startswith("site_id,name,owner,tenure,lease_end,decision")
     assert ",2029-04-01," in sites  # ISO dates
     assert "£" not in sites
+    # the GeoPackage's sites layer holds every sites.csv column, with points
+    layer = gpd.read_file(folder / "plan.gpkg", layer="sites")
+    assert list(layer.columns) == [*pd.read_csv(folder / "sites.csv").columns, "geometry"]
+    assert layer.crs.to_epsg() == 27700
     frame = pd.read_csv(folder / "cashflow.csv")
     assert list(frame.columns) == ["scenario", "owner", "site_id", "year", "fin_year",
                                    "category", "kind", "gbp", "discounted_gbp"]

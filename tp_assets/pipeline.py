@@ -350,8 +350,7 @@ def write_results(result: RunResult, folder: Path) -> None:
                         ("cashflow.csv", money.cashflow), ("access.csv", result.access_table)):
         io.write_csv(frame, folder / name, decimals=_decimals(frame))
     geo = est.sites.set_index("site_id").geometry
-    sites = gpd.GeoDataFrame(money.sites.drop(columns=["services_before", "services_after"]),
-                             geometry=money.sites["site_id"].map(geo).to_numpy(),
+    sites = gpd.GeoDataFrame(money.sites, geometry=money.sites["site_id"].map(geo).to_numpy(),
                              crs=settings.WORKING_CRS)
     lines = [shapely.LineString([geo[a], geo[b]]) for a, b in
              zip(money.moves["from_site"], money.moves["to_site"], strict=True)]
