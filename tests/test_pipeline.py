@@ -375,6 +375,27 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
                          maps_dir=None, cache_dir="")
     twice, _ = pipeline.compare([a.folder, again.folder])
     assert list(twice.columns) == ["figure", "savings-test", f"savings-test ({again.folder})"]
+    # a plan that keeps one of a's disposals (F) and sends no services into the site
+    # that receives them in a (H): one disposal differs, one site only in receiving
+    edited = tmp_path / "edited"
+    shutil.copytree(a.folder, edited)
+    summary = json.loads((edited / "summary.json").read_text())
+    summary.update(scenario="edited", gap=9.882856403895797e-14)
+    (edited / "summary.json").write_text(json.dumps(summary))
+    sites = pd.read_csv(edited / "sites.csv", dtype=str, keep_default_na=False)
+    assert sites["decision"].tolist() == ["dispose", "dispose", "receives"]
+    sites.loc[[0, 2], "decision"] = "retain"
+    sites.to_csv(edited / "sites.csv", index=False)
+    r = _cli("compare", str(a.folder), str(edited), "--out", str(tmp_path / "cmp2"),
+             cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert ("1 site kept in one scenario and disposed of in another; 1 more kept in all but "
+            "receiving services in only some") in r.stdout
+    differ = pd.read_csv(tmp_path / "cmp2" / "differences.csv", dtype=str)
+    assert differ[["site_id", "savings-test", "edited", "disposal_differs"]].values.tolist() == [
+        ["F", "dispose", "retain", "True"], ["H", "receives", "retain", "False"]]
+    text = (tmp_path / "cmp2" / "comparison.csv").read_text()
+    assert "e-" not in text and "gap,0,0\n" in text  # plain numbers, no exponent
     bad = _cli("compare", str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2
     assert "no summary.json and sites.csv" in bad.stderr

@@ -264,8 +264,11 @@ def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
     io.write_csv(headline, out_dir / "comparison.csv")
     io.write_csv(differ, out_dir / "differences.csv")
     out.write(_readable(headline).to_string(index=False) + "\n")
-    out.write(f"{len(differ)} sites decided differently; written to "
-              f"{out_dir / 'comparison.csv'} and {out_dir / 'differences.csv'}\n")
+    moved = int(differ["disposal_differs"].sum())
+    out.write(f"{moved} site{'s' * (moved != 1)} kept in one scenario and disposed of in "
+              f"another; {len(differ) - moved} more kept in all but receiving services in "
+              f"only some; written to {out_dir / 'comparison.csv'} and "
+              f"{out_dir / 'differences.csv'}\n")
 
 
 def _readable(headline: pd.DataFrame) -> pd.DataFrame:

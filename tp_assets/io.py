@@ -39,6 +39,14 @@ def neutralise(value: object) -> object:
     return value
 
 
+def _plain(value: float) -> str:
+    """A number in a mixed column as plain decimals (at most 6, no exponent; NaN: empty)."""
+    if not np.isfinite(value):
+        return ""
+    text = f"{round(value, 6) + 0.0:.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
 def write_csv(frame: pd.DataFrame, path: Path, *, decimals: dict[str, int] | None = None
               ) -> None:
     """Write a table as CSV following the finance contract.
@@ -68,7 +76,7 @@ def write_csv(frame: pd.DataFrame, path: Path, *, decimals: dict[str, int] | Non
         elif pd.api.types.is_datetime64_any_dtype(series):
             out[col] = series.dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-            out[col] = series.map(neutralise)
+            out[col] = series.map(lambda v: _plain(v) if isinstance(v, float) else neutralise(v))
     out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
                float_format="%.10g")
 

@@ -414,8 +414,10 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     -------
     headline, differences
         ``headline``: one row per figure, one column per scenario. ``differences``:
-        one row per site decided differently (``site_id``, ``name``, then the
-        decision in each scenario).
+        one row per site decided differently (``site_id``, ``name``, the decision in
+        each scenario, then ``disposal_differs``: true where it is disposed of in some
+        and kept in others, false where it is kept in all but receives services in
+        only some).
 
     Raises
     ------
@@ -448,5 +450,7 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     headline = pd.DataFrame(rows)
     headline.index.name = "figure"
     table = pd.concat(decisions, axis=1)
-    differ = table[table.nunique(axis=1, dropna=False) > 1].reset_index()
-    return headline.reset_index(), differ
+    differ = table[table.nunique(axis=1, dropna=False) > 1]
+    disposed = differ == "dispose"
+    differ = differ.assign(disposal_differs=disposed.any(axis=1) & ~disposed.all(axis=1))
+    return headline.reset_index(), differ.reset_index()
