@@ -141,6 +141,10 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("semicolon separated", lambda p: (p / "services.csv").write_text(
         (p / "services.csv").read_text().replace(",", ";")),
      ["services.csv: columns are separated by ';'", "comma-separated"]),
+    ("owner in other capitals", _cell("services.csv", "V2", "owner", "COUNCIL"),
+     ["services.csv row 3 (service_id V2), column 'owner': 'COUNCIL' differs from 'council' "
+      "only in capitals or spaces, and would count as another organisation; spell it "
+      "'council'"]),
     ("unquoted comma in a cell", lambda p: (p / "sites.csv").write_text(
         (p / "sites.csv").read_text().replace("Catford Library", "Library, Catford")),
      ["sites.csv row 2: has 20 cells where the header has 19; put a cell that holds a comma in "

@@ -579,6 +579,9 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
                               place_label=label, problems=problems, notes=notes,
                               required=lambda i: True)
 
+    _check_spellings([(raw["sites"], s, "site_id"), (raw["services"], v, "service_id")],
+                     "owner", problems)
+
     # Row rules that need several columns.
     for i, row in enumerate(s.to_dict("records")):
         where = raw["sites"].where(i, row["site_id"], "site_id")
@@ -655,6 +658,34 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
             for role, frame in (("sites", s), ("services", v))}
     return Estate(name=name, sites=site_gdf, services=service_gdf, zones=zone_gdf,
                   boundary=place, notes=notes, files=files, network=network, rows=rows)
+
+
+def _check_spellings(tables: list[tuple[RawTable, pd.DataFrame, str]], column: str,
+                     problems: list[str]) -> None:
+    """Name values of ``column`` that differ from another only in capitals or spaces.
+
+    ``London Borough of Lewisham`` and ``london borough of lewisham`` would otherwise be
+    two organisations (their own owner minimums, their own rows in the savings by owner).
+    The spelling used most (first written, on a tie) is taken as meant.
+    """
+    def key(value: str) -> str:
+        return " ".join(value.split()).casefold()
+
+    counts: dict[str, dict[str, int]] = {}
+    for _, frame, _ in tables:
+        for value in frame[column]:
+            if not _blank(value):
+                spellings = counts.setdefault(key(value), {})
+                spellings[value] = spellings.get(value, 0) + 1
+    meant = {k: max(v, key=lambda x: v[x]) for k, v in counts.items() if len(v) > 1}
+    for table, frame, id_col in tables:
+        for i, value in enumerate(frame[column]):
+            if _blank(value) or key(value) not in meant or value == meant[key(value)]:
+                continue
+            problems.append(f"{table.where(i, frame[id_col][i], id_col)}, column '{column}': "
+                            f"{value!r} differs from {meant[key(value)]!r} only in capitals or "
+                            "spaces, and would count as another organisation; spell it "
+                            f"{meant[key(value)]!r}")
 
 
 def _cell_bad(table: RawTable, i: int, column: str) -> bool:
