@@ -92,6 +92,24 @@ def test_crs_round_trip_geopackage_and_lonlat_csv(place: Path, tmp_path: Path) -
         assert est.sites["gia_m2"].tolist() == [1000, 500, 3000, 300, 2000]
 
 
+def test_figures_that_look_wrong_but_may_be_meant_are_noted(place: Path) -> None:
+    edit_csv(place / "sites.csv", "S1", "lease_end", "2030-03-31")
+    edit_csv(place / "sites.csv", "S1", "capacity_m2", "1200")
+    notes = estate.load_place(place).notes
+    assert ("sites.csv row 2 (site_id S1): lease_end 2030-03-31 is ignored, as the site is "
+            "freehold; set tenure = leasehold if it is leased") in notes
+    assert ("sites.csv row 2 (site_id S1): capacity_m2 1,200 is more than its gia_m2 1,000; "
+            "the plan uses capacity_m2 as given: check the two figures") in notes
+
+
+def test_a_date_that_is_not_in_the_calendar_is_named_as_such(place: Path) -> None:
+    edit_csv(place / "sites.csv", "S2", "lease_end", "2029-02-30")
+    with pytest.raises(InputError, match=r"sites.csv row 3 \(site_id S2\), column 'lease_end': "
+                       r"value '2029-02-30' is not a day of the calendar \(check the day and "
+                       r"month"):
+        estate.load_place(place)
+
+
 def test_messages_can_say_where_each_record_was_read(place: Path) -> None:
     """Rows as a spreadsheet shows them (blank rows counted); features in geodata."""
     lines = (place / "sites.csv").read_text().splitlines(keepends=True)

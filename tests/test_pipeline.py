@@ -269,11 +269,17 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
      ["bad.toml line 21: [caps] max_one_off_gbp = inf must be a sum in GBP"]),
     ('\n[caps]\nmax_disposals = true\n',
      ["bad.toml line 21: [caps] max_disposals = true must be"]),
+    ('\n[caps]\nmax_disposals = 10,\n',
+     ["bad.toml line 21: cannot read `max_disposals = 10,`: drop the comma at the end: "
+      "max_disposals = 10"]),
+    ('\nvacate_by = 2029-02-30\n',
+     ["bad.toml line 20: cannot read `vacate_by = 2029-02-30`: no such day in the calendar"]),
 ], ids=["unknown service type", "unknown key", "negative factor",
         "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
         "dispose a retained site", "owner case", "benchmark category typo", "dotted key",
         "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
-        "table twice", "number for a site id", "infinite cost", "true for a number"])
+        "table twice", "number for a site id", "infinite cost", "true for a number",
+        "trailing comma", "no such day"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
     path = _scenario(tmp_path, extra)
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)

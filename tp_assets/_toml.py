@@ -60,8 +60,12 @@ def _syntax_message(path: Path, text: str, error: str) -> str:
         fix = f"{key!r} is set twice; keep one"
     elif error.startswith("Cannot declare"):
         fix = f"the table {line} appears twice; merge the two"
+    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        fix = "no such day in the calendar; check the day and month, e.g. 2027-04-01"
     elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", value):
         fix = "write dates as YYYY-MM-DD, e.g. 2027-04-01"
+    elif re.fullmatch(r"-?[\d.]+,", value):
+        fix = f"drop the comma at the end: {key} = {value[:-1]}"
     elif re.fullmatch(r"-?\d[\d,]*(\.\d+)?", value) and "," in value:
         fix = "write numbers without thousands separators, e.g. 1200"
     elif value in ("True", "False", "TRUE", "FALSE", "yes", "no"):

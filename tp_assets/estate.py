@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -284,6 +285,9 @@ def _parse_date(value: object) -> pd.Timestamp:
     try:
         return pd.Timestamp(date.fromisoformat(text))
     except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError("is not a day of the calendar (check the day and month, e.g. "
+                             "2029-02-28)") from None
         raise ValueError("is not a date in YYYY-MM-DD form (e.g. 2029-03-31)") from None
 
 
@@ -589,6 +593,13 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
                 raw["sites"], i, "lease_end"):
             problems.append(f"{where}, column 'lease_end': a leasehold needs the first date it "
                             "can be vacated (break or expiry) as YYYY-MM-DD, e.g. 2029-03-31")
+        if row["tenure"] == "freehold" and not _blank(row["lease_end"]):
+            notes.append(f"{where}: lease_end {row['lease_end'].date()} is ignored, as the site "
+                         "is freehold; set tenure = leasehold if it is leased")
+        if not _blank(row["capacity_m2"]) and row["capacity_m2"] > row["gia_m2"]:
+            notes.append(f"{where}: capacity_m2 {row['capacity_m2']:,.0f} is more than its "
+                         f"gia_m2 {row['gia_m2']:,.0f}; the plan uses capacity_m2 as given: "
+                         "check the two figures")
     site_ids = {x for x in s["site_id"] if not _blank(x)}
     ids = s["site_id"][~s["site_id"].map(_blank)]
     overwritten = ids.duplicated().any() or len(ids) < len(s)
