@@ -114,6 +114,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("site far outside", _cell("sites.csv", "S5", "y", "183300"),
      ["sites.csv row 6 (site_id S5)", "lies 8.3 km outside the place boundary",
       "1,000 m margin", "check its coordinates and their CRS", "EPSG:27700"]),
+    ("projected CRS not the coordinates'", _toml('crs = "EPSG:27700"', 'crs = "EPSG:3857"'),
+     ["sites.csv: all 5 rows lie outside the place boundary, the nearest ",
+      "km away (sites.csv row ", "): the coordinates are not in the declared CRS (EPSG:3857), "
+      "or they belong to another place; they look like British National Grid metres: declare "
+      'crs = "EPSG:27700" for this table in place.toml']),
     ("x and y swapped", _cell("sites.csv", "S1", "x", "173500", "S1", "y", "537500"),
      ["sites.csv row 2 (site_id S1)", "outside the place boundary",
       "x/y values look swapped: swapping them puts it inside"]),
@@ -190,7 +195,15 @@ def test_lonlat_swapped_is_named(place: Path) -> None:
     (place / "sites.csv").write_text("\n".join(out) + "\n")
     with pytest.raises(InputError) as info:
         estate.load_place(place)
-    assert len(info.value.problems) == 5
+    assert len(info.value.problems) == 1  # every row: one message, not five
+    assert str(info.value).startswith("sites.csv: all 5 rows lie outside the place boundary")
+    assert str(info.value).endswith("the lon/lat values look swapped in every row: swapping "
+                                    "them puts each inside; swap the two columns' names")
+    edit_csv(place / "sites.csv", "S3", "lon", "-0.0200")  # one row's fixed: the others named
+    edit_csv(place / "sites.csv", "S3", "lat", "51.4450")
+    with pytest.raises(InputError) as info:
+        estate.load_place(place)
+    assert len(info.value.problems) == 4
     assert "sites.csv row 2 (site_id S1)" in str(info.value)
     assert "lon/lat values look swapped" in str(info.value)
 

@@ -313,16 +313,29 @@ def _outside_crs(path: Path, rows: np.ndarray, xy: np.ndarray, names: tuple[str,
     listed = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more"
                                                     if len(rows) > 8 else "")
     (x, y), label = xy[0], crs.to_string()
-    if names == ("lon", "lat"):
-        fix = "lon/lat columns must hold WGS84 degrees; name projected coordinates x/y instead"
-    elif ((xy >= 0) & (xy <= [700_000, 1_300_000])).all():
-        fix = ('they look like British National Grid metres: declare crs = "EPSG:27700" for '
-               "this table in place.toml")
-    else:
-        fix = "declare the CRS they are in for this table in place.toml (crs)"
     return (f"{path.name} row{'s' * (len(rows) > 1)} {listed}: {names[0]}/{names[1]} cannot be "
             f"{label} coordinates (row {rows[0]}: {names[0]} {x:g}, {names[1]} {y:g} is outside "
-            f"what {label} can place on Earth); {fix}")
+            f"what {label} can place on Earth); {crs_fix(xy, names)}")
+
+
+def crs_fix(xy: np.ndarray, names: tuple[str, str] = ("x", "y")) -> str:
+    """What to do about coordinates that are not in their declared CRS.
+
+    Parameters
+    ----------
+    xy
+        The coordinates as written, one row per record.
+    names
+        Their columns: ``("lon", "lat")`` or ``("x", "y")``.
+    """
+    if names == ("lon", "lat"):
+        return "lon/lat columns must hold WGS84 degrees; name projected coordinates x/y instead"
+    if ((xy >= 0) & (xy <= [700_000, 1_300_000])).all():
+        return ('they look like British National Grid metres: declare crs = "EPSG:27700" for '
+                "this table in place.toml")
+    if (np.abs(xy) <= [180, 90]).all():
+        return "they look like longitude/latitude degrees: name the columns lon and lat"
+    return "declare the CRS they are in for this table in place.toml (crs)"
 
 
 def _read_geo(path: Path, layer: str | None) -> RawTable:

@@ -29,7 +29,14 @@ import shapely
 
 from tp_assets import settings
 from tp_assets._errors import InputError
-from tp_assets._tables import RawTable, file_sha256, parse_crs, read_table, swapped_in_place
+from tp_assets._tables import (
+    RawTable,
+    crs_fix,
+    file_sha256,
+    parse_crs,
+    read_table,
+    swapped_in_place,
+)
 from tp_assets._toml import check_keys, read_toml
 
 # --------------------------------------------------------------------------- schema
@@ -441,6 +448,8 @@ def _check_geometry(table: RawTable, frame: pd.DataFrame, id_col: str, *, place:
     geoms = table.geometry.to_numpy()
     ok = np.zeros(len(geoms), dtype=bool)
     area = place.buffer(margin_m) if place is not None else None
+    outside: list[tuple[int, float, str]] = []  # row, distance (m), message
+    swapped = 0
     for i, g in enumerate(geoms):
         where = table.where(i, frame[id_col][i], id_col)
         if g is None or shapely.is_empty(g):
@@ -461,18 +470,36 @@ def _check_geometry(table: RawTable, frame: pd.DataFrame, id_col: str, *, place:
             if distance > margin_m:
                 hint = ""
                 if swapped_in_place(table, i, area):
+                    swapped += 1
                     axes = ("lon/lat" if "lon" in table.cells.columns else "x/y")
                     hint = f" The {axes} values look swapped: swapping them puts it inside."
-                problems.append(
+                outside.append((i, distance, (
                     f"{where}: lies {distance / 1000:.1f} km outside {place_label} (more than the "
                     f"{margin_m:,.0f} m margin); check its coordinates and their CRS "
                     f"(declared {table.source_crs.to_string() if table.source_crs else 'none'})."
-                    + hint)
+                    + hint)))
                 continue
             if distance > 0 and place_label == _BOUNDARY:
                 notes.append(f"{where} lies {distance:,.0f} m outside {place_label}, within "
                              f"the {margin_m:,.0f} m margin: kept")
         ok[i] = True
+    if len(outside) >= 3 and not ok.any():  # every record: the CRS, not the rows
+        rows = [i for i, _, _ in outside]
+        i, nearest, _ = min(outside, key=lambda o: o[1])
+        crs = table.source_crs.to_string() if table.source_crs else "none"
+        names = ("lon", "lat") if "lon" in table.cells.columns else ("x", "y")
+        fix = (f"the {'/'.join(names)} values look swapped in every row: swapping them puts "
+               "each inside; swap the two columns' names" if swapped == len(rows) else
+               crs_fix(table.source_xy[rows], names) if table.is_csv else
+               "reproject the file, or give it the CRS its coordinates are in")
+        records = "rows" if table.is_csv else "features"
+        problems.append(f"{table.path.name}: all {len(rows)} {records} lie outside "
+                        f"{place_label}, the nearest {nearest / 1000:,.1f} km away "
+                        f"({table.where(i, frame[id_col][i], id_col)}): the coordinates are "
+                        f"not in the declared CRS ({crs}), or they belong to another place; "
+                        f"{fix}")
+    else:
+        problems.extend(message for _, _, message in outside)
     return ok
 
 
