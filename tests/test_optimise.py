@@ -682,6 +682,24 @@ def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
     assert "max_move_minutes" not in msg  # lifting it gives the gp no other site
 
 
+def test_a_service_barred_from_its_own_site_moves_or_is_explained() -> None:
+    # a gp sits at C today, a clinic; clinics may not host gps: it must move (to A or B)
+    est, times, scen = _tiny(rules=scenario.Rules(not_hosted={"clinic": ("gp",)}))
+    est.sites.loc[est.sites["site_id"] == "C", "benchmark"] = "clinic"
+    plan = optimise.optimise(est, times, scen)
+    assert check.check_plan(est, times, scen, plan).ok
+    assert plan.assignment.set_index("service_id").loc["G2", "site_id"] in {"A", "B"}
+    # immovable, it cannot: the rule that bars it is named, and dropping it works
+    est.services.loc[est.services["service_id"] == "G2", "movable"] = False
+    scen = _rules_scenario(scen, '[rules.not_hosted]\nclinic = ["gp"]\n')
+    msg = _why(est, times, scen)
+    assert ("service G2 (gp) cannot be placed: it is at site C (Site C), where [rules] "
+            "not_hosted (rules.toml line 2) forbids gp in 'clinic' sites, and it is "
+            "immovable (movable = false in services.csv row 5)") in msg
+    assert "  - allowing gp in 'clinic' sites ([rules] not_hosted, rules.toml line 2)\n" in msg
+    assert "  - letting G2 move (marked movable = false in services.csv row 5)\n" in msg
+
+
 def test_coverage_out_of_reach_is_explained() -> None:
     est, times, scen = _tiny()
     scen = dataclasses.replace(scen, standards={

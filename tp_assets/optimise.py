@@ -133,6 +133,9 @@ class Problem:
     movable
         Whether each service may move (``movable`` in the register), for messages;
         ``None`` where unknown.
+    barred
+        Whether ``[rules] not_hosted`` forbids each service's type at its own site today
+        (it must move), for messages; ``None`` where unknown.
     """
 
     site_ids: np.ndarray
@@ -157,6 +160,7 @@ class Problem:
     min_sites_per_owner: dict[int, int] = field(default_factory=dict)
     seen_conflicts: list[str] = field(default_factory=list)
     movable: np.ndarray | None = None
+    barred: np.ndarray | None = None
 
     @property
     def n_sites(self) -> int:
@@ -1400,18 +1404,20 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     for category, banned_types in scenario.rules.not_hosted.items():
         for name in banned_types:
             banned[type_code[name], benchmark == category] = True
+    barred = banned[service_type, current]  # its own site may not host it: it must move
     pair_s, pair_b, pair_c = [], [], []
     for s in range(len(services)):
         c = current[s]
-        if not movable[s]:  # stays put; none left if its site is forced out
-            hosts = np.array([c] if keep_fixed[c] != 0 else [], dtype=int)
+        stay = [c] if keep_fixed[c] != 0 and not barred[s] else []
+        if not movable[s]:  # stays put; none left if its site is forced out or barred
+            hosts = np.array(stay, dtype=int)
         else:
             ok = near[c] & (keep_fixed != 0) & ~banned[service_type[s]]
             ok[c] = False
             others = np.flatnonzero(ok)
             others = others[np.argsort(apart[c, others], kind="stable")]
             others = others[:scenario.rules.max_candidates]
-            hosts = np.sort(np.r_[others, [c] if keep_fixed[c] != 0 else []].astype(int))
+            hosts = np.sort(np.r_[others, stay].astype(int))
         pair_s += [s] * len(hosts)
         pair_b += hosts.tolist()
         pair_c += [0.0 if b == c else float(move_cost[s]) for b in hosts]
@@ -1452,7 +1458,7 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,
         min_sites_per_owner={owner_code[o]: n for o, n in
                              scenario.caps.min_sites_per_owner.items()},
-        seen_conflicts=seen, movable=movable)
+        seen_conflicts=seen, movable=movable, barred=barred)
 
 
 def _tm46_categories() -> set[str]:
@@ -1523,17 +1529,25 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
         c = p.current[s]
         label = f"service {p.service_ids[s]} ({p.type_names[p.service_type[s]]})"
         marked = _in_register(estate, "services", [str(p.service_ids[s])])
+        barred = p.barred is not None and p.barred[s]
         if c < 0:
             out.append(f"{label} has no candidate site")
-        elif p.keep_fixed[c] == 0:
+        elif p.keep_fixed[c] == 0 or barred:
             why = (f"no other site within [rules] max_move_minutes"
                    f"{_at(sources, 'max_move_minutes', 'rules')} may host it"
                    if p.movable is not None and p.movable[s] else
                    f"it is immovable (movable = false{marked})" if p.movable is not None else
                    "it is immovable (movable = false) or no other site within reach may host "
                    "it")
-            out.append(f"{label} cannot be placed: it is at {_why_not(p, int(c), names)}, "
-                       f"and {why}")
+            where = _why_not(p, int(c), names)
+            if barred and p.keep_fixed[c] != 0:
+                category = ("" if estate is None else
+                            str(estate.sites["benchmark"].iloc[int(c)]))
+                where += (f", where [rules] not_hosted"
+                          f"{_at(sources, category, 'rules.not_hosted') if category else ''} "
+                          f"forbids {p.type_names[p.service_type[s]]}"
+                          + (f" in {category!r} sites" if category else ""))
+            out.append(f"{label} cannot be placed: it is at {where}, and {why}")
         else:
             out.append(f"{label} has no site it may use")
     for rule in p.rules:
