@@ -136,7 +136,7 @@ def test_clicking_a_site_opens_its_popup(demo_map, browser) -> None:  # type: ig
     popup = _open_popup(browser, result, name, site)
     assert row["name"] in popup
     assert f"Site {site}: Dispose of" in popup
-    assert f"£{row['annual_saving_gbp_pa']:,.0f}/yr" in popup
+    assert f"£{row['annual_saving_gbp_pa']:,.0f}/yr from {row['vacate_fin_year']}" in popup
     # where each of its services goes, by site id and name, as in moves.csv
     moves = result.savings.moves
     assert "Services today, all moving out:" in popup

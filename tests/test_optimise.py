@@ -473,6 +473,13 @@ def test_forced_disposals_that_break_no_loss_are_explained(
         "within 10 minutes only of site A (Site A; forced out) and site B (Site B; forced "
         "out)")
     assert InfeasibleError.exit_code == 3
+    # none tried: the untried ones are not read as a change that works
+    monkeypatch.setattr(optimise.settings, "EXPLAIN_MAX_FORCED", 0)
+    assert _why(est, times, scen).startswith(
+        "scenario 'tiny' cannot hold all its rules:\n"
+        "  no single change tried would let every other rule hold\n"
+        "  (2 more forced disposals not tried: B, A)\n"
+        "  as the rules stand:\n")
 
 
 def test_no_plan_in_time_is_not_explained_as_a_conflict(
@@ -533,6 +540,26 @@ def test_solver_proven_conflict_names_the_cap() -> None:
     assert msg.endswith("  as the rules stand, the fewest that must give way:\n"
                         "  - [caps] max_one_off_gbp = 1 is too low by £69,999 for the moves "
                         "the other rules require")
+
+
+def test_forced_disposals_are_named_with_what_forces_them() -> None:
+    # A is forced out by the scenario, B by the register: a cap of one disposal fails
+    est, times, scen = _tiny(dispose=("A",), caps=scenario.Caps(max_disposals=1))
+    est.sites.loc[est.sites["site_id"] == "B", "status"] = "dispose"
+    scen = _rules_scenario(scen, '[status]\ndispose = ["A"]\n[caps]\nmax_disposals = 1\n')
+    assert ("  - 2 sites are forced out ([status] dispose (rules.toml line 2): A; status = "
+            "dispose in sites.csv row 3: B) but [caps] max_disposals = 1 (rules.toml line 4); "
+            "raise the cap or dispose of fewer") in _why(est, times, scen)
+    # a disposal whose lease outlasts the appraisal
+    est, times, scen = _tiny(dispose=("C",))
+    scen = _rules_scenario(scen, '[status]\ndispose = ["C"]\n[finance]\nhorizon_years = 10\n')
+    c = est.sites["site_id"] == "C"
+    est.sites.loc[c, "tenure"], est.sites.loc[c, "lease_end"] = "leasehold", pd.Timestamp(
+        "2045-01-01")
+    assert ("  - site C (Site C) is to be disposed of ([status] dispose (rules.toml line 2): "
+            "C), but its lease cannot be vacated before 2045-01-01, after the appraisal's last "
+            "year (from 2036-04-01; [finance] horizon_years (rules.toml line 4)); extend "
+            "horizon_years or drop the disposal") in _why(est, times, scen)
 
 
 @pytest.mark.parametrize("idle", [0.5, 2.0], ids=["one step after the other", "side by side"])
@@ -596,8 +623,9 @@ def test_explanation_names_the_fewest_rules_that_give_way() -> None:
 
 
 def test_explanation_says_how_far_a_coverage_standard_falls_short() -> None:
-    # 90% of 1,000 people must be within 10 minutes of a library; D, which reaches
-    # 600 of them, must go, and P, which reaches 350, is the only other host
+    # 92.5% of 1,000 people must be within 10 minutes of a library; D, which reaches
+    # 600 of them, must go, and P, which reaches 349.6, is the only other host: the
+    # share is said as set, and the share reached rounded down, so that it can be asked
     problem = optimise.Problem(
         site_ids=np.array(["D", "P"], dtype=object), service_ids=np.array(["l"], dtype=object),
         disposal_value=np.array([1e6, 1e5]), capacity=np.array([100.0, 100.0]),
@@ -606,12 +634,12 @@ def test_explanation_says_how_far_a_coverage_standard_falls_short() -> None:
         pair_service=np.array([0, 0]), pair_site=np.array([0, 1]),
         pair_cost=np.array([0.0, 1e3]),
         rules=[optimise.AccessRule(
-            0, "coverage", 0.9, [np.array([0]), np.array([1])], np.array([600.0, 350.0]),
+            0, "coverage", 0.925, [np.array([0]), np.array([1])], np.array([600.0, 349.6]),
             np.zeros(2, dtype=bool), [["Z1"], ["Z2"]], 1000.0, 10.0, "pop_65_plus")])
     lines, heading = optimise.explain(problem, scenario.SolverSettings(time_limit_s=5))
     assert heading == "as the rules stand, the fewest that must give way:"
-    assert lines == ["coverage for library cannot reach 90% with the other rules: 35.0% of "
-                     "pop_65_plus within 10 minutes, 550 people short"]
+    assert lines == ["coverage for library cannot reach 92.5% with the other rules: 34.9% of "
+                     "pop_65_plus within 10 minutes, 576 people short"]
 
 
 def test_explanation_names_an_incompatibility_that_gives_way() -> None:
@@ -707,6 +735,9 @@ def test_coverage_out_of_reach_is_explained() -> None:
     with pytest.raises(InfeasibleError, match=r"coverage for library cannot reach 95%: even with "
                        r"library in every site that may host it, only 92\.3% of the demand"):
         optimise.optimise(est, times, scen)
+    # shares are said as set (99.5%, not 100%), and those reached rounded down
+    assert [optimise._pct(x) for x in (0.995, 0.8, 0.9235)] == ["99.5%", "80%", "92.35%"]
+    assert [optimise._pct(x, down=True) for x in (0.98963, 0.35, 0.0)] == ["98.9%", "35%", "0%"]
 
 
 def test_native_solver_output_stays_out_of_the_summary(capfd: pytest.CaptureFixture) -> None:

@@ -237,7 +237,8 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
       "(did you mean 'F'?)"]),
     ('\n[status]\nretain = ["F"]\n',
      ["bad.toml line 21: [status] retain names site 'F' (Freehold House), which the sites "
-      "table marks status = dispose; drop it from retain, or clear its status"]),
+      "table marks status = dispose (sites.csv row 2); drop it from retain, or clear its "
+      "status"]),
     ('\n[status]\ndispose = ["H"]\n',
      ["bad.toml line 21: [status] dispose names site 'H' (Hub), which the sites table marks "
       "status = retain"]),
@@ -443,8 +444,8 @@ def test_a_percentage_for_a_share_is_named(tmp_path: Path) -> None:
      "keep 2; lower the minimum"),
     ('\n[caps.min_sites_per_owner]\ncouncil = 2\n',
      "council must keep at least 2 sites (bad.toml line 21) but only 1 of its 2 are not "
-     "forced out (status = "
-     "dispose: F); lower the minimum or dispose of fewer"),
+     "forced out (status = dispose in sites.csv row 2: F); lower the minimum or dispose of "
+     "fewer"),
 ], ids=["more than it holds", "forced out"])
 def test_owner_minimum_that_cannot_hold_says_why(tmp_path: Path, extra: str,
                                                  fragment: str) -> None:

@@ -217,8 +217,7 @@ def _popup(row: Any, services: pd.DataFrame, before: list[str], moves: pd.DataFr
                  if estimated else " (metered)"))
     decision = {"dispose": "Dispose of", "receives": "Keep: receives services",
                 "retain": "Keep as it is"}[row.decision]
-    starts = (f" from {row.vacate_fin_year}" if row.decision == "dispose" and row.vacate_year > 1
-              else "")
+    starts = f" from {row.vacate_fin_year}" if row.decision == "dispose" else ""
     one_off = (f"<tr><th>One-off cost of the moves in</th><td>{format_gbp(-row.one_off_cost_gbp)}"
                "</td></tr>" if row.one_off_cost_gbp else "")
     lists = (f"<p>Services today, all moving out:</p><ul>{listed(going)}</ul>"

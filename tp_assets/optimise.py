@@ -1296,9 +1296,9 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
             if marked.get(sid) == other:
                 name = names[sid]
                 problems.append(f"{at(sid, key, 'status')}: [status] {key} names site {sid!r} "
-                                f"({name}), which "
-                                f"the sites table marks status = {other}; drop it from "
-                                f"{key}, or clear its status in the sites table")
+                                f"({name}), which the sites table marks status = {other} "
+                                f"({estate.where('sites', [sid])}); drop it from {key}, or "
+                                "clear its status in the sites table")
     for st in scenario.standards.values():
         if st.service_type not in types:
             problems.append(f"{locate(sources, '', f'standards.{st.service_type}')}: "
@@ -1384,10 +1384,12 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     for b in np.flatnonzero(locked & (keep_fixed == 0)):
         row = sites.iloc[b]
         if values["vacate_year"].iloc[b] > scenario.finance.horizon_years:
-            seen.append(f"site {row['site_id']} ({row['name']}) is to be disposed of, but its "
+            seen.append(f"site {row['site_id']} ({row['name']}) is to be disposed of "
+                        f"({_forced_by([row['site_id']], estate, scenario.texts)}), but its "
                         f"lease cannot be vacated before {row['lease_end'].date()}, after the "
-                        f"appraisal's last year (from {last}); extend horizon_years or "
-                        "drop the disposal")
+                        f"appraisal's last year (from {last}; [finance] horizon_years"
+                        f"{_at(scenario.texts, 'horizon_years', 'finance')}); extend "
+                        "horizon_years or drop the disposal")
 
     current = services["site_id"].map(index).to_numpy(dtype=int)
     area = services["area_m2"].to_numpy(dtype=float)
@@ -1490,6 +1492,25 @@ def _site_list(problem: Problem, sites: Sequence[int], names: dict[str, str]) ->
     return f"{', '.join(named[:-1])} and {named[-1]}"
 
 
+def _forced_by(ids: list[str], estate: Estate | None, sources: Sources) -> str:
+    """Who forces sites out, for messages.
+
+    ``[status] dispose (x.toml line 5): S1; status = dispose in sites.csv row 9: S2``:
+    a site not so marked in the register is forced out by the scenario.
+    """
+    if estate is None:
+        return f"forced out: {_names(ids)}"
+    status = dict(zip(estate.sites["site_id"], estate.sites["status"], strict=True))
+    register = [i for i in ids if status.get(i) == "dispose"]
+    listed = [i for i in ids if i not in register]
+    parts = ([f"[status] dispose ({locate_value(sources, listed[0], 'dispose', 'status')}): "
+              f"{_names(listed)}"] if listed else [])
+    if register:
+        parts.append(f"status = dispose in {estate.where('sites', register)}: "
+                     f"{_names(register)}")
+    return "; ".join(parts)
+
+
 def _in_register(estate: Estate | None, role: str, ids: list[str], before: str = " in ",
                  after: str = "") -> str:
     """Where records are in the register (``" in sites.csv row 4"``); empty if unknown."""
@@ -1575,8 +1596,9 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
             best = reachable / rule.total_demand if rule.total_demand else 1.0
             if best + 1e-12 < rule.coverage:
                 out.append(f"coverage for {t}{_at(sources, 'coverage', f'standards.{t}')} "
-                           f"cannot reach {rule.coverage:.0%}: even with {t} in "
-                           f"every site that may host it, only {best:.1%} of the demand is "
+                           f"cannot reach {_pct(rule.coverage)}: even with {t} in "
+                           f"every site that may host it, only {_pct(best, down=True)} of the "
+                           "demand is "
                            f"within {rule.max_minutes:g} minutes")
     free = p.keep_fixed != 0
     if p.area.sum() > p.capacity[free].sum() + 1e-6:
@@ -1596,11 +1618,11 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
                 forced = [str(i) for i in p.site_ids[held & ~free]]
                 out.append(f"{p.owner_names[owner]} must keep at least {minimum} sites{at} but "
                            f"only {available} of its {int(held.sum())} are not forced out "
-                           f"(status = dispose: {_names(forced)}); lower the minimum or "
+                           f"({_forced_by(forced, estate, sources)}); lower the minimum or "
                            "dispose of fewer")
     if p.max_disposals is not None and (p.keep_fixed == 0).sum() > p.max_disposals:
         forced = [str(i) for i in p.site_ids[p.keep_fixed == 0]]
-        out.append(f"{len(forced)} sites are forced out (status = dispose: {_names(forced)}) "
+        out.append(f"{len(forced)} sites are forced out ({_forced_by(forced, estate, sources)}) "
                    f"but [caps] max_disposals = {p.max_disposals}"
                    f"{_at(sources, 'max_disposals', 'caps')}; raise the cap or dispose "
                    "of fewer")
@@ -1609,6 +1631,18 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
 
 #: The heading of the conflicts seen before solving.
 _AS_THEY_STAND = "as the rules stand:"
+
+
+def _pct(share: float, *, down: bool = False) -> str:
+    """A share as a percentage with the decimals it needs (``99.5%``, ``80%``).
+
+    ``down`` rounds down to a tenth of a percent, so that a share said to be reached
+    can be asked for.
+    """
+    value = share * 100.0
+    if down:
+        value = math.floor(value * 10.0 + 1e-9) / 10.0
+    return f"{value:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 def _up(value: float) -> int:
@@ -1700,7 +1734,8 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             short = _up(value)
             reached = (rule.coverage * rule.total_demand - short) / rule.total_demand
             out.append(f"coverage for {t}{_at(sources, 'coverage', f'standards.{t}')} cannot "
-                       f"reach {rule.coverage:.0%} with the other rules: {max(reached, 0):.1%} "
+                       f"reach {_pct(rule.coverage)} with the other rules: "
+                       f"{_pct(max(reached, 0.0), down=True)} "
                        f"of {rule.demand} within {rule.max_minutes:g} minutes, {short:,} "
                        "people short")
         elif kind == "capacity":
@@ -1771,6 +1806,8 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     if changes:
         lines += ["  any one of these changes would let every other rule hold:",
                   *(f"  - {line}" for line in changes)]
+    elif untried:
+        lines.append("  no single change tried would let every other rule hold")
     if untried:
         lines.append(f"  ({untried})")
     lines += [f"  {stand}", *(f"  - {line}" for line in reasons)]
