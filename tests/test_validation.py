@@ -172,6 +172,37 @@ def test_bad_input_message(place: Path, change: Callable[[Path], None],
         assert fragment in message, f"{fragment!r} not in:\n{message}"
 
 
+def _rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_csv_cells_are_read_as_a_spreadsheet_writes_them(place: Path) -> None:
+    """Quoted commas after a space, empty cells past the header, empty trailing columns."""
+    _rewrite(place / "sites.csv", "S1,Catford Library,", 'S1, "Library, Catford",')
+    _rewrite(place / "sites.csv", ",candidate\n", ",candidate,,\n")  # every row ends ',,'
+    lines = (place / "services.csv").read_text().splitlines()
+    (place / "services.csv").write_text("\n".join([lines[0] + ",,"] + lines[1:]) + "\n")
+    est = estate.load_place(place)
+    assert est.sites.set_index("site_id").loc["S1", "name"] == "Library, Catford"
+    assert est.sites["site_id"].tolist() == ["S1", "S2", "S3", "S4", "S5"]  # not shifted
+    assert len(est.services) == len(lines) - 1
+
+
+def test_csv_layout_mistakes_are_named(place: Path) -> None:
+    path = place / "sites.csv"
+    text = path.read_text()
+    # semicolons, with a comma in a cell (a European spreadsheet's decimal comma)
+    path.write_text(text.replace(",", ";").replace(";1000;", ";1000,5;"))
+    with pytest.raises(InputError, match="sites.csv: columns are separated by ';' not ','"):
+        estate.load_place(place)
+    path.write_text(text.replace("site_id,name,owner,", "site_id,name,name,"))
+    with pytest.raises(InputError, match="sites.csv row 1: column 'name' appears more than once "
+                       "in the header; keep one of each"):
+        estate.load_place(place)
+
+
 def test_all_problems_reported_at_once(place: Path) -> None:
     edit_csv(place / "sites.csv", "S1", "tenure", "owned")
     edit_csv(place / "sites.csv", "S2", "gia_m2", "-1")

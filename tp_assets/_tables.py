@@ -219,41 +219,36 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty; it needs a header row and one row "
                          "per record (see data/README.md)")
-    _check_cell_counts(path, text)
     try:
-        cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True, skip_blank_lines=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"{path.name}: not a readable CSV table ({str(exc).strip()}); use "
-                         "commas between columns and one header row") from None
-    cells.columns = [str(c).strip() for c in cells.columns]
-    cells = cells[cells.apply(lambda col: col.str.strip() != "").any(axis=1)]
-    if len(cells) == 0:
-        raise InputError(f"{path.name}: has a header row but no data rows")
-    if len(cells.columns) == 1 and ";" in cells.columns[0]:
+        records = list(csv.reader(io.StringIO(text), skipinitialspace=True))
+    except csv.Error as exc:
+        raise InputError(f"{path.name}: not a readable CSV table ({exc}); use commas between "
+                         "columns and one header row") from None
+    header = [c.strip() for c in records[0]]
+    while len(header) > 1 and header[-1] == "":  # a spreadsheet's empty columns at the end
+        header.pop()
+    if len(header) == 1 and ";" in header[0]:
         raise InputError(f"{path.name}: columns are separated by ';' not ','; save it as "
                          "comma-separated CSV")
-    return cells
-
-
-def _check_cell_counts(path: Path, text: str) -> None:
-    """Name the first row with more cells than the header (an unquoted comma, usually).
-
-    pandas would otherwise take the first column for an index, or stop with its own
-    words, when a row has a cell too many.
-    """
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = len(next(reader))
-        for cells in reader:
-            if len(cells) > header and any(c.strip() for c in cells[header:]):
-                raise InputError(
-                    f"{path.name} row {reader.line_num}: has {len(cells)} cells where the "
-                    f"header has {header}; put a cell that holds a comma in double quotes, e.g. "
-                    '"Library, Deptford" (a spreadsheet\'s Save As CSV does this), or remove '
-                    "the extra commas")
-    except csv.Error:
-        return  # pandas words it
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise InputError(f"{path.name} row 1: column{'s' * (len(twice) > 1)} "
+                         f"{', '.join(repr(c) for c in twice)} appear{'s' * (len(twice) == 1)} "
+                         "more than once in the header; keep one of each")
+    rows = []
+    for number, cells in enumerate(records[1:], start=2):
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            raise InputError(
+                f"{path.name} row {number}: has {len(cells)} cells where the header has "
+                f"{len(header)}; put a cell that holds a comma in double quotes, e.g. "
+                '"Library, Deptford" (a spreadsheet\'s Save As CSV does this), or remove the '
+                "extra commas")
+        rows.append((cells + [""] * len(header))[:len(header)])  # empty extra cells dropped
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame = frame[frame.apply(lambda col: col.str.strip() != "").any(axis=1)]
+    if len(frame) == 0:
+        raise InputError(f"{path.name}: has a header row but no data rows")
+    return frame
 
 
 def _read_csv(path: Path, crs: str | None) -> RawTable:
