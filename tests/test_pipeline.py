@@ -275,12 +275,15 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
       "max_disposals = 10"]),
     ('\nvacate_by = 2029-02-30\n',
      ["bad.toml line 20: cannot read `vacate_by = 2029-02-30`: no such day in the calendar"]),
+    ('\nvacate by = 2029-02-28\n',
+     ["bad.toml line 20: cannot read `vacate by = 2029-02-28`: a key is one word: write "
+      "vacate_by"]),
 ], ids=["unknown service type", "unknown key", "negative factor",
         "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
         "dispose a retained site", "owner case", "benchmark category typo", "dotted key",
         "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
         "table twice", "number for a site id", "infinite cost", "true for a number",
-        "trailing comma", "no such day"])
+        "trailing comma", "no such day", "space in a key"])
 def test_bad_scenarios_exit_2(tmp_path: Path, extra: str, fragments: list[str]) -> None:
     path = _scenario(tmp_path, extra)
     r = _cli("run", str(path), "--out", str(tmp_path / "res"), cwd=tmp_path)

@@ -115,10 +115,18 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      ["sites.csv row 6 (site_id S5)", "lies 8.3 km outside the place boundary",
       "1,000 m margin", "check its coordinates and their CRS", "EPSG:27700"]),
     ("projected CRS not the coordinates'", _toml('crs = "EPSG:27700"', 'crs = "EPSG:3857"'),
-     ["sites.csv: all 5 rows lie outside the place boundary, the nearest ",
-      "km away (sites.csv row ", "): the coordinates are not in the declared CRS (EPSG:3857), "
+     ["sites.csv: all 5 rows with coordinates lie outside the place boundary, the nearest, "
+      "row ", " km away: the coordinates are not in the declared CRS (EPSG:3857), "
       "or they belong to another place; they look like British National Grid metres: declare "
       'crs = "EPSG:27700" for this table in place.toml']),
+    ("another place's register", _cell(
+        "sites.csv", *[c for k in range(1, 6) for c in (f"S{k}", "x", f"{387000 + k * 100}")]),
+     ["sites.csv: all 5 rows with coordinates lie outside the place boundary",
+      "they are EPSG:27700 coordinates of somewhere else: check that the table is this "
+      "place's, and the place's boundary"]),
+    ("gia_m2 blank throughout", _cell(
+        "sites.csv", *[c for k in range(1, 6) for c in (f"S{k}", "gia_m2", "")]),
+     ["sites.csv row 2 (site_id S1), column 'gia_m2'"]),
     ("x and y swapped", _cell("sites.csv", "S1", "x", "173500", "S1", "y", "537500"),
      ["sites.csv row 2 (site_id S1)", "outside the place boundary",
       "x/y values look swapped: swapping them puts it inside"]),
@@ -183,7 +191,7 @@ def test_csv_cells_are_read_as_a_spreadsheet_writes_them(place: Path) -> None:
     _rewrite(place / "sites.csv", "S1,Catford Library,", 'S1, "Library, Catford",')
     _rewrite(place / "sites.csv", ",candidate\n", ",candidate,,\n")  # every row ends ',,'
     lines = (place / "services.csv").read_text().splitlines()
-    (place / "services.csv").write_text("\n".join([lines[0] + ",,"] + lines[1:]) + "\n")
+    (place / "services.csv").write_text("\n".join([lines[0] + ",,", *lines[1:]]) + "\n")
     est = estate.load_place(place)
     assert est.sites.set_index("site_id").loc["S1", "name"] == "Library, Catford"
     assert est.sites["site_id"].tolist() == ["S1", "S2", "S3", "S4", "S5"]  # not shifted
@@ -195,11 +203,11 @@ def test_csv_layout_mistakes_are_named(place: Path) -> None:
     text = path.read_text()
     # semicolons, with a comma in a cell (a European spreadsheet's decimal comma)
     path.write_text(text.replace(",", ";").replace(";1000;", ";1000,5;"))
-    with pytest.raises(InputError, match="sites.csv: columns are separated by ';' not ','"):
+    with pytest.raises(InputError, match=r"sites\.csv: columns are separated by ';' not ','"):
         estate.load_place(place)
     path.write_text(text.replace("site_id,name,owner,", "site_id,name,name,"))
-    with pytest.raises(InputError, match="sites.csv row 1: column 'name' appears more than once "
-                       "in the header; keep one of each"):
+    with pytest.raises(InputError, match=r"sites\.csv row 1: column 'name' appears more than "
+                       "once in the header; keep one of each"):
         estate.load_place(place)
 
 
@@ -227,7 +235,8 @@ def test_lonlat_swapped_is_named(place: Path) -> None:
     with pytest.raises(InputError) as info:
         estate.load_place(place)
     assert len(info.value.problems) == 1  # every row: one message, not five
-    assert str(info.value).startswith("sites.csv: all 5 rows lie outside the place boundary")
+    assert str(info.value).startswith("sites.csv: all 5 rows with coordinates lie outside the "
+                                      "place boundary")
     assert str(info.value).endswith("the lon/lat values look swapped in every row: swapping "
                                     "them puts each inside; swap the two columns' names")
     edit_csv(place / "sites.csv", "S3", "lon", "-0.0200")  # one row's fixed: the others named

@@ -58,15 +58,6 @@ class InfeasibleError(TpAssetsError):
         super().__init__(message)
         self.proven = proven
 
-    def __reduce__(self) -> tuple[object, ...]:
-        """Keep ``proven`` when the error crosses a process boundary."""
-        return (_infeasible, (str(self), self.proven))
-
-
-def _infeasible(message: str, proven: bool) -> InfeasibleError:
-    """Rebuild an :class:`InfeasibleError` (for pickling)."""
-    return InfeasibleError(message, proven=proven)
-
 
 class InternalError(RuntimeError, TpAssetsError):
     """A bug in tp-assets (for example a plan that fails the independent checker)."""

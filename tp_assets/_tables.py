@@ -309,12 +309,13 @@ def _outside_crs(path: Path, rows: np.ndarray, xy: np.ndarray, names: tuple[str,
                                                     if len(rows) > 8 else "")
     (x, y), label = xy[0], crs.to_string()
     return (f"{path.name} row{'s' * (len(rows) > 1)} {listed}: {names[0]}/{names[1]} cannot be "
-            f"{label} coordinates (row {rows[0]}: {names[0]} {x:g}, {names[1]} {y:g} is outside "
-            f"what {label} can place on Earth); {crs_fix(xy, names)}")
+            f"{label} coordinates (row {rows[0]}: {names[0]} {x:.12g}, {names[1]} {y:.12g} is "
+            f"outside what {label} can place on Earth); {crs_fix(xy, names, crs)}")
 
 
-def crs_fix(xy: np.ndarray, names: tuple[str, str] = ("x", "y")) -> str:
-    """What to do about coordinates that are not in their declared CRS.
+def crs_fix(xy: np.ndarray, names: tuple[str, str] = ("x", "y"),
+            declared: pyproj.CRS | None = None) -> str:
+    """What to do about coordinates that do not land in the place.
 
     Parameters
     ----------
@@ -322,13 +323,22 @@ def crs_fix(xy: np.ndarray, names: tuple[str, str] = ("x", "y")) -> str:
         The coordinates as written, one row per record.
     names
         Their columns: ``("lon", "lat")`` or ``("x", "y")``.
+    declared
+        The CRS they were read in.
     """
+    grid = bool(((xy >= 0) & (xy <= [700_000, 1_300_000])).all())
+    degrees = bool((np.abs(xy) <= [180, 90]).all())
+    epsg = declared.to_epsg() if declared is not None else None
+    if (grid and epsg == 27700) or (degrees and (epsg == 4326 or names == ("lon", "lat"))):
+        return (f"they are {declared.to_string() if declared else 'WGS84'} coordinates of "
+                "somewhere else: check that the table is this place's, and the place's "
+                "boundary")
     if names == ("lon", "lat"):
         return "lon/lat columns must hold WGS84 degrees; name projected coordinates x/y instead"
-    if ((xy >= 0) & (xy <= [700_000, 1_300_000])).all():
+    if grid:
         return ('they look like British National Grid metres: declare crs = "EPSG:27700" for '
                 "this table in place.toml")
-    if (np.abs(xy) <= [180, 90]).all():
+    if degrees:
         return "they look like longitude/latitude degrees: name the columns lon and lat"
     return "declare the CRS they are in for this table in place.toml (crs)"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 import re
@@ -60,11 +61,13 @@ def _syntax_message(path: Path, text: str, error: str) -> str:
         fix = f"{key!r} is set twice; keep one"
     elif error.startswith("Cannot declare"):
         fix = f"the table {line} appears twice; merge the two"
-    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    elif re.fullmatch(r"[A-Za-z0-9_-]+( +[A-Za-z0-9_-]+)+", key):
+        fix = f"a key is one word: write {key.replace(' ', '_')} (see optimisation/README.md)"
+    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and not _is_date(value):
         fix = "no such day in the calendar; check the day and month, e.g. 2027-04-01"
-    elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", value):
+    elif re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", value) and not _is_date(value):
         fix = "write dates as YYYY-MM-DD, e.g. 2027-04-01"
-    elif re.fullmatch(r"-?[\d.]+,", value):
+    elif re.fullmatch(r"-?\d+(\.\d+)?,", value):
         fix = f"drop the comma at the end: {key} = {value[:-1]}"
     elif re.fullmatch(r"-?\d[\d,]*(\.\d+)?", value) and "," in value:
         fix = "write numbers without thousands separators, e.g. 1200"
@@ -76,6 +79,14 @@ def _syntax_message(path: Path, text: str, error: str) -> str:
         fix = ('put text in double quotes, e.g. name = "my scenario"; numbers are plain, '
                "e.g. 0.035, and a list is in square brackets, e.g. [\"S001\", \"S002\"]")
     return f"{path.name} line {n}: cannot read `{line}`: {fix}"
+
+
+def _is_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 _PART = re.compile(r"""\"[^"]*\"|'[^']*'|[A-Za-z0-9_-]+""")

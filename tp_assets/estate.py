@@ -30,6 +30,7 @@ import shapely
 from tp_assets import settings
 from tp_assets._errors import InputError
 from tp_assets._tables import (
+    CSV_SUFFIXES,
     RawTable,
     crs_fix,
     file_sha256,
@@ -201,8 +202,8 @@ class Estate:
     network
         Street-network file named by the place, if any.
     rows
-        Where each site and service was read, by role and id (``"sites.csv row 4"``),
-        for messages.
+        Role -> id -> the row (feature in geodata) each site and service was read
+        from, as messages number them (:meth:`where`).
     """
 
     name: str
@@ -239,7 +240,7 @@ class Estate:
         if not ids or any(i not in found for i in ids):
             return file.name
         numbers = sorted({found[i] for i in ids})
-        word = "row" if file.suffix.lower() == ".csv" else "feature"
+        word = "row" if file.suffix.lower() in CSV_SUFFIXES else "feature"
         listed = ", ".join(map(str, numbers[:8]))
         more = f" and {len(numbers) - 8} more" if len(numbers) > 8 else ""
         return f"{file.name} {word}{'s' * (len(numbers) > 1)} {listed}{more}"
@@ -490,14 +491,14 @@ def _check_geometry(table: RawTable, frame: pd.DataFrame, id_col: str, *, place:
         names = ("lon", "lat") if "lon" in table.cells.columns else ("x", "y")
         fix = (f"the {'/'.join(names)} values look swapped in every row: swapping them puts "
                "each inside; swap the two columns' names" if swapped == len(rows) else
-               crs_fix(table.source_xy[rows], names) if table.is_csv else
+               crs_fix(table.source_xy[rows], names, table.source_crs) if table.is_csv else
                "reproject the file, or give it the CRS its coordinates are in")
         records = "rows" if table.is_csv else "features"
-        problems.append(f"{table.path.name}: all {len(rows)} {records} lie outside "
-                        f"{place_label}, the nearest {nearest / 1000:,.1f} km away "
-                        f"({table.where(i, frame[id_col][i], id_col)}): the coordinates are "
-                        f"not in the declared CRS ({crs}), or they belong to another place; "
-                        f"{fix}")
+        nearest_row = table.where(i, frame[id_col][i], id_col).split(" ", 1)[1]
+        problems.append(f"{table.path.name}: all {len(rows)} {records} with coordinates lie "
+                        f"outside {place_label}, the nearest, {nearest_row}, "
+                        f"{nearest / 1000:,.1f} km away: the coordinates are not in the "
+                        f"declared CRS ({crs}), or they belong to another place; {fix}")
     else:
         problems.extend(message for _, _, message in outside)
     return ok
@@ -623,7 +624,8 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
         if row["tenure"] == "freehold" and not _blank(row["lease_end"]):
             notes.append(f"{where}: lease_end {row['lease_end'].date()} is ignored, as the site "
                          "is freehold; set tenure = leasehold if it is leased")
-        if not _blank(row["capacity_m2"]) and row["capacity_m2"] > row["gia_m2"]:
+        if not (_blank(row["capacity_m2"]) or _blank(row["gia_m2"])) and (
+                row["capacity_m2"] > row["gia_m2"]):
             notes.append(f"{where}: capacity_m2 {row['capacity_m2']:,.0f} is more than its "
                          f"gia_m2 {row['gia_m2']:,.0f}; the plan uses capacity_m2 as given: "
                          "check the two figures")

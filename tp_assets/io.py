@@ -43,8 +43,7 @@ def _plain(value: float) -> str:
     """A number in a mixed column as plain decimals (at most 6, no exponent; NaN: empty)."""
     if not np.isfinite(value):
         return ""
-    text = f"{round(value, 6) + 0.0:.6f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    return f"{round(value, 6) + 0.0:.6f}".rstrip("0").rstrip(".")
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, decimals: dict[str, int] | None = None

@@ -425,7 +425,7 @@ class _Model:
         p = self.p
         if (p.current < 0).any() or self.elastic:
             return None
-        if start is None:  # status quo, partial when forced disposals make it infeasible
+        if start is None:  # status quo, partial where services must move (forced out, barred)
             keep = p.keep_fixed != 0
             share = (p.current[p.pair_service] == p.pair_site).astype(float)
         else:
@@ -1164,7 +1164,9 @@ def feasible_start(problem: Problem, solver: SolverSettings, time_limit_s: float
     if (problem.current < 0).any():
         return None
     start = greedy(problem)
-    if start is None and (problem.keep_fixed == 0).any():
+    must_move = (problem.keep_fixed == 0).any() or (
+        problem.barred is not None and problem.barred.any())
+    if start is None and must_move:
         start = greedy(problem, repair(problem, solver, time_limit_s))
     return start
 

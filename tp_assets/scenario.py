@@ -348,7 +348,8 @@ class _Reader:
         value = data[key]
         ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
         if ok and isinstance(value, int | float) and not isinstance(value, bool):
-            ok = (math.isfinite(value) and (minimum is None or value >= minimum)
+            ok = (not (isinstance(value, float) and not math.isfinite(value))
+                  and (minimum is None or value >= minimum)
                   and (maximum is None or value <= maximum))
         if not ok:
             self.problems.append(f"{self.where(key, table)}{key} = {shown(value)} must be "
