@@ -550,6 +550,11 @@ def test_forced_disposals_are_named_with_what_forces_them() -> None:
     assert ("  - 2 sites are forced out ([status] dispose (rules.toml line 2): A; status = "
             "dispose in sites.csv row 3: B) but [caps] max_disposals = 1 (rules.toml line 4); "
             "raise the cap or dispose of fewer") in _why(est, times, scen)
+    # forced out twice: both are named, as clearing one would not free it
+    scen = dataclasses.replace(_rules_scenario(scen, '[status]\ndispose = ["A", "B"]\n[caps]\n'
+                                                     'max_disposals = 1\n'), dispose=("A", "B"))
+    assert ("  - 2 sites are forced out ([status] dispose (rules.toml line 2): A, B; status = "
+            "dispose in sites.csv row 3: B) but") in _why(est, times, scen)
     # a disposal whose lease outlasts the appraisal
     est, times, scen = _tiny(dispose=("C",))
     scen = _rules_scenario(scen, '[status]\ndispose = ["C"]\n[finance]\nhorizon_years = 10\n')

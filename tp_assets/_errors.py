@@ -1,4 +1,4 @@
-"""One exception hierarchy for the whole package.
+"""One exception hierarchy for the whole package, and the wording its messages share.
 
 Every error raised on purpose by tp-assets derives from :class:`TpAssetsError` and
 also from the built-in exception a caller would naturally catch, so both
@@ -7,7 +7,13 @@ also from the built-in exception a caller would naturally catch, so both
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+
+def shortlist(items: Sequence[object], limit: int = 8) -> str:
+    """``"S1, S2, S3 and 4 more"``: the first ``limit`` items, then how many are left."""
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 class TpAssetsError(Exception):

@@ -25,7 +25,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from tp_assets._errors import InputError
+from tp_assets._errors import InputError, shortlist
 from tp_assets.settings import WORKING_CRS
 
 #: File suffixes read as CSV and as vector geodata.
@@ -305,8 +305,7 @@ def _read_csv(path: Path, crs: str | None) -> RawTable:
 def _outside_crs(path: Path, rows: np.ndarray, xy: np.ndarray, names: tuple[str, str],
                  crs: pyproj.CRS) -> str:
     """The message for coordinates that the declared CRS cannot place on Earth."""
-    listed = ", ".join(str(r) for r in rows[:8]) + (f" and {len(rows) - 8} more"
-                                                    if len(rows) > 8 else "")
+    listed = shortlist(list(rows))
     (x, y), label = xy[0], crs.to_string()
     return (f"{path.name} row{'s' * (len(rows) > 1)} {listed}: {names[0]}/{names[1]} cannot be "
             f"{label} coordinates (row {rows[0]}: {names[0]} {x:.12g}, {names[1]} {y:.12g} is "

@@ -265,9 +265,11 @@ def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
     io.write_csv(differ, out_dir / "differences.csv")
     out.write(_readable(headline).to_string(index=False) + "\n")
     moved = int(differ["disposal_differs"].sum())
-    out.write(f"{moved} site{'s' * (moved != 1)} kept in one scenario and disposed of in "
-              f"another; {len(differ) - moved} more kept in all but receiving services in "
-              f"only some; written to {out_dir / 'comparison.csv'} and "
+    said = (f"{moved} site{'s' * (moved != 1)} kept in one scenario and disposed of in "
+            f"another, {len(differ) - moved} more decided otherwise differently (receiving "
+            "services in only some, or in only some runs' estates)" if len(differ)
+            else "every site decided alike")
+    out.write(f"{said}; written to {out_dir / 'comparison.csv'} and "
               f"{out_dir / 'differences.csv'}\n")
 
 

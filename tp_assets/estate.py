@@ -28,7 +28,7 @@ import pyproj
 import shapely
 
 from tp_assets import settings
-from tp_assets._errors import InputError
+from tp_assets._errors import InputError, shortlist
 from tp_assets._tables import (
     CSV_SUFFIXES,
     RawTable,
@@ -241,9 +241,7 @@ class Estate:
             return file.name
         numbers = sorted({found[i] for i in ids})
         word = "row" if file.suffix.lower() in CSV_SUFFIXES else "feature"
-        listed = ", ".join(map(str, numbers[:8]))
-        more = f" and {len(numbers) - 8} more" if len(numbers) > 8 else ""
-        return f"{file.name} {word}{'s' * (len(numbers) > 1)} {listed}{more}"
+        return f"{file.name} {word}{'s' * (len(numbers) > 1)} {shortlist(numbers)}"
 
     @property
     def demand_columns(self) -> list[str]:

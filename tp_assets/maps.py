@@ -202,7 +202,9 @@ def _popup(row: Any, services: pd.DataFrame, before: list[str], moves: pd.DataFr
 
     out = moves[moves["from_site"] == row.site_id]
     into = moves[moves["to_site"] == row.site_id]
-    staying = [i for i in before if i not in set(out["service_id"])]
+    left = out.groupby("service_id")["share"].sum()  # a split service may partly stay
+    staying = [service(i) + (f", {1 - left.get(i, 0.0):.0%}" if left.get(i, 0.0) > 0 else "")
+               for i in before if left.get(i, 0.0) < 1 - 1e-9]
     going = [f"{service(m.service_id)} to {_site_text(m.to_site, site_names)}{share(m)}"
              for m in out.itertuples()]
     coming = [f"{service(m.service_id)} from {_site_text(m.from_site, site_names)}{share(m)}"
@@ -222,7 +224,7 @@ def _popup(row: Any, services: pd.DataFrame, before: list[str], moves: pd.DataFr
                "</td></tr>" if row.one_off_cost_gbp else "")
     lists = (f"<p>Services today, all moving out:</p><ul>{listed(going)}</ul>"
              if row.decision == "dispose" else
-             f"<p>Services staying:</p><ul>{listed([service(i) for i in staying])}</ul>"
+             f"<p>Services staying:</p><ul>{listed(staying)}</ul>"
              + (f"<p>Services leaving:</p><ul>{listed(going)}</ul>" if going else "")
              + (f"<p>Services coming in:</p><ul>{listed(coming)}</ul>" if coming else ""))
     return (f'<div class="tpa-popup"><h4>{_e(row.name)}</h4>'
@@ -276,8 +278,8 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
                 zone_id=zones["zone_id"].map(_e),  # the tooltip shows it as HTML
                 minutes=np.where(np.isfinite(minutes), np.round(minutes, 1), np.nan),
                 shown=shown(minutes), was=shown(m_before), change=change,
-                further=after & (np.nan_to_num(m_after, posinf=1e9) - np.nan_to_num(
-                    m_before, posinf=1e9) >= settings.MAP_FURTHER_MINUTES))
+                further=after & (_minutes_longer(m_before, m_after)
+                                 >= settings.MAP_FURTHER_MINUTES))
             data = json.loads(frame.to_json(na="null"))
 
             def style(feature: dict[str, Any], limit: float = st.max_minutes) -> dict[str, Any]:
@@ -331,11 +333,17 @@ def zone_changes(before: np.ndarray, after: np.ndarray, limit: float) -> list[st
             out.append("further: beyond the cutoff")
         elif not np.isfinite(b) and np.isfinite(a):
             out.append("nearer: now within the cutoff")
-        elif np.isfinite(a) and round(a - b) != 0:
-            out.append(f"{'further' if a > b else 'nearer'} by {abs(round(a - b)):.0f} min")
+        elif np.isfinite(a) and (d := _minutes_longer(b, a)) != 0:
+            out.append(f"{'further' if d > 0 else 'nearer'} by {abs(d):.0f} min")
         else:
             out.append("")
     return out
+
+
+def _minutes_longer(before: Any, after: Any) -> Any:
+    """Whole minutes a trip gets longer (halves up; beyond the cutoff counts as very long)."""
+    return np.floor(np.nan_to_num(after, posinf=1e9) - np.nan_to_num(before, posinf=1e9)
+                    + 0.5)
 
 
 def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],

@@ -25,7 +25,7 @@ import pandas as pd
 
 from tp_assets import finance as fin
 from tp_assets import settings
-from tp_assets._errors import InfeasibleError, InputError
+from tp_assets._errors import InfeasibleError, InputError, shortlist
 from tp_assets._toml import Sources, locate, locate_value, suggest
 from tp_assets.access import TravelTimes, sites_offering
 from tp_assets.estate import Estate, tm46_benchmarks
@@ -1472,11 +1472,6 @@ def _tm46_categories() -> set[str]:
 # --------------------------------------------------------------------------- explanations
 
 
-def _names(ids: list[str], limit: int = 8) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-
-
 def _why_not(problem: Problem, b: int, names: dict[str, str]) -> str:
     """``site S1 (Name)``, with ``; forced out`` inside the brackets where it must go."""
     sid = str(problem.site_ids[b])
@@ -1490,7 +1485,7 @@ def _site_list(problem: Problem, sites: Sequence[int], names: dict[str, str]) ->
     """The first four sites as :func:`_why_not` names them, then ``and N more``."""
     named = [_why_not(problem, int(b), names) for b in sites] or ["no site"]
     if len(named) > 4 or len(named) == 1:
-        return _names(named, limit=4)
+        return shortlist(named, limit=4)
     return f"{', '.join(named[:-1])} and {named[-1]}"
 
 
@@ -1498,18 +1493,20 @@ def _forced_by(ids: list[str], estate: Estate | None, sources: Sources) -> str:
     """Who forces sites out, for messages.
 
     ``[status] dispose (x.toml line 5): S1; status = dispose in sites.csv row 9: S2``:
-    a site not so marked in the register is forced out by the scenario.
+    a site not so marked in the register is forced out by the scenario, and one so
+    marked is named under the scenario too where its file lists it.
     """
     if estate is None:
-        return f"forced out: {_names(ids)}"
+        return f"forced out: {shortlist(ids)}"
     status = dict(zip(estate.sites["site_id"], estate.sites["status"], strict=True))
     register = [i for i in ids if status.get(i) == "dispose"]
-    listed = [i for i in ids if i not in register]
+    listed = [i for i in ids if i not in register
+              or " line " in locate_value(sources, i, "dispose", "status")]
     parts = ([f"[status] dispose ({locate_value(sources, listed[0], 'dispose', 'status')}): "
-              f"{_names(listed)}"] if listed else [])
+              f"{shortlist(listed)}"] if listed else [])
     if register:
         parts.append(f"status = dispose in {estate.where('sites', register)}: "
-                     f"{_names(register)}")
+                     f"{shortlist(register)}")
     return "; ".join(parts)
 
 
@@ -1586,10 +1583,10 @@ def precheck(problem: Problem, estate: Estate | None = None, sources: Sources = 
                 at = _at(sources, "", f"standards.{t}")
                 if today:
                     only = _site_list(p, today, names)
-                    out.append(f"no_loss for {t}{at} cannot hold: zone(s) {_names(zones)} are "
+                    out.append(f"no_loss for {t}{at} cannot hold: zone(s) {shortlist(zones)} are "
                                f"within {rule.max_minutes:g} minutes only of {only}")
                 else:
-                    out.append(f"no_loss for {t}{at} cannot hold: zone(s) {_names(zones)} can "
+                    out.append(f"no_loss for {t}{at} cannot hold: zone(s) {shortlist(zones)} can "
                                f"reach no site that may host {t} within {rule.max_minutes:g} "
                                "minutes")
         else:
@@ -1728,7 +1725,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             listed = _site_list(p, rule.group_sites[g], names)
             out.append(f"no_loss for {t}{_at(sources, '', f'standards.{t}')} cannot hold with "
                        "the other rules: zone(s) "
-                       f"{_names(rule.group_zones[g])} are within {rule.max_minutes:g} minutes "
+                       f"{shortlist(rule.group_zones[g])} are within {rule.max_minutes:g} minutes "
                        f"only of {listed}")
         elif kind == "coverage":
             rule = p.rules[int(key)]
@@ -1923,7 +1920,7 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
     forced.sort(key=lambda sid: -float(hosted.get(sid, 0.0)))  # stable: ties as written
     tried, skipped = forced[:settings.EXPLAIN_MAX_FORCED], forced[settings.EXPLAIN_MAX_FORCED:]
     untried = (f"{len(skipped)} more forced disposal{'s' * (len(skipped) != 1)} not tried: "
-               f"{_names([str(s) for s in skipped])}" if skipped else "")
+               f"{shortlist([str(s) for s in skipped])}" if skipped else "")
     out = []
     for sid in tried:
         kept = estate
@@ -1992,7 +1989,7 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
         def moved(p: Problem, share: np.ndarray, _: float) -> str:
             ids = [str(p.service_ids[s]) for s in np.unique(p.pair_service[
                 (share > 1e-9) & (moves(p) > 0)])]
-            return (f"letting {_names(ids)} move (marked movable = false in "
+            return (f"letting {shortlist(ids)} move (marked movable = false in "
                     f"{estate.where('services', ids)})")
 
         out.append(_Relaxation(dataclasses.replace(estate, services=services.assign(

@@ -415,9 +415,8 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     headline, differences
         ``headline``: one row per figure, one column per scenario. ``differences``:
         one row per site decided differently (``site_id``, ``name``, the decision in
-        each scenario, then ``disposal_differs``: true where it is disposed of in some
-        and kept in others, false where it is kept in all but receives services in
-        only some).
+        each scenario (blank where a run's estate lacks the site), then
+        ``disposal_differs``: true where it is disposed of in some and kept in others).
 
     Raises
     ------
@@ -451,6 +450,6 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     headline.index.name = "figure"
     table = pd.concat(decisions, axis=1)
     differ = table[table.nunique(axis=1, dropna=False) > 1]
-    disposed = differ == "dispose"
-    differ = differ.assign(disposal_differs=disposed.any(axis=1) & ~disposed.all(axis=1))
+    kept = differ.isin(["retain", "receives"]).any(axis=1)  # blank: not in that run's estate
+    differ = differ.assign(disposal_differs=(differ == "dispose").any(axis=1) & kept)
     return headline.reset_index(), differ.reset_index()
