@@ -245,6 +245,51 @@ def test_dec_zero_floor_area_is_named(tmp_path: Path) -> None:
         sources.apply_decs(pd.DataFrame({"site_id": ["S1"]}), bad)
 
 
+def test_dec_matching_by_postcode_alone_is_never_shared_or_out_of_date(tmp_path: Path) -> None:
+    from conftest import TEST_DATA
+
+    from tp_assets import sources
+
+    dec = TEST_DATA / "dec"
+    # one building's certificates at SE6 4RU; two sites there, neither named like it
+    sites = pd.DataFrame({"site_id": ["K1", "K2"], "name": ["Car park", "Shop"],
+                          "postcode": ["SE6 4RU", "SE64RU"], "gia_m2": ["300", "200"]})
+    out = sources.apply_decs(sites, dec / "certificates.csv")
+    assert out["dec_match"].tolist() == ["", ""]  # not the library's energy, twice
+    # alone at its postcode, a site takes it, and its floor area is there to compare
+    out = sources.apply_decs(sites.iloc[:1], dec / "certificates.csv")
+    assert out["dec_match"].tolist() == ["postcode"]
+    assert out["dec_floor_area_m2"].tolist() == [1000.0]
+    assert sources.floor_areas_apart(out) == ["K1 (gia_m2 300, certificate 1,000 m2)"]
+    # dates as Excel saves them: the 2024 certificate is still the latest
+    text = (dec / "certificates.csv").read_text()
+    excel = tmp_path / "decs.csv"
+    excel.write_text(text.replace("2022-06-01", "01/06/2022").replace("2024-06-01", "01/06/2024"))
+    out = sources.apply_decs(sites.iloc[:1], excel)
+    assert out["electricity_kwh_pa"].tolist() == [55 * 1000]  # 2024's, not 2022's 60
+    excel.write_text(text.replace("2024-06-01", "June 2024"))
+    with pytest.raises(InputError, match=r"decs.csv row 3, column 'LODGEMENT_DATE': value "
+                       r"'June 2024' is not a date; write YYYY-MM-DD \(or DD/MM/YYYY\)"):
+        sources.apply_decs(sites.iloc[:1], excel)
+
+
+def test_library_import_of_an_authority_the_file_lacks_writes_nothing(tmp_path: Path) -> None:
+    from conftest import TEST_DATA
+
+    from tp_assets import sources
+
+    libraries = tmp_path / "libraries.csv"
+    libraries.write_text("name,authority,postcode,closed\nCatford Library,Lewisham,SE6 4RU,\n"
+                         "Woolwich Library,Greenwich,SE18 6HQ,\n")
+    codepoint = TEST_DATA / "assets" / "codepoint_sample.csv"
+    with pytest.raises(InputError, match=r"libraries.csv: no open library has authority "
+                       r"'Lewisham Council' \(did you mean 'Lewisham'\?\); nothing was written. "
+                       r"Authorities in the file: Greenwich, Lewisham"):
+        sources.libraries(libraries, codepoint, authority="Lewisham Council")
+    with pytest.raises(InputError, match="SE6 4RU"):  # lewisham: found, any case; then located
+        sources.libraries(libraries, codepoint, authority="lewisham")
+
+
 def test_council_asset_list_becomes_sites(tmp_path: Path) -> None:
     from conftest import TEST_DATA
 
@@ -258,6 +303,12 @@ def test_council_asset_list_becomes_sites(tmp_path: Path) -> None:
     assert (sites.loc["LBL0001", "x"], sites.loc["LBL0001", "y"]) == (538232, 175241)
     assert (sites.loc["LBL0002", "x"], sites.loc["LBL0002", "y"]) == (537639, 173733)
     assert sites["tenure"].tolist() == ["freehold", "leasehold"]
+    # a freehold the council lets out is still its freehold
+    let = tmp_path / "let.csv"
+    let.write_text((assets / "asset_list.csv").read_text().replace(",Freehold,",
+                                                                   ",Freehold - leased out,"))
+    assert sources.asset_list(let, codepoint=assets / "codepoint_sample.csv")[
+        "tenure"].tolist() == ["freehold", "leasehold"]
     assert sites.loc["LBL0001", "address"] == "199-201 Lewisham High Street, London SE13 6LG"
     with pytest.raises(InputError, match=r"asset_list.csv: 1 asset\(s\) without X/Y "
                        r"co-ordinates \(row 3\); give --postcodes"):

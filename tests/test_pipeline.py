@@ -494,3 +494,26 @@ def test_validate_names_a_missing_network_file(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "network_walk.graphml.gz: network file not found; check [network] path" in r.stderr
 
+
+
+def test_import_output_must_be_a_file_of_the_right_kind(tmp_path: Path) -> None:
+    assets = TEST_DATA / "assets"
+    folder = tmp_path / "myplace"
+    folder.mkdir()
+    r = _cli("import", "assets", str(assets / "asset_list.csv"), "--postcodes",
+             str(assets / "codepoint_sample.csv"), "--out", str(folder), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert f"--out {folder} is a folder; give a file in it, e.g. --out {folder}/sites.csv" in (
+        r.stderr)
+    r = _cli("import", "ons-zones", "b.shp", "p.csv", "--boundary-code", "C", "--table-code",
+             "c", "--population-column", "n", "--out", str(tmp_path / "zones.geojson"),
+             cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "this command writes a .gpkg file; give a name ending in .gpkg" in r.stderr
+    r = _cli("import", "dec", str(TEST_DATA / "dec" / "sites.csv"),
+             str(TEST_DATA / "dec" / "certificates.csv"), "--out", str(tmp_path / "new" / "s.csv"),
+             cwd=tmp_path)
+    assert r.returncode == 0, r.stderr  # its folder is made
+    assert (tmp_path / "new" / "s.csv").exists()
+    assert "matched: uprn 1, postcode+address 1, no certificate 1" in r.stdout
+    assert "check:" not in r.stdout  # floor areas agree (1,000 and 1,000; 500 and 480 m2)

@@ -153,8 +153,10 @@ def test_age_bands_become_demand_columns(shared_data: Path) -> None:
     assert len(bands) == 6
     assert "pop_aged_65_years_and_over" in bands
     assert (zones[bands].sum(axis=1) == zones["population"]).all()
-    with pytest.raises(InputError, match=r"duplicate code 'E01003189'; the population table "
-                       r"needs one row per area \(or give band_column for age bands\)"):
+    with pytest.raises(InputError, match=r"^census2021_usual_residents_age6_lsoa21_lewisham.csv, "
+                       r"column 'lsoa21_code': 1050 rows repeat a code \(first row 2: duplicate "
+                       r"code 'E01003189'\); the population table needs one row per area \(or "
+                       r"give --band-column for a table by age band\)$"):
         sources.ons_zones(
             lew / "boundaries" / "lsoa2021_lewisham_bng.shp",
             lew / "population" / "census2021_usual_residents_age6_lsoa21_lewisham.csv",

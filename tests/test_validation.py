@@ -158,6 +158,10 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
      ["services.csv row 3 (service_id V2), column 'owner': 'COUNCIL' differs from 'council' "
       "only in capitals or spaces, and would count as another organisation; spell it "
       "'council'"]),
+    ("UTF-16 text", lambda p: (p / "services.csv").write_bytes(
+        (p / "services.csv").read_text().encode("utf-16")),
+     ["services.csv: UTF-16 text (Excel's 'Unicode Text'); save it as 'CSV UTF-8'",
+      "iconv -f utf-16 -t utf-8 services.csv"]),
     ("unquoted comma in a cell", lambda p: (p / "sites.csv").write_text(
         (p / "sites.csv").read_text().replace("Catford Library", "Library, Catford")),
      ["sites.csv row 2: has 20 cells where the header has 19; put a cell that holds a comma in "

@@ -177,8 +177,8 @@ def read_table(path: Path, *, crs: str | None = None, layer: str | None = None) 
         since nothing further can be checked.
     """
     if not path.exists():
-        raise InputError(f"{path}: file not found; check the path (it is read relative to the "
-                         "place or scenario file that names it)")
+        raise InputError(f"{path}: file not found; check the path (one named in place.toml or "
+                         "a scenario is read relative to that file)")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a table file; name a .csv, .gpkg or .geojson")
     suffix = path.suffix.lower()
@@ -204,9 +204,17 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     """
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; give the CSV file in it") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror}); "
                          "check its permissions") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path.name}: UTF-16 text (Excel's 'Unicode Text'); save it as "
+                         "'CSV UTF-8' (Excel: File > Save As > CSV UTF-8) or convert it, e.g. "
+                         f"iconv -f utf-16 -t utf-8 {path.name}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

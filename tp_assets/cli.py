@@ -95,10 +95,14 @@ def _parser() -> argparse.ArgumentParser:
                              "--population-column usual_residents --out zones.gpkg")
     zones.add_argument("boundaries", type=Path)
     zones.add_argument("population", type=Path)
-    zones.add_argument("--boundary-code", required=True)
-    zones.add_argument("--table-code", required=True)
-    zones.add_argument("--population-column", required=True)
-    zones.add_argument("--name-column")
+    zones.add_argument("--boundary-code", required=True,
+                       help="area code column of the boundaries file, e.g. LSOA21CD")
+    zones.add_argument("--table-code", required=True,
+                       help="area code column of the population table")
+    zones.add_argument("--population-column", required=True,
+                       help="people column of the population table")
+    zones.add_argument("--name-column", help="area name column of the boundaries file, "
+                       "e.g. LSOA21NM")
     zones.add_argument("--band-column", help="age-band column of a long population table")
     zones.add_argument("--out", type=Path, required=True, help="zones file (.gpkg)")
     libs = kinds.add_parser("libraries", help="national public libraries dataset",
@@ -107,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     libs.add_argument("libraries", type=Path)
     libs.add_argument("--postcodes", type=Path, required=True,
                       help="OS Code-Point Open style CSV: Postcode, Eastings, Northings")
-    libs.add_argument("--authority")
+    libs.add_argument("--authority", help="keep this library authority's libraries, e.g. "
+                      "Lewisham (any case; a name the file lacks is refused, with the list)")
     libs.add_argument("--out-dir", type=Path, required=True)
     dec = kinds.add_parser("dec", help="metered energy from Display Energy Certificates",
                            epilog="Example: tp-assets import dec data/myplace/sites.csv "
@@ -218,33 +223,53 @@ def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None,
     w(f"  written to {r.folder}" + (f"; map: {r.map_path}" if r.map_path else "") + "\n")
 
 
+def _output_file(path: Path, suffix: str) -> Path:
+    """``--out`` checked before any work: a file ending in ``suffix``; folders are made."""
+    from tp_assets._errors import InputError
+
+    if path.is_dir():
+        raise InputError(f"--out {path} is a folder; give a file in it, e.g. "
+                         f"--out {path / ('zones' + suffix if suffix == '.gpkg' else 'sites.csv')}")
+    if path.suffix.lower() != suffix:
+        raise InputError(f"--out {path}: this command writes a {suffix} file; give a name "
+                         f"ending in {suffix}, e.g. --out {path.with_suffix(suffix)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _import(args: argparse.Namespace, out: TextIO) -> None:
     from tp_assets import io, sources
 
     if args.source == "ons-zones":
+        _output_file(args.out, ".gpkg")
         zones = sources.ons_zones(args.boundaries, args.population,
                                   boundary_code=args.boundary_code, table_code=args.table_code,
                                   population_column=args.population_column,
                                   name_column=args.name_column,
                                   band_column=args.band_column)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         io.write_gpkg({"zones": zones}, args.out)
         out.write(f"{len(zones)} zones, {zones['population'].sum():,.0f} residents written to "
                   f"{args.out}\n")
     elif args.source == "assets":
+        _output_file(args.out, ".csv")
         found = sources.asset_list(args.assets, codepoint=args.postcodes)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
         io.write_csv(found, args.out)
         out.write(f"{len(found)} assets written to {args.out} (x/y in EPSG:27700); fill in "
                   "gia_m2, lease_end and costs, then run tp-assets validate\n")
     elif args.source == "dec":
         from tp_assets._tables import read_csv_cells
 
+        _output_file(args.out, ".csv")
         out_sites = sources.apply_decs(read_csv_cells(args.sites), args.certificates)
         io.write_csv(out_sites, args.out)
         counts = out_sites["dec_match"].replace("", "no certificate").value_counts()
         out.write(f"{len(out_sites)} sites written to {args.out}; matched: "
                   + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n")
+        apart = sources.floor_areas_apart(out_sites)
+        if apart:
+            out.write(f"  check: the certificate's floor area and gia_m2 differ by more than "
+                      f"half for {len(apart)} site(s): {', '.join(apart)}; the kWh are the "
+                      "certificate's, for its floor area\n")
     else:
         sites, services = sources.libraries(args.libraries, args.postcodes,
                                             authority=args.authority)

@@ -14,8 +14,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tp_assets._errors import InputError
-from tp_assets._tables import read_csv_cells, read_table
+from tp_assets._errors import InputError, shortlist
+from tp_assets._tables import RawTable, read_csv_cells, read_table
+from tp_assets._toml import suggest
 
 
 def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: str,
@@ -60,6 +61,7 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
     problems = [f"{path.name}: no column '{col}'; columns present: "
                 f"{', '.join(map(str, frame.columns))}"
                 for path, frame, col in ((bpath, shapes.cells, boundary_code),
+                                         (bpath, shapes.cells, name_column),
                                          (ppath, table.cells, table_code),
                                          (ppath, table.cells, population_column),
                                          (ppath, table.cells, band_column))
@@ -70,11 +72,19 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
     bands = (table.cells[band_column].astype(str).str.strip() if band_column
              else pd.Series("", index=codes.index))
     keys = codes + "\x00" + bands
-    problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code {codes[i]!r}"
-                 + (f" for {band_column} {bands[i]!r}" if band_column else "")
-                 + "; the population table needs one row per area"
-                 + (" and band" if band_column else " (or give band_column for age bands)")
-                 for i in np.flatnonzero(keys.duplicated(keep=False).to_numpy())]
+    repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    need = ("; the population table needs one row per area"
+            + (" and band" if band_column else " (or give --band-column for a table by age "
+               "band)"))
+    if len(repeated) > 8:  # a table by age band, most likely: one message, not hundreds
+        i = int(repeated[0])
+        problems.append(f"{table.path.name}, column '{table_code}': {len(repeated)} rows repeat "
+                        f"a code (first {table.where(i).split(' ', 1)[1]}: duplicate code "
+                        f"{codes[i]!r}){need}")
+    else:
+        problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code "
+                     f"{codes[i]!r}" + (f" for {band_column} {bands[i]!r}" if band_column
+                                        else "") + need for i in repeated]
     counts = pd.to_numeric(table.cells[population_column], errors="coerce")
     problems += [f"{table.where(int(i), codes[i], table_code)}, column '{population_column}': "
                  f"value {table.cells[population_column][i]!r} is not a count of people"
@@ -213,7 +223,13 @@ def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None 
                          "libraries dataset's columns (name, authority, postcode, closed, ...)")
     keep = cells["closed"].astype(str).str.strip() == ""
     if authority:
-        keep &= cells["authority"].astype(str).str.strip() == authority
+        named = cells["authority"].astype(str).str.strip()
+        keep &= named.str.casefold() == authority.strip().casefold()
+        if not keep.any():
+            present = sorted(set(named[named != ""]))
+            raise InputError(f"{Path(path).name}: no open library has authority {authority!r}"
+                             f"{suggest(authority, present)}; nothing was written. "
+                             f"Authorities in the file: {shortlist(present, 12)}")
     rows = cells[keep]
     if table.rows is not None:  # index by place in the file, so messages name its rows
         rows = rows.set_axis(table.rows[keep.to_numpy()] - 2)
@@ -269,8 +285,9 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
     certificate's "Annual energy use, kWh/m2/year" table; the register's own code
     documents the fields so), so a site's kWh/yr is usage x ``TOTAL_FLOOR_AREA``.
     Sites are matched by UPRN, else by postcode with the address or name sharing at
-    least ``min_address_similarity`` of its words (or the only certificate at that
-    postcode); the latest certificate of a building is used.
+    least ``min_address_similarity`` of its words (or the only building with
+    certificates at that postcode, where no other site shares it); the latest
+    certificate of a building is used (``LODGEMENT_DATE``, ISO or DD/MM/YYYY).
 
     Parameters
     ----------
@@ -289,7 +306,10 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
     pandas.DataFrame
         ``sites`` with ``electricity_kwh_pa``, ``heat_kwh_pa`` (kWh/yr) and
         ``heat_fuel`` from matched certificates, and ``dec_match`` (``uprn``,
-        ``postcode+address``, ``postcode`` or blank) and ``dec_rating_band``.
+        ``postcode+address``, ``postcode`` or blank), ``dec_rating_band`` and
+        ``dec_floor_area_m2`` (the certificate's floor area, to compare with
+        ``gia_m2``). A postcode alone matches only where one building has
+        certificates there and one site has that postcode.
 
     Raises
     ------
@@ -330,15 +350,18 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
         "fuel": cells.get("MAIN_HEATING_FUEL", pd.Series("", index=cells.index))
         .astype(str).str.strip().str.lower().map(DEC_FUELS),
         "band": cells.get("OPERATIONAL_RATING_BAND", pd.Series("", index=cells.index)),
-        "date": cells.get("LODGEMENT_DATE", pd.Series("", index=cells.index)).astype(str),
-    }).sort_values("date", kind="stable")
+        "date": _lodged(table),
+    }).sort_values("date", kind="stable", na_position="first")
     out = sites.copy()
     for col in ("electricity_kwh_pa", "heat_kwh_pa", "heat_fuel"):
         out[col] = (out[col] if col in out.columns else pd.Series("", index=out.index)
                     ).astype(object)
     records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}  # oldest first
                                      for r in decs.to_dict("records")]
-    matches, bands = [], []
+    site_postcodes = out.get("postcode", pd.Series("", index=out.index)).map(
+        lambda p: "".join(str(p).split()).upper())
+    shared = set(site_postcodes[site_postcodes.duplicated(keep=False)])
+    matches, bands, areas = [], [], []
     for i, site in out.iterrows():
         found: dict[str, Any] | None = None
         how = ""
@@ -353,7 +376,8 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
             best = max(at_postcode, key=lambda d: len(d["words"] & words))
             if len(best["words"] & words) / len(words) >= min_address_similarity:
                 found, how = best, "postcode+address"
-        if found is None and at_postcode and len({d["uprn"] for d in at_postcode}) == 1:
+        if (found is None and at_postcode and len({d["uprn"] for d in at_postcode}) == 1
+                and postcode not in shared):  # one building there, and one site
             found, how = at_postcode[-1], "postcode"
         if found is not None:
             out.loc[i, "electricity_kwh_pa"] = round(float(found["elec"]), 1)
@@ -362,9 +386,55 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
                 out.loc[i, "heat_fuel"] = found["fuel"]
         matches.append(how)
         bands.append(found["band"] if found is not None else "")
+        areas.append(float(found["area"]) if found is not None else np.nan)
     out["dec_match"] = matches
     out["dec_rating_band"] = bands
+    out["dec_floor_area_m2"] = areas
     return out
+
+
+def floor_areas_apart(sites: pd.DataFrame, ratio: float = 1.5) -> list[str]:
+    """Sites whose matched certificate's floor area and ``gia_m2`` differ by ``ratio`` or more.
+
+    Parameters
+    ----------
+    sites
+        The output of :func:`apply_decs`.
+    ratio
+        The larger area over the smaller.
+
+    Returns
+    -------
+    list of str
+        ``"LIB03 (gia_m2 600, certificate 2,100 m2)"`` per such site.
+    """
+    gia = pd.to_numeric(sites.get("gia_m2", pd.Series(np.nan, index=sites.index)),
+                        errors="coerce")
+    area = sites["dec_floor_area_m2"]
+    apart = (area > 0) & (gia > 0) & ((area >= ratio * gia) | (gia >= ratio * area))
+    return [f"{sid} (gia_m2 {g:,.0f}, certificate {a:,.0f} m2)" for sid, g, a in
+            zip(sites["site_id"][apart], gia[apart], area[apart], strict=True)]
+
+
+def _lodged(table: RawTable) -> pd.Series:
+    """Each certificate's ``LODGEMENT_DATE`` as a date (ISO, or DD/MM/YYYY as Excel saves it).
+
+    Raises
+    ------
+    InputError
+        A date in neither form (file, row and column named).
+    """
+    cells = table.cells
+    text = cells.get("LODGEMENT_DATE", pd.Series("", index=cells.index)).astype(str).str.strip()
+    iso = pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    dmy = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    dates = iso.fillna(dmy)
+    bad = np.flatnonzero(((text != "") & dates.isna()).to_numpy())
+    if len(bad):
+        raise InputError([f"{table.where(int(i))}, column 'LODGEMENT_DATE': value "
+                          f"{text.iloc[i]!r} is not a date; write YYYY-MM-DD (or DD/MM/YYYY)"
+                          for i in bad])
+    return dates
 
 
 def _digits(value: object) -> str:
@@ -397,8 +467,9 @@ def asset_list(path: str | Path, *, codepoint: str | Path | None = None) -> pd.D
     asset id, name, number, street, post town, post code, X / Y co-ordinate (British
     National Grid), tenure) under the headings councils commonly use
     (:data:`ASSET_COLUMNS`, case-insensitive). Rows without coordinates are located
-    by postcode when ``codepoint`` is given. ``Freehold`` stays freehold; any
-    ``Leasehold`` variant becomes leasehold (``lease_end`` is then required and left
+    by postcode when ``codepoint`` is given. A tenure naming a freehold stays freehold
+    (also ``Freehold - leased out``, ``Freehold (ground lease)``: the council owns it);
+    any other ``Leasehold`` variant becomes leasehold (``lease_end`` is then required and left
     blank for the user to fill, as is ``gia_m2`` where the list gives no floor area:
     ``tp-assets validate`` lists every cell still to fill).
 
@@ -447,7 +518,7 @@ def asset_list(path: str | Path, *, codepoint: str | Path | None = None) -> pd.D
         located = geocode_postcodes(column("postcode")[unlocated], codepoint, source=file.name)
         x[unlocated], y[unlocated] = located["x"], located["y"]
     tenure = column("tenure").str.lower().map(
-        lambda t: "leasehold" if "lease" in t else ("freehold" if "free" in t else t))
+        lambda t: "freehold" if "free" in t else ("leasehold" if "lease" in t else t))
     address = (column("number") + " " + column("street") + ", " + column("town") + " "
                + column("postcode")).str.strip(" ,")
     asset_id = column("asset_id")
