@@ -310,8 +310,15 @@ def test_council_asset_list_becomes_sites(tmp_path: Path) -> None:
     assert sources.asset_list(let, codepoint=assets / "codepoint_sample.csv")[
         "tenure"].tolist() == ["freehold", "leasehold"]
     assert sites.loc["LBL0001", "address"] == "199-201 Lewisham High Street, London SE13 6LG"
+    assert sites["located_by"].tolist() == ["source coordinates", "postcode"]
+    # X/Y of 0, 0 (a blank another system filled in) are located by postcode too
+    zeros = tmp_path / "zeros.csv"
+    zeros.write_text((assets / "asset_list.csv").read_text().replace(",538232,175241,", ",0,0,"))
+    with pytest.raises(InputError, match=r"zeros.csv: 1 postcode\(s\) not found in "
+                       r"codepoint_sample.csv: row 2: 'SE13 6LG'"):  # not taken as a place
+        sources.asset_list(zeros, codepoint=assets / "codepoint_sample.csv")
     with pytest.raises(InputError, match=r"asset_list.csv: 1 asset\(s\) without X/Y "
-                       r"co-ordinates \(row 3\); give --postcodes"):
+                       r"co-ordinates \(blank, or 0, 0\) \(row 3\); give --postcodes"):
         sources.asset_list(assets / "asset_list.csv")
     # what the list does not say (floor area, lease end) validation asks for, by cell
     sites.reset_index().to_csv(tmp_path / "sites.csv", index=False)

@@ -508,11 +508,15 @@ def asset_list(path: str | Path, *, codepoint: str | Path | None = None) -> pd.D
 
     x = pd.to_numeric(column("x"), errors="coerce")
     y = pd.to_numeric(column("y"), errors="coerce")
-    unlocated = x.isna() | y.isna()
+    unlocated = x.isna() | y.isna() | ((x == 0) & (y == 0))  # 0, 0: a blank a system filled
+    x[unlocated] = y[unlocated] = np.nan
+    located_by = pd.Series(np.where(unlocated, "postcode", "source coordinates"),
+                           index=cells.index)
     if unlocated.any():
         if codepoint is None:
             rows = [f"row {int(i) + 2}" for i in cells.index[unlocated.to_numpy()]]
-            raise InputError(f"{file.name}: {len(rows)} asset(s) without X/Y co-ordinates ("
+            raise InputError(f"{file.name}: {len(rows)} asset(s) without X/Y co-ordinates "
+                             "(blank, or 0, 0) ("
                              + ", ".join(rows[:12]) + "); give --postcodes to locate them "
                              "by post code")
         located = geocode_postcodes(column("postcode")[unlocated], codepoint, source=file.name)
@@ -526,6 +530,7 @@ def asset_list(path: str | Path, *, codepoint: str | Path | None = None) -> pd.D
     return pd.DataFrame({
         "site_id": ids.to_numpy(), "name": column("name").to_numpy(),
         "owner": column("owner").to_numpy(), "x": x.to_numpy(), "y": y.to_numpy(),
+        "located_by": located_by.to_numpy(),
         "gia_m2": column("gia_m2").to_numpy(), "tenure": tenure.to_numpy(), "lease_end": "",
         "uprn": column("uprn").to_numpy(), "asset_id": asset_id.to_numpy(),
         "postcode": column("postcode").to_numpy(), "address": address.to_numpy(),
