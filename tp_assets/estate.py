@@ -38,7 +38,7 @@ from tp_assets._tables import (
     read_table,
     swapped_in_place,
 )
-from tp_assets._toml import check_keys, read_toml
+from tp_assets._toml import check_keys, line_of, read_toml
 
 # --------------------------------------------------------------------------- schema
 
@@ -876,10 +876,20 @@ def _load_manifest(manifest: Path) -> Estate:
             continue
         problems += check_keys(entry, TABLE_KEYS, [(manifest, text)], table=role)
         paths[role] = base / str(entry["path"])
+        if not paths[role].exists():
+            at = line_of(text, role) or line_of(text, "path", role)
+            problems.append(f"{manifest.name}{f' line {at}' if at else ''}: {role} "
+                            f"{str(entry['path'])!r} not found (looked for {paths[role]}); "
+                            f"paths are relative to {manifest.name}")
         crs[role] = entry.get("crs", default_crs)
         layers[role] = entry.get("layer")
     boundary = base / str(data["boundary"]) if "boundary" in data else None
     network = base / str(data["network"]) if "network" in data else None
+    if boundary is not None and not boundary.exists():  # the network is the scenario's to use
+        at = line_of(text, "boundary")
+        problems.append(f"{manifest.name}{f' line {at}' if at else ''}: boundary "
+                        f"{str(data['boundary'])!r} not found (looked for {boundary}); paths "
+                        f"are relative to {manifest.name}")
     if problems:
         raise InputError(problems)
     return load_estate(paths["sites"], paths["services"], paths["zones"], crs=crs,
