@@ -141,10 +141,10 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ("unknown place key", _toml('name = "Test place"', 'name = "Test place"\nzone = "z.csv"'),
      ["place.toml line 3", "unknown key 'zone'", "allowed keys:"]),
     ("missing file", _toml('zones = "zones.csv"', 'zones = "zones2.csv"'),
-     ["place.toml line 7: zones 'zones2.csv' not found (looked for ", "zones2.csv); paths "
+     ["place.toml line 7: zones \"zones2.csv\" not found (looked for ", "zones2.csv); paths "
       "are relative to place.toml"]),
     ("missing boundary", _toml('boundary = "boundary.geojson"', 'boundary = "edge.geojson"'),
-     ["place.toml line 4: boundary 'edge.geojson' not found"]),
+     ['place.toml line 4: boundary "edge.geojson" not found']),
     ("empty file", lambda p: (p / "services.csv").write_text(""),
      ["services.csv: the file is empty", "header row"]),
     ("header only", lambda p: (p / "services.csv").write_text(

@@ -38,7 +38,7 @@ from tp_assets._tables import (
     read_table,
     swapped_in_place,
 )
-from tp_assets._toml import check_keys, line_of, read_toml
+from tp_assets._toml import check_keys, line_of, read_toml, shown
 
 # --------------------------------------------------------------------------- schema
 
@@ -879,7 +879,7 @@ def _load_manifest(manifest: Path) -> Estate:
         if not paths[role].exists():
             at = line_of(text, role) or line_of(text, "path", role)
             problems.append(f"{manifest.name}{f' line {at}' if at else ''}: {role} "
-                            f"{str(entry['path'])!r} not found (looked for {paths[role]}); "
+                            f"{shown(str(entry['path']))} not found (looked for {paths[role]}); "
                             f"paths are relative to {manifest.name}")
         crs[role] = entry.get("crs", default_crs)
         layers[role] = entry.get("layer")
@@ -888,7 +888,7 @@ def _load_manifest(manifest: Path) -> Estate:
     if boundary is not None and not boundary.exists():  # the network is the scenario's to use
         at = line_of(text, "boundary")
         problems.append(f"{manifest.name}{f' line {at}' if at else ''}: boundary "
-                        f"{str(data['boundary'])!r} not found (looked for {boundary}); paths "
+                        f"{shown(str(data['boundary']))} not found (looked for {boundary}); paths "
                         f"are relative to {manifest.name}")
     if problems:
         raise InputError(problems)
