@@ -70,19 +70,27 @@ class RawTable:
         """The number messages give row ``i`` (0-based): see :attr:`rows`."""
         return int(self.rows[i]) if self.rows is not None else i + 1
 
-    def where(self, i: int, id_value: object = None, id_name: str | None = None) -> str:
-        """Locate row ``i`` (0-based) for a message: file, 1-based row and id.
+    def label(self, i: int, id_value: object = None, id_name: str | None = None) -> str:
+        """Row ``i`` (0-based) as messages name it within the file: ``row 4 (site_id S3)``.
 
         Parameters
         ----------
         i
             Position of the record, 0-based.
         id_value, id_name
-            The record's identifier, named in the message where known.
+            The record's identifier, named where known.
         """
-        row = f"{'row' if self.is_csv else 'feature'} {self.number(i)}"
         ident = f" ({id_name} {id_value})" if id_name and _present(id_value) else ""
-        return f"{self.path.name} {row}{ident}"
+        return f"{record_unit(self.path)} {self.number(i)}{ident}"
+
+    def where(self, i: int, id_value: object = None, id_name: str | None = None) -> str:
+        """Locate row ``i`` (0-based) for a message: ``sites.csv row 4 (site_id S3)``."""
+        return f"{self.path.name} {self.label(i, id_value, id_name)}"
+
+
+def record_unit(path: Path) -> str:
+    """What messages call a record of ``path``: ``row`` (CSV) or ``feature`` (geodata)."""
+    return "row" if path.suffix.lower() in CSV_SUFFIXES else "feature"
 
 
 def _present(value: object) -> bool:

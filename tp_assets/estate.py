@@ -30,12 +30,12 @@ import shapely
 from tp_assets import settings
 from tp_assets._errors import InputError, shortlist
 from tp_assets._tables import (
-    CSV_SUFFIXES,
     RawTable,
     crs_fix,
     file_sha256,
     parse_crs,
     read_table,
+    record_unit,
     swapped_in_place,
 )
 from tp_assets._toml import check_keys, line_of, read_toml, shown
@@ -240,8 +240,8 @@ class Estate:
         if not ids or any(i not in found for i in ids):
             return file.name
         numbers = sorted({found[i] for i in ids})
-        word = "row" if file.suffix.lower() in CSV_SUFFIXES else "feature"
-        return f"{file.name} {word}{'s' * (len(numbers) > 1)} {shortlist(numbers)}"
+        return (f"{file.name} {record_unit(file)}{'s' * (len(numbers) > 1)} "
+                f"{shortlist(numbers)}")
 
     @property
     def demand_columns(self) -> list[str]:
@@ -410,7 +410,7 @@ def _check_duplicates(table: RawTable, frame: pd.DataFrame, id_col: str,
         if _blank(value):
             continue
         if value in seen:
-            first = table.where(seen[value]).split(" ", 1)[1]
+            first = table.label(seen[value])
             problems.append(f"{table.where(i, value, id_col)}, column '{id_col}': duplicate id "
                             f"{value!r} (also on {first}); every {id_col} must be unique")
         else:
@@ -491,10 +491,9 @@ def _check_geometry(table: RawTable, frame: pd.DataFrame, id_col: str, *, place:
                "each inside; swap the two columns' names" if swapped == len(rows) else
                crs_fix(table.source_xy[rows], names, table.source_crs) if table.is_csv else
                "reproject the file, or give it the CRS its coordinates are in")
-        records = "rows" if table.is_csv else "features"
-        nearest_row = table.where(i, frame[id_col][i], id_col).split(" ", 1)[1]
-        problems.append(f"{table.path.name}: all {len(rows)} {records} with coordinates lie "
-                        f"outside {place_label}, the nearest, {nearest_row}, "
+        problems.append(f"{table.path.name}: all {len(rows)} {record_unit(table.path)}s with "
+                        f"coordinates lie outside {place_label}, the nearest, "
+                        f"{table.label(i, frame[id_col][i], id_col)}, "
                         f"{nearest / 1000:,.1f} km away: the coordinates are not in the "
                         f"declared CRS ({crs}), or they belong to another place; {fix}")
     else:
@@ -609,8 +608,9 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
                               place_label=label, problems=problems, notes=notes,
                               required=lambda i: True)
 
-    _check_spellings([(raw["sites"], s, "site_id"), (raw["services"], v, "service_id")],
-                     "owner", problems)
+    registers = {"sites": (raw["sites"], s, "site_id"),
+                 "services": (raw["services"], v, "service_id")}
+    _check_spellings(list(registers.values()), "owner", problems)
 
     # Row rules that need several columns.
     for i, row in enumerate(s.to_dict("records")):
@@ -692,8 +692,8 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
     files = {"sites": Path(sites), "services": Path(services), "zones": Path(zones)}
     if boundary is not None:
         files["boundary"] = Path(boundary)
-    rows = {role: {str(i): raw[role].number(k) for k, i in enumerate(frame[f"{role[:-1]}_id"])}
-            for role, frame in (("sites", s), ("services", v))}
+    rows = {role: {str(i): table.number(k) for k, i in enumerate(frame[id_col])}
+            for role, (table, frame, id_col) in registers.items()}
     return Estate(name=name, sites=site_gdf, services=service_gdf, zones=zone_gdf,
                   boundary=place, notes=notes, files=files, network=network, rows=rows)
 

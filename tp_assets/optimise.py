@@ -1500,10 +1500,9 @@ def _forced_by(ids: list[str], estate: Estate | None, sources: Sources) -> str:
         return f"forced out: {shortlist(ids)}"
     status = dict(zip(estate.sites["site_id"], estate.sites["status"], strict=True))
     register = [i for i in ids if status.get(i) == "dispose"]
-    listed = [i for i in ids if i not in register
-              or " line " in locate_value(sources, i, "dispose", "status")]
-    parts = ([f"[status] dispose ({locate_value(sources, listed[0], 'dispose', 'status')}): "
-              f"{shortlist(listed)}"] if listed else [])
+    lines = {i: locate_value(sources, i, "dispose", "status") for i in ids}
+    listed = [i for i in ids if i not in register or " line " in lines[i]]
+    parts = [f"[status] dispose ({lines[listed[0]]}): {shortlist(listed)}"] if listed else []
     if register:
         parts.append(f"status = dispose in {estate.where('sites', register)}: "
                      f"{shortlist(register)}")

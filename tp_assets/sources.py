@@ -79,7 +79,7 @@ def ons_zones(boundaries: str | Path, population: str | Path, *, boundary_code: 
     if len(repeated) > 8:  # a table by age band, most likely: one message, not hundreds
         i = int(repeated[0])
         problems.append(f"{table.path.name}, column '{table_code}': {len(repeated)} rows repeat "
-                        f"a code (first {table.where(i).split(' ', 1)[1]}: duplicate code "
+                        f"a code (first {table.label(i)}: duplicate code "
                         f"{codes[i]!r}){need}")
     else:
         problems += [f"{table.where(int(i))}, column '{table_code}': duplicate code "
@@ -153,16 +153,13 @@ def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: st
         raise InputError(f"{Path(codepoint).name}: no column(s) {', '.join(missing)}; expected "
                          "OS Code-Point Open columns Postcode, Eastings, Northings")
 
-    def key(code: object) -> str:
-        return "".join(str(code).split()).upper()
-
-    lookup = {key(p): (float(e), float(n)) for p, e, n in zip(
+    lookup = {_postcode(p): (float(e), float(n)) for p, e, n in zip(
         table.cells["Postcode"], table.cells["Eastings"], table.cells["Northings"], strict=True)}
     has_xy = (fallback[["x", "y"]].notna().all(axis=1) if fallback is not None
               else pd.Series(False, index=postcodes.index))
     unknown = [f"row {int(i) + 2}: {p!r}" for i, p, ok in zip(postcodes.index, postcodes, has_xy,
                                                                strict=True)
-               if key(p) not in lookup and not ok]
+               if _postcode(p) not in lookup and not ok]
     if unknown:
         raise InputError(f"{source or 'postcodes'}: {len(unknown)} postcode(s) not found in "
                          f"{Path(codepoint).name}: " + "; ".join(unknown[:20])
@@ -171,8 +168,8 @@ def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: st
     given = (fallback[["x", "y"]].to_numpy(dtype=float) if fallback is not None
              else np.full((len(postcodes), 2), np.nan))
     for i, p in enumerate(postcodes):
-        if key(p) in lookup:
-            rows.append((*lookup[key(p)], "postcode"))
+        if _postcode(p) in lookup:
+            rows.append((*lookup[_postcode(p)], "postcode"))
         else:
             rows.append((float(given[i, 0]), float(given[i, 1]), "source coordinates"))
     return pd.DataFrame(rows, columns=["x", "y", "located_by"], index=postcodes.index)
@@ -341,7 +338,7 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
     addresses = cells[[c for c in ("ADDRESS1", "ADDRESS2", "ADDRESS3") if c in cells.columns]]
     decs = pd.DataFrame({
         "uprn": cells.get("UPRN", pd.Series("", index=cells.index)).map(_digits),
-        "postcode": cells["POSTCODE"].map(lambda p: "".join(str(p).split()).upper()),
+        "postcode": cells["POSTCODE"].map(_postcode),
         "words": addresses.astype(str).agg(" ".join, axis=1).map(_words)
         if len(addresses.columns) else [set()] * len(cells),
         "area": numbers["TOTAL_FLOOR_AREA"],
@@ -358,8 +355,7 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
                     ).astype(object)
     records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}  # oldest first
                                      for r in decs.to_dict("records")]
-    site_postcodes = out.get("postcode", pd.Series("", index=out.index)).map(
-        lambda p: "".join(str(p).split()).upper())
+    site_postcodes = out.get("postcode", pd.Series("", index=out.index)).map(_postcode)
     shared = set(site_postcodes[site_postcodes.duplicated(keep=False)])
     matches, bands, areas = [], [], []
     for i, site in out.iterrows():
@@ -369,7 +365,7 @@ def apply_decs(sites: pd.DataFrame, certificates: str | Path, *,
         by_uprn = [d for d in records if uprn and d["uprn"] == uprn]
         if by_uprn:
             found, how = by_uprn[-1], "uprn"
-        postcode = "".join(str(site.get("postcode", "")).split()).upper()
+        postcode = _postcode(site.get("postcode", ""))
         at_postcode = [d for d in records if postcode and d["postcode"] == postcode]
         words = _words(f"{site.get('address', '')} {site.get('name', '')}")
         if found is None and at_postcode and words:
@@ -435,6 +431,11 @@ def _lodged(table: RawTable) -> pd.Series:
                           f"{text.iloc[i]!r} is not a date; write YYYY-MM-DD (or DD/MM/YYYY)"
                           for i in bad])
     return dates
+
+
+def _postcode(value: object) -> str:
+    """A postcode as a key: ``"se6 4ru"`` and ``"SE64RU"`` are ``"SE64RU"``."""
+    return "".join(str(value).split()).upper()
 
 
 def _digits(value: object) -> str:
@@ -516,9 +517,8 @@ def asset_list(path: str | Path, *, codepoint: str | Path | None = None) -> pd.D
         if codepoint is None:
             rows = [f"row {int(i) + 2}" for i in cells.index[unlocated.to_numpy()]]
             raise InputError(f"{file.name}: {len(rows)} asset(s) without X/Y co-ordinates "
-                             "(blank, or 0, 0) ("
-                             + ", ".join(rows[:12]) + "); give --postcodes to locate them "
-                             "by post code")
+                             f"(blank, or 0, 0) ({shortlist(rows, 12)}); give --postcodes to "
+                             "locate them by post code")
         located = geocode_postcodes(column("postcode")[unlocated], codepoint, source=file.name)
         x[unlocated], y[unlocated] = located["x"], located["y"]
     tenure = column("tenure").str.lower().map(
