@@ -92,7 +92,7 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     folder = run.folder
     assert sorted(p.name for p in folder.iterdir()) == [
         "access.csv", "cashflow.csv", "moves.csv", "plan.gpkg", "savings_by_owner.csv",
-        "sites.csv", "summary.json"]
+        "sites.csv", "summary.json", "timings.json"]
     moves = (folder / "moves.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK(" in moves  # neutralised: a spreadsheet shows it as text
     assert ',=HYPERLINK' not in moves
@@ -115,10 +115,16 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert set(summary["inputs"]) >= {"sites", "services", "zones", "scenario"}
     assert len(summary["inputs"]["sites"]["sha256"]) == 64
     assert summary["solver_settings"]["seed"] == 0
-    assert summary["solver_settings"]["local_search"] == 0.5  # every setting, to reproduce
+    assert summary["solver_settings"]["rounds"] == 30  # every setting, to reproduce
     assert summary["proved_kept"] == []  # a small problem: one search, nothing to probe
-    assert set(summary["timings_s"]) == {"load", "access", "optimise", "check", "savings",
+    assert summary["search"] == {"found_by": "solver", "reproducible": True, "caveats": [],
+                                 "work": {"nodes": 0, "rounds": 0, "searches": 1,
+                                          "split_site": None}}
+    assert "seconds" not in json.dumps(summary) and "timings" not in summary  # byte-identical
+    timings = json.loads((folder / "timings.json").read_text())
+    assert set(timings["timings_s"]) == {"load", "access", "optimise", "check", "savings",
                                          "map"}
+    assert timings["solve_seconds"] > 0
 
 
 def test_written_csvs_reconcile_to_the_penny_with_awkward_prices(tmp_path: Path) -> None:
@@ -228,9 +234,15 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
      ["[finance.carbon_kg_per_kwh] gas = -0.2 must be a number, 0 or more"]),
     ('\n[solver]\nbackend = "gurobi"\n', ["backend 'gurobi' must be one of highs, scip, cpsat"]),
     ('\n[solver]\ntime_limit_s = "60"\n', ['time_limit_s = "60" must be seconds']),
-    ('\n[solver]\nlocal_search = 1.5\n',
-     ["bad.toml line 21: [solver] local_search = 1.5 must be a share of the time limit "
-      "between 0 and 0.9"]),
+    ('\n[solver]\nheuristic_effort = 1.5\n',
+     ["bad.toml line 21: [solver] heuristic_effort = 1.5 must be a share between 0 and 1"]),
+    ('\n[solver]\nrounds = -1\n',
+     ["bad.toml line 21: [solver] rounds = -1 must be a whole number from 0 to 1,000,000 "
+      "(rounds)"]),
+    ('\n[solver]\nlocal_search = 0.3\n',
+     ["bad.toml line 21: [solver] local_search is no longer read: the search's budget is now "
+      "work, not a share of the time: set rounds (neighbourhood rounds, default 30) instead, "
+      "or delete the line"]),
     ('\n[status]\nretain = ["f"]\n',
      ["bad.toml line 21: [status] retain names site 'f', which is not in the sites table "
       "(did you mean 'F'?)"]),
@@ -278,7 +290,8 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
      ["bad.toml line 20: cannot read `vacate by = 2029-02-28`: a key is one word: write "
       "vacate_by"]),
 ], ids=["unknown service type", "unknown key", "negative factor",
-        "unknown backend", "wrong type", "share out of range", "site id case", "retain a disposal",
+        "unknown backend", "wrong type", "share out of range", "negative rounds", "retired key",
+        "site id case", "retain a disposal",
         "dispose a retained site", "owner case", "benchmark category typo", "dotted key",
         "misspelt table", "key set twice", "date", "thousands separator", "unquoted text",
         "table twice", "number for a site id", "infinite cost", "true for a number",

@@ -53,16 +53,19 @@ class InfeasibleError(TpAssetsError):
     ----------
     message
         What cannot hold, in the user's words.
-    proven
-        False where no plan was found within the time limit but the solver did not
-        prove that none exists.
     """
 
     exit_code = 3
 
-    def __init__(self, message: str, *, proven: bool = True) -> None:
-        super().__init__(message)
-        self.proven = proven
+
+class NoPlanError(RuntimeError, TpAssetsError):
+    """The search's budget ended with no plan, and no proof that none exists.
+
+    Not an infeasible scenario: the rules may well hold; the message says which
+    budget to raise.
+    """
+
+    exit_code = 4
 
 
 class InternalError(RuntimeError, TpAssetsError):

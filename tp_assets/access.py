@@ -544,12 +544,56 @@ def travel_times(estate: Estate, network: StreetNetwork | NetworkSpec | None, *,
     return times
 
 
+def crow_fly_minutes(metres: np.ndarray | float,
+                     speed_kmh: float = settings.WALK_SPEED_KMH) -> np.ndarray:
+    """Minutes to travel a crow-fly distance: metres x circuity at ``speed_kmh``.
+
+    The one formula for travel without a street network: ``straight_line`` access,
+    the optimiser's ``max_move_minutes`` and candidate hosts, the checker, and the
+    minutes between overlapping sites.
+
+    Parameters
+    ----------
+    metres
+        Crow-fly distances (metres).
+    speed_kmh
+        Speed (km/h); walking (``settings.WALK_SPEED_KMH``) by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        Minutes, ``metres * settings.STRAIGHT_LINE_CIRCUITY / (speed in m/min)``.
+    """
+    return np.asarray(metres) * settings.STRAIGHT_LINE_CIRCUITY / (speed_kmh * 1000.0 / 60.0)
+
+
+def crow_fly_metres(minutes: float, speed_kmh: float = settings.WALK_SPEED_KMH) -> float:
+    """The crow-fly distance (metres) :func:`crow_fly_minutes` reaches in ``minutes``."""
+    return minutes * (speed_kmh * 1000.0 / 60.0) / settings.STRAIGHT_LINE_CIRCUITY
+
+
+def walk_minutes_between(xy_a: np.ndarray, xy_b: np.ndarray) -> np.ndarray:
+    """Walking minutes between points, crow-fly distance x circuity (for pruning).
+
+    Parameters
+    ----------
+    xy_a, xy_b
+        Arrays of shape (n, 2) and (m, 2), metres in EPSG:27700.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n x m`` minutes (:func:`crow_fly_minutes`).
+    """
+    return crow_fly_minutes(np.hypot(xy_a[:, None, 0] - xy_b[None, :, 0],
+                                     xy_a[:, None, 1] - xy_b[None, :, 1]))
+
+
 def _straight_line(zone_ids: np.ndarray, site_ids: np.ndarray, zone_xy: np.ndarray,
                    site_xy: np.ndarray, cutoff: float) -> TravelTimes:
-    metres = np.hypot(zone_xy[:, None, 0] - site_xy[None, :, 0],
-                      zone_xy[:, None, 1] - site_xy[None, :, 1])
-    speed = settings.MODE_SPEEDS_KMH["straight_line"] * 1000.0 / 60.0
-    minutes = metres * settings.STRAIGHT_LINE_CIRCUITY / speed
+    minutes = crow_fly_minutes(np.hypot(zone_xy[:, None, 0] - site_xy[None, :, 0],
+                                        zone_xy[:, None, 1] - site_xy[None, :, 1]),
+                               settings.MODE_SPEEDS_KMH["straight_line"])
     minutes[minutes > cutoff] = np.inf
     note = (f"straight line x {settings.STRAIGHT_LINE_CIRCUITY:g} circuity at "
             f"{settings.MODE_SPEEDS_KMH['straight_line']:g} km/h (no street network)")
@@ -793,14 +837,13 @@ def overlaps(estate: Estate, times: TravelTimes, standard: Standard,
     sites = estate.sites.iloc[cols]
     ids = sites["site_id"].to_numpy()
     xy = np.column_stack([sites.geometry.x, sites.geometry.y])
-    speed = settings.WALK_SPEED_KMH * 1000 / 60
     frame = pd.DataFrame({
         "service_type": standard.service_type, "site_a": ids[a],
         "name_a": sites["name"].to_numpy()[a], "owner_a": sites["owner"].to_numpy()[a],
         "site_b": ids[b], "name_b": sites["name"].to_numpy()[b],
         "owner_b": sites["owner"].to_numpy()[b],
         "same_owner": sites["owner"].to_numpy()[a] == sites["owner"].to_numpy()[b],
-        "minutes_apart": np.hypot(*(xy[a] - xy[b]).T) / speed,
+        "minutes_apart": crow_fly_minutes(np.hypot(*(xy[a] - xy[b]).T)),
         "demand_a": own[a], "demand_b": own[b], "shared_demand": shared[a, b],
         "share_of_a": share[a, b], "share_of_b": share[b, a],
         "overlap": np.maximum(share[a, b], share[b, a]),

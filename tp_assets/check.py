@@ -14,11 +14,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from tp_assets import settings
+from tp_assets import access
 from tp_assets._errors import InternalError
 from tp_assets.access import TravelTimes
 from tp_assets.estate import Estate
-from tp_assets.optimise import Plan
+from tp_assets.optimise.problem import Plan
 from tp_assets.scenario import Scenario, Standard
 
 TOLERANCE_M2 = 1e-6
@@ -172,14 +172,13 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
             fails.append(f"leasehold site {sid} is disposed of but its lease runs to "
                          f"{row['lease_end'].date()}, beyond the appraisal")
     # immovable services and move distance
-    speed = settings.WALK_SPEED_KMH * 1000 / 60
     for row in a.itertuples():
         if str(row.site_id) == str(row.current_site):
             continue
         if not bool(row.movable):
             fails.append(f"service {row.service_id} is immovable but moved to {row.site_id}")
         d = sites.loc[row.site_id, "geometry"].distance(sites.loc[row.current_site, "geometry"])
-        if d * settings.STRAIGHT_LINE_CIRCUITY / speed > scenario.rules.max_move_minutes + 1e-9:
+        if access.crow_fly_minutes(d) > scenario.rules.max_move_minutes + 1e-9:
             fails.append(f"service {row.service_id} moves {d:,.0f} m, beyond "
                          f"max_move_minutes = {scenario.rules.max_move_minutes:g}")
     # access

@@ -199,6 +199,8 @@ def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None,
     w = out.write
     w(f"{r.scenario.name}: {plan.status} ({plan.gap_text}, {plan.solver}, "
       f"{plan.solve_seconds:.1f} s); plan passed the independent check\n")
+    for caveat in plan.caveats:
+        w(f"  note: {caveat}\n")
     w(f"  sites kept {t['sites_kept']}, disposed {t['sites_disposed']}; services moved "
       f"{t['services_moved']}\n")
     if plan.proved_kept:

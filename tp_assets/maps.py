@@ -29,7 +29,7 @@ from tp_assets import access, settings
 from tp_assets._tables import atomic_file
 from tp_assets.estate import Estate
 from tp_assets.finance import format_gbp
-from tp_assets.optimise import Plan
+from tp_assets.optimise.problem import Plan
 from tp_assets.savings import Savings
 from tp_assets.scenario import Scenario
 
@@ -368,8 +368,8 @@ def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
         if network is not None:
             shapes.append(access.isochrone(network, p.x, p.y, st.max_minutes, mode=st.mode))
         else:
-            speed = settings.MODE_SPEEDS_KMH.get(st.mode, settings.WALK_SPEED_KMH) * 1000 / 60
-            shapes.append(p.buffer(st.max_minutes * speed / settings.STRAIGHT_LINE_CIRCUITY))
+            speed = settings.MODE_SPEEDS_KMH.get(st.mode, settings.WALK_SPEED_KMH)
+            shapes.append(p.buffer(access.crow_fly_metres(st.max_minutes, speed)))
     if not shapes:
         return
     polys = gpd.GeoSeries(shapes, crs=settings.WORKING_CRS).simplify(SIMPLIFY_M)

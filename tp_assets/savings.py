@@ -16,7 +16,7 @@ import pandas as pd
 
 from tp_assets import finance as fin
 from tp_assets.estate import Estate
-from tp_assets.optimise import Plan
+from tp_assets.optimise.problem import Plan
 from tp_assets.scenario import Scenario
 
 #: One-off cost categories (year 0, negative).

@@ -7,6 +7,7 @@ Every key, its type and default is documented in ``optimisation/README.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -115,23 +116,42 @@ class Caps:
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """OR-Tools MathOpt settings.
+    """OR-Tools MathOpt settings and the search's budget of work.
+
+    Every budget is work (nodes, rounds, sites), so that the plan is a function of
+    the inputs, the scenario and its seed only; ``time_limit_s`` is a safety stop.
+    Defaults and the measurements behind them: :mod:`tp_assets.settings`.
 
     Attributes
     ----------
     backend
         ``{"highs", "scip", "cpsat"}``.
     time_limit_s
-        Wall-clock limit (seconds).
+        Safety stop (seconds, wall clock): a search it cuts short says that its plan
+        is not reproducible.
     threads
-        Threads (HiGHS ignores it: its MIP search is single-threaded).
+        Searches run at once, each in its own process (the two sides of a split);
+        never changes the plan.
     seed
-        Random seed, for reproducible runs.
+        Random seed of the solver and of the neighbourhood rounds.
     relative_gap
         Stop when the gap between the best plan and the bound is below this share.
-    local_search
-        Share of the time limit, 0-0.9, that a MIP search stopped short of optimal
-        leaves to the neighbourhood search that improves its plan (0: none).
+    heuristic_effort
+        HiGHS ``mip_heuristic_effort``, 0-1.
+    exact_max_pairs, exact_nodes
+        Problems with fewer candidate pairs are solved by the MIP search alone within
+        ``exact_nodes`` branch-and-bound nodes.
+    root_nodes
+        Nodes of the MIP search on larger problems (1: the root node).
+    rounds, round_sites, round_nodes
+        Neighbourhood rounds after it, the sites each frees, and each round's nodes.
+    split
+        Whether larger problems are split on their decisive site.
+    split_candidates, split_min_value_share, probe_nodes
+        How the split site is chosen (:func:`tp_assets.optimise.search._split_site`).
+    explain_forced, explain_try_nodes, explain_nodes
+        Explaining an infeasible scenario: forced disposals tried kept, the nodes each
+        relaxed rule may search, and the nodes of each elastic solve.
     """
 
     backend: str = settings.SOLVER_BACKEND
@@ -139,7 +159,20 @@ class SolverSettings:
     threads: int = settings.SOLVER_THREADS
     seed: int = settings.SOLVER_SEED
     relative_gap: float = settings.SOLVER_RELATIVE_GAP
-    local_search: float = settings.LNS_SHARE
+    heuristic_effort: float = settings.HIGHS_HEURISTIC_EFFORT
+    exact_max_pairs: int = settings.SEARCH_EXACT_MAX_PAIRS
+    exact_nodes: int = settings.SEARCH_EXACT_NODES
+    root_nodes: int = settings.SEARCH_ROOT_NODES
+    rounds: int = settings.SEARCH_ROUNDS
+    round_sites: int = settings.SEARCH_ROUND_SITES
+    round_nodes: int = settings.SEARCH_ROUND_NODES
+    split: bool = True
+    split_candidates: int = settings.SPLIT_CANDIDATES
+    split_min_value_share: float = settings.SPLIT_MIN_VALUE_SHARE
+    probe_nodes: int = settings.SPLIT_PROBE_NODES
+    explain_forced: int = settings.EXPLAIN_MAX_FORCED
+    explain_try_nodes: int = settings.EXPLAIN_TRY_NODES
+    explain_nodes: int = settings.EXPLAIN_NODES
 
 
 @dataclass(frozen=True)
@@ -458,27 +491,54 @@ def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
         min_sites_per_owner=mins)
 
 
+#: ``[solver]`` keys of whole numbers: (smallest, largest, what they count).
+_SOLVER_COUNTS: dict[str, tuple[int, int, str]] = {
+    "threads": (1, 64, "searches at once"), "seed": (0, 2**31 - 1, "a seed"),
+    "exact_max_pairs": (0, 10**9, "candidate pairs"), "exact_nodes": (1, 10**9, "nodes"),
+    "root_nodes": (1, 10**9, "nodes"), "rounds": (0, 10**6, "rounds"),
+    "round_sites": (1, 10**6, "sites"), "round_nodes": (1, 10**9, "nodes"),
+    "split_candidates": (0, 10**6, "sites"), "probe_nodes": (1, 10**9, "nodes"),
+    "explain_forced": (0, 10**6, "sites"), "explain_try_nodes": (1, 10**9, "nodes"),
+    "explain_nodes": (1, 10**9, "nodes"),
+}
+
+#: Keys of earlier versions, and what replaced them.
+_SOLVER_RETIRED: dict[str, str] = {
+    "local_search": "the search's budget is now work, not a share of the time: set "
+                    "rounds (neighbourhood rounds, default "
+                    f"{settings.SEARCH_ROUNDS}) instead, or delete the line",
+}
+
+
 def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
-    r.keys(t, ("backend", "time_limit_s", "threads", "seed", "relative_gap", "local_search"),
-           "solver")
-    backend = r.get(t, "backend", str, settings.SOLVER_BACKEND, "solver",
-                    "one of " + ", ".join(BACKENDS))
+    d = SolverSettings()
+    for key, why in _SOLVER_RETIRED.items():
+        if key in t:
+            r.problems.append(f"{r.where(key, 'solver')}{key} is no longer read: "
+                              f"{why}")
+    allowed = tuple(f.name for f in dataclasses.fields(SolverSettings))
+    r.keys({k: v for k, v in t.items() if k not in _SOLVER_RETIRED}, allowed, "solver")
+    backend = r.get(t, "backend", str, d.backend, "solver", "one of " + ", ".join(BACKENDS))
     if backend not in BACKENDS:
         r.problems.append(f"{r.where('backend', 'solver')}backend {backend!r} must be one of "
                           + ", ".join(BACKENDS))
+    counts = {key: r.get(t, key, int, getattr(d, key), "solver",
+                         f"a whole number from {low} to {high:,} ({what})", minimum=low,
+                         maximum=high)
+              for key, (low, high, what) in _SOLVER_COUNTS.items()}
     return SolverSettings(
         backend=backend,
-        time_limit_s=r.get(t, "time_limit_s", _NUMBER, settings.SOLVER_TIME_LIMIT_S, "solver",
-                           "seconds, greater than 0", minimum=1e-3),
-        threads=r.get(t, "threads", int, settings.SOLVER_THREADS, "solver",
-                      "a whole number from 1 to 64", minimum=1, maximum=64),
-        seed=r.get(t, "seed", int, settings.SOLVER_SEED, "solver", "a whole number, 0 or more",
-                   minimum=0),
-        relative_gap=r.get(t, "relative_gap", _NUMBER, settings.SOLVER_RELATIVE_GAP,
+        time_limit_s=r.get(t, "time_limit_s", _NUMBER, d.time_limit_s, "solver",
+                           "seconds, greater than 0 (a safety stop)", minimum=1e-3),
+        relative_gap=r.get(t, "relative_gap", _NUMBER, d.relative_gap,
                            "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0),
-        local_search=r.get(t, "local_search", _NUMBER, settings.LNS_SHARE, "solver",
-                           "a share of the time limit between 0 and 0.9", minimum=0.0,
-                           maximum=0.9))
+        heuristic_effort=r.get(t, "heuristic_effort", _NUMBER, d.heuristic_effort, "solver",
+                               "a share between 0 and 1", minimum=0.0, maximum=1.0),
+        split=r.get(t, "split", bool, d.split, "solver", "true or false"),
+        split_min_value_share=r.get(t, "split_min_value_share", _NUMBER,
+                                    d.split_min_value_share, "solver",
+                                    "a share between 0 and 1", minimum=0.0, maximum=1.0),
+        **counts)
 
 
 def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:

@@ -138,67 +138,55 @@ MAX_MOVE_MINUTES: float = 30.0
 #: within the same time.
 MAX_CANDIDATES: int = 20
 
-#: HiGHS searches with one thread: on problems at least this large (candidate pairs)
-#: ``[solver] threads`` independent searches run in parallel processes with seeds
-#: seed, seed + 1, ..., and the best plan wins (smaller problems solve in about a
-#: second, less than it takes to start the processes).
-PORTFOLIO_MIN_PAIRS: int = 2000
-
-#: Seconds over which the CPU is sampled before parallel searches start: they run
-#: only on cores idle then (on 2 cores with one busy, two searches at 35 s ended at
-#: GBP 167.8 m, gap 23.8 %, and one at 198.5 m, 4.5 %; idle, one or two gave 198.5 m).
-CPU_SAMPLE_S: float = 0.25
-
-#: Parallel searches split the plans on one decisive site (``optimise._split_site``):
-#: the free sites of highest disposal value are candidates (at most this many), each
-#: probed by a search of at most ``SPLIT_PROBE_S`` seconds for plans that dispose of
-#: it, probing taking at most ``SPLIT_PROBE_SHARE`` of the time limit. On the demo,
-#: the most valuable site is proved kept and the next one is the split (about 3 s).
-#: Below ``SPLIT_MIN_S`` seconds of time limit the searches do not split: each side's
-#: MIP search needs the end of its root node (about 25 s on the demo's disposing side)
-#: and still leave time for the neighbourhood search. On the demo at 60 s the split
-#: gives a gap of about 1 % (3.4 % unsplit), at 45 s 1.7 %. At 35 s it gave 19-24 %
-#: with half the time for the neighbourhood search, and 1.6 % with the MIP search
-#: given 25 s, but then, with one core busy elsewhere, 55.6 % (the greedy start; 12.5 %
-#: unsplit): too fragile to keep.
-SPLIT_MIN_S: float = 45.0
+#: The search (``tp_assets.optimise.search``) counts its budget in work, never in
+#: seconds, so that a plan is the same on a quiet or a busy machine. Each value is a
+#: ``[solver]`` key's default (optimisation/README.md); measured on the demo in
+#: benchmarks/README.md.
+#:
+#: Problems with fewer candidate (service, site) pairs than this are solved by the MIP
+#: search alone, within ``SEARCH_EXACT_NODES`` branch-and-bound nodes (OR-Library's
+#: 50 x 50 instances, 2,500 pairs, prove their optima in a few hundred).
+SEARCH_EXACT_MAX_PAIRS: int = 3000
+SEARCH_EXACT_NODES: int = 100_000
+#: Larger problems: the MIP search's nodes (1: HiGHS's root node, its cuts and
+#: heuristics: on the demo GBP 193.2 m against a bound of 207.4 m), then neighbourhood
+#: rounds, each freeing the decisions of ``SEARCH_ROUND_SITES`` linked sites and
+#: solving that small model within ``SEARCH_ROUND_NODES`` nodes.
+SEARCH_ROOT_NODES: int = 1
+SEARCH_ROUNDS: int = 30
+SEARCH_ROUND_SITES: int = 20
+SEARCH_ROUND_NODES: int = 500
+#: The split: the free sites of highest disposal value, at most ``SPLIT_CANDIDATES``
+#: and each holding at least ``SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal
+#: value, are probed in turn (a greedy plan that disposes of it, else a MIP search of
+#: ``SPLIT_PROBE_NODES`` nodes); one proved kept is fixed so, and the first that may
+#: go splits the search into the plans that dispose of it and those that keep it. The
+#: demo's split site holds 7.9 % of the value; OR-Library capa's most valuable site
+#: 1.25 %, where a split does not pay.
 SPLIT_CANDIDATES: int = 6
-#: A candidate site must hold at least this share of all free sites' disposal value: a
-#: split pays off only on a decision that carries much of the value. The demo's split
-#: site holds 7.9 % (60 s plans: GBP 200.4 m unsplit, 205.1 m split); OR-Library capa's
-#: most valuable site 1.25 % (60 s: 1.09 % above the optimum unsplit, 2.30 % split).
 SPLIT_MIN_VALUE_SHARE: float = 0.05
-SPLIT_PROBE_S: float = 3.0
-SPLIT_PROBE_SHARE: float = 0.15
-
-#: Large-neighbourhood search (``optimise.improve``) after each MIP search that stops
-#: short of optimal: the share of the time limit it has (the ``[solver] local_search``
-#: default), the sites whose keep/dispose decisions each round frees, and the longest
-#: a round's solve may take (seconds).
-#: Measured on the demo (benchmarks/README.md): with the search, plans at 60 s were
-#: within 0.3 % of each other over three seeds, against 5 % for HiGHS alone.
-LNS_SHARE: float = 0.5
-LNS_SITES: int = 20
-LNS_ROUND_S: float = 2.0
+SPLIT_PROBE_NODES: int = 1
 
 #: HiGHS ``mip_heuristic_effort`` (its default is 0.05): more of the MIP search goes
 #: to primal heuristics, which find the first good plans of the demo sooner.
 HIGHS_HEURISTIC_EFFORT: float = 0.3
 
-#: Solver defaults (see benchmarks/README.md for the measurements behind the backend).
+#: Solver defaults. The time limit is a safety stop only: a run it cuts short says
+#: that its plan is not reproducible. ``threads`` is how many searches run at once
+#: (processes); it never changes the plan.
 SOLVER_BACKEND: str = "highs"
-SOLVER_TIME_LIMIT_S: float = 60.0
+SOLVER_TIME_LIMIT_S: float = 900.0
 SOLVER_THREADS: int = 2
 SOLVER_SEED: int = 0
 SOLVER_RELATIVE_GAP: float = 1e-4
 
 #: Explaining an infeasible scenario: how many forced disposals are each tried kept
-#: (those hosting the most space first), the seconds each rule tried relaxed may
-#: search for a plan, and the fewest seconds the search for the fewest rules that
-#: give way may take, whatever the scenario's time limit.
+#: (those hosting the most space first), the nodes each rule tried relaxed may search
+#: for a plan, and the nodes of each of the two solves that find the fewest rules
+#: that give way and their least shortfall.
 EXPLAIN_MAX_FORCED: int = 8
-EXPLAIN_TRY_S: float = 5.0
-EXPLAIN_MIN_S: float = 20.0
+EXPLAIN_TRY_NODES: int = 200
+EXPLAIN_NODES: int = 2000
 
 #: The leaders' map outlines a zone whose trip to the nearest site of a service type gets
 #: this many minutes longer or more, though it stays within the standard.

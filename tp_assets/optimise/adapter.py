@@ -1,0 +1,259 @@
+"""From an estate, its travel times and a scenario to a :class:`Problem` in arrays."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from tp_assets import finance as fin
+from tp_assets._errors import InputError, shortlist
+from tp_assets._toml import Sources, locate, locate_value, suggest
+from tp_assets.access import TravelTimes, sites_offering, walk_minutes_between
+from tp_assets.estate import Estate, tm46_benchmarks
+from tp_assets.optimise.problem import AccessRule, Problem
+from tp_assets.scenario import Scenario
+
+
+def check_names(estate: Estate, scenario: Scenario) -> None:
+    """Check the sites, service types, owners and categories a scenario names.
+
+    Parameters
+    ----------
+    estate
+        The validated estate.
+    scenario
+        The scenario (its ``[status]``, ``[standards]``, ``[rules]`` and ``[caps]``).
+
+    Raises
+    ------
+    InputError
+        Every name the estate lacks, with the scenario file's line and the closest
+        name it has; a site both retained and disposed of.
+    """
+    sites = estate.sites
+    marked = dict(zip(sites["site_id"], sites["status"], strict=True))
+    names = dict(zip(sites["site_id"], sites["name"], strict=True))
+    types = sorted(set(estate.services["service_type"]))
+    owners = sorted(set(sites["owner"]))
+    problems = []
+    sources = scenario.texts
+
+    def at(value: str, key: str | None = None, table: str | None = None) -> str:
+        return locate_value(sources, value, key, table)  # "colocation.toml line 12"
+
+    def no_such_type(where: str, names: str, t: str) -> str:
+        return (f"{where}: {names} service type {t!r}, which no service has"
+                f"{suggest(t, types)}; types: {', '.join(types)}")
+
+    for key, ids in (("retain", scenario.retain), ("dispose", scenario.dispose)):
+        for sid in ids:
+            if sid not in marked:
+                problems.append(f"{at(sid, key, 'status')}: [status] {key} names site "
+                                f"{sid!r}, which is not "
+                                f"in the sites table{suggest(sid, marked)}; use the site_id "
+                                "column of sites.csv")
+    for sid in sorted(set(scenario.retain) & set(scenario.dispose)):
+        problems.append(f"{at(sid)}: [status] names site {sid!r} in both retain and dispose; "
+                        "keep it in one")
+    for key, ids, other in (("dispose", scenario.dispose, "retain"),
+                            ("retain", scenario.retain, "dispose")):
+        for sid in ids:
+            if marked.get(sid) == other:
+                name = names[sid]
+                problems.append(f"{at(sid, key, 'status')}: [status] {key} names site {sid!r} "
+                                f"({name}), which the sites table marks status = {other} "
+                                f"({estate.where('sites', [sid])}); drop it from {key}, or "
+                                "clear its status in the sites table")
+    for st in scenario.standards.values():
+        if st.service_type not in types:
+            problems.append(f"{locate(sources, '', f'standards.{st.service_type}')}: "
+                            f"[standards.{st.service_type}] names a service type no service "
+                            f"has{suggest(st.service_type, types)}; types: {', '.join(types)}")
+    for pair in scenario.rules.incompatible:
+        for t in pair:
+            if t not in types:
+                problems.append(no_such_type(at(t, "incompatible", "rules"),
+                                             "[rules] incompatible names", t))
+    categories = set(sites["benchmark"]) | _tm46_categories()
+    for category, excluded in scenario.rules.not_hosted.items():
+        if category not in categories:  # line_of finds it inline too: not_hosted = {...}
+            problems.append(f"{locate(sources, category, 'rules.not_hosted')}: "
+                            f"[rules.not_hosted] {category!r} is not a site benchmark category"
+                            f"{suggest(category, categories)}; categories: "
+                            f"{', '.join(sorted(categories))}")
+        for t in excluded:
+            if t not in types:
+                problems.append(no_such_type(at(t, category, "rules.not_hosted"),
+                                             f"[rules.not_hosted] {category} names", t))
+    for owner in scenario.caps.min_sites_per_owner:
+        if owner not in owners:
+            problems.append(f"{at(owner)}: [caps.min_sites_per_owner] owner {owner!r} holds "
+                            f"no site{suggest(owner, owners)}; owners: {', '.join(owners)}")
+    if problems:
+        raise InputError(problems)
+
+
+def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Problem:
+    """Turn an estate, its travel times and a scenario into a :class:`Problem`.
+
+    Candidate hosts of each movable service are pruned to sites that are not forced
+    out, may host its type (``[rules.not_hosted]``) and lie within
+    ``[rules] max_move_minutes`` walk of its current site, keeping the nearest
+    ``[rules] max_candidates`` of them besides its current site; an immovable
+    service stays where it is. (Dropping candidates too small for a whole service
+    was tried: it made HiGHS's search markedly worse on the demo, so capacity is
+    left to the model.) A site over-occupied today keeps its current load as its capacity,
+    so the status quo is always a feasible plan. A leasehold that cannot be vacated
+    within the appraisal (``lease_end`` after the horizon) is kept.
+
+    Parameters
+    ----------
+    estate
+        The validated estate.
+    times
+        Travel times by mode, up to each mode's largest standard.
+    scenario
+        Standards, rules, caps and finance.
+
+    Returns
+    -------
+    Problem
+
+    Raises
+    ------
+    InputError
+        Site ids, service types or owners in the scenario that the estate lacks.
+    """
+    check_names(estate, scenario)
+    sites = estate.sites.reset_index(drop=True)
+    services = estate.services.reset_index(drop=True)
+    site_ids = sites["site_id"].to_numpy(dtype=object)
+    index = {sid: i for i, sid in enumerate(site_ids)}
+    types = sorted(set(services["service_type"]))
+    type_code = {t: i for i, t in enumerate(types)}
+    owners = sorted(set(sites["owner"]))
+    owner_code = {o: i for i, o in enumerate(owners)}
+
+    values = fin.disposal_values(sites, scenario.finance)
+    keep_fixed = np.full(len(sites), -1, dtype=int)
+    keep_fixed[(sites["status"] == "retain").to_numpy()] = 1
+    keep_fixed[values["vacate_year"].to_numpy() > scenario.finance.horizon_years] = 1
+    keep_fixed[[index[s] for s in scenario.retain]] = 1
+    if scenario.retain_all:
+        keep_fixed[:] = 1
+    locked = keep_fixed == 1
+    keep_fixed[(sites["status"] == "dispose").to_numpy()] = 0
+    keep_fixed[[index[s] for s in scenario.dispose]] = 0
+    seen = []
+    last = scenario.finance.year_start(scenario.finance.horizon_years)
+    for b in np.flatnonzero(locked & (keep_fixed == 0)):
+        row = sites.iloc[b]
+        if values["vacate_year"].iloc[b] > scenario.finance.horizon_years:
+            seen.append(f"site {row['site_id']} ({row['name']}) is to be disposed of "
+                        f"({forced_by([row['site_id']], estate, scenario.texts)}), but its "
+                        f"lease cannot be vacated before {row['lease_end'].date()}, after the "
+                        f"appraisal's last year (from {last}; [finance] horizon_years"
+                        f"{at_line(scenario.texts, 'horizon_years', 'finance')}); extend "
+                        "horizon_years or drop the disposal")
+
+    current = services["site_id"].map(index).to_numpy(dtype=int)
+    area = services["area_m2"].to_numpy(dtype=float)
+    load = np.bincount(current, weights=area, minlength=len(sites))
+    capacity = np.maximum(sites["capacity_m2"].to_numpy(dtype=float), load)
+    service_type = services["service_type"].map(type_code).to_numpy(dtype=int)
+    movable = services["movable"].to_numpy(dtype=bool)
+    move_cost = fin.move_costs(services, scenario.finance)
+    xy = np.column_stack([sites.geometry.x, sites.geometry.y])
+    apart = walk_minutes_between(xy, xy)
+    near = apart <= scenario.rules.max_move_minutes
+    banned = np.zeros((len(types), len(sites)), dtype=bool)
+    benchmark = sites["benchmark"].to_numpy()
+    for category, banned_types in scenario.rules.not_hosted.items():
+        for name in banned_types:
+            banned[type_code[name], benchmark == category] = True
+    barred = banned[service_type, current]  # its own site may not host it: it must move
+    pair_s, pair_b, pair_c = [], [], []
+    for s in range(len(services)):
+        c = current[s]
+        stay = [c] if keep_fixed[c] != 0 and not barred[s] else []
+        if not movable[s]:  # stays put; none left if its site is forced out or barred
+            hosts = np.array(stay, dtype=int)
+        else:
+            ok = near[c] & (keep_fixed != 0) & ~banned[service_type[s]]
+            ok[c] = False
+            others = np.flatnonzero(ok)
+            others = others[np.argsort(apart[c, others], kind="stable")]
+            others = others[:scenario.rules.max_candidates]
+            hosts = np.sort(np.r_[others, stay].astype(int))
+        pair_s += [s] * len(hosts)
+        pair_b += hosts.tolist()
+        pair_c += [0.0 if b == c else float(move_cost[s]) for b in hosts]
+    pair_service = np.array(pair_s, dtype=int)
+    pair_site = np.array(pair_b, dtype=int)
+
+    offering = sites_offering(estate)
+    rules = []
+    for st in scenario.standards.values():
+        code = type_code[st.service_type]
+        hosts = np.unique(pair_site[service_type[pair_service] == code])
+        minutes = times[st.mode].minutes
+        within: np.ndarray = minutes[:, hosts] <= st.max_minutes
+        today = np.asarray((minutes[:, offering[st.service_type]] <= st.max_minutes).any(axis=1))
+        demand = estate.zones[st.demand].to_numpy(dtype=float)
+        zone_ids = estate.zones["zone_id"].to_numpy()
+        groups: dict[bytes, list[int]] = defaultdict(list)
+        for z in range(len(zone_ids)):
+            if within[z].any() or today[z]:
+                groups[np.packbits(within[z]).tobytes()].append(z)
+        members = list(groups.values())
+        rules.append(AccessRule(
+            service_type=code, rule=st.rule, coverage=float(st.coverage or 0.0),
+            group_sites=[hosts[within[zs[0]]] for zs in members],
+            group_demand=np.array([demand[zs].sum() for zs in members]),
+            group_required=np.array([bool(today[zs].any()) for zs in members]),
+            group_zones=[[str(zone_ids[z]) for z in zs] for zs in members],
+            total_demand=float(demand.sum()), max_minutes=st.max_minutes, demand=st.demand))
+    conflicts = [(type_code[a], type_code[b]) for a, b in scenario.rules.incompatible]
+    return Problem(
+        site_ids=site_ids, service_ids=services["service_id"].to_numpy(dtype=object),
+        disposal_value=values["npv_gbp"].to_numpy(dtype=float), capacity=capacity,
+        keep_fixed=keep_fixed, area=area, splittable=services["splittable"].to_numpy(bool),
+        current=current, service_type=service_type, type_names=types,
+        pair_service=pair_service, pair_site=pair_site, pair_cost=np.array(pair_c),
+        conflicts=conflicts, rules=rules, max_one_off_gbp=scenario.caps.max_one_off_gbp,
+        max_disposals=scenario.caps.max_disposals,
+        site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,
+        min_sites_per_owner={owner_code[o]: n for o, n in
+                             scenario.caps.min_sites_per_owner.items()},
+        seen_conflicts=seen, movable=movable, barred=barred)
+
+
+def _tm46_categories() -> set[str]:
+    return set(tm46_benchmarks().index)
+
+
+def forced_by(ids: list[str], estate: Estate | None, sources: Sources) -> str:
+    """Who forces sites out, for messages.
+
+    ``[status] dispose (x.toml line 5): S1; status = dispose in sites.csv row 9: S2``:
+    a site not so marked in the register is forced out by the scenario, and one so
+    marked is named under the scenario too where its file lists it.
+    """
+    if estate is None:
+        return f"forced out: {shortlist(ids)}"
+    status = dict(zip(estate.sites["site_id"], estate.sites["status"], strict=True))
+    register = [i for i in ids if status.get(i) == "dispose"]
+    lines = {i: locate_value(sources, i, "dispose", "status") for i in ids}
+    listed = [i for i in ids if i not in register or " line " in lines[i]]
+    parts = [f"[status] dispose ({lines[listed[0]]}): {shortlist(listed)}"] if listed else []
+    if register:
+        parts.append(f"status = dispose in {estate.where('sites', register)}: "
+                     f"{shortlist(register)}")
+    return "; ".join(parts)
+
+
+def at_line(sources: Sources, key: str, table: str | None = None) -> str:
+    """`` (colocation.toml line 12)`` where the scenario sets ``key``, else ``""``."""
+    where = locate(sources, key, table)
+    return f" ({where})" if " line " in where else ""

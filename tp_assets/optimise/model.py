@@ -1,0 +1,325 @@
+"""The MathOpt model of a :class:`~tp_assets.optimise.problem.Problem`: the only OR-Tools import.
+
+OR-Tools is imported when a model is built or solved, never when this module is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tp_assets.optimise.problem import Problem, clean_shares, minimal_groups
+from tp_assets.scenario import SolverSettings
+
+
+@contextlib.contextmanager
+def _native_stdout_silenced() -> Iterator[None]:
+    """Send what native solver code prints to file descriptor 1 to the null device.
+
+    HiGHS (as bundled with OR-Tools 9.15) prints a debugging line from its MIP search
+    straight to standard output, which would land in the middle of the run summary.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+_BACKENDS = {"highs": "HIGHS", "scip": "GSCIP", "cpsat": "CP_SAT"}
+
+
+#: Elastic model: a service left without a site counts as this many broken rules, so
+#: that a rule which can give way (a capacity, an access standard, a cap) is named first.
+_UNPLACED_WEIGHT = 10.0
+
+
+class Model:
+    """MathOpt model of a :class:`Problem`, optionally with elastic slack on its rules.
+
+    The elastic model gives every rule's row a slack, bounded by what the row could
+    ever need, and a binary indicator that the row gives way; it minimises the number
+    of rows that give way (:data:`_UNPLACED_WEIGHT` for a service left unplaced);
+    :meth:`least_slack` then finds the least slack among the smallest sets.
+    """
+
+    def __init__(self, problem: Problem, *, elastic: bool = False,
+                 integer_coverage: bool = False):
+        """Build the model; ``integer_coverage`` makes coverage indicators binary (CP-SAT)."""
+        from ortools.math_opt.python import mathopt
+
+        self.mo = mathopt
+        self.p = p = problem
+        self.model = m = mathopt.Model(name="tp-assets")
+        self.elastic = elastic
+        #: (slack, gives-way indicator, kind, key, largest slack the row can need)
+        self.slacks: list[tuple[Any, Any, str, Any, float]] = []
+        self.x = [m.add_binary_variable(name=f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
+        for b, fixed in enumerate(p.keep_fixed):
+            if fixed >= 0:
+                self.x[b].lower_bound = self.x[b].upper_bound = float(fixed)
+        self.y = []
+        for s, b in zip(p.pair_service, p.pair_site, strict=True):
+            name = f"place[{p.service_ids[s]},{p.site_ids[b]}]"
+            if p.splittable[s]:
+                self.y.append(m.add_variable(lb=0.0, ub=1.0, name=name))
+            else:
+                self.y.append(m.add_binary_variable(name=name))
+        by_service: dict[int, list[int]] = defaultdict(list)
+        by_site: dict[int, list[int]] = defaultdict(list)
+        by_type_site: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for k, (s, b) in enumerate(zip(p.pair_service, p.pair_site, strict=True)):
+            by_service[int(s)].append(k)
+            by_site[int(b)].append(k)
+            by_type_site[(int(p.service_type[s]), int(b))].append(k)
+        fast_sum = mathopt.fast_sum
+        for s in range(len(p.service_ids)):
+            expr = fast_sum(self.y[k] for k in by_service[s])
+            if elastic:
+                expr = expr + self._slack("unplaced", s, 1.0)
+            m.add_linear_constraint(expr == 1.0, name=f"assign[{p.service_ids[s]}]")
+        for k, b in enumerate(p.pair_site):
+            m.add_linear_constraint(self.y[k] <= self.x[b])
+        for b in range(p.n_sites):
+            if not by_site[b]:
+                continue
+            load = fast_sum(p.area[p.pair_service[k]] * self.y[k] for k in by_site[b])
+            rhs = p.capacity[b] * self.x[b]
+            if elastic:
+                most = float(p.area[p.pair_service[by_site[b]]].sum())
+                rhs = rhs + self._slack("capacity", b, most)
+            m.add_linear_constraint(load <= rhs, name=f"capacity[{p.site_ids[b]}]")
+        # which (type, site) pairs need a "hosted" indicator: types in a conflict, and
+        # ruled types with a splittable service (a share of one counts as hosting it);
+        # a ruled type whose services are whole is hosted where the sum of its
+        # placements there is at least one, which needs no extra variable
+        whole = {t: not p.splittable[p.service_type == t].any()
+                 for t in range(len(p.type_names))}
+        needed_types = ({r.service_type for r in p.rules if not whole[r.service_type]}
+                        | {t for pair in p.conflicts for t in pair})
+        self.h: dict[tuple[int, int], Any] = {}
+        for (t, b), ks in by_type_site.items():
+            if t not in needed_types:
+                continue
+            h = m.add_binary_variable(name=f"hosts[{p.type_names[t]},{p.site_ids[b]}]")
+            self.h[(t, b)] = h
+            for k in ks:
+                m.add_linear_constraint(self.y[k] <= h)
+            m.add_linear_constraint(h <= fast_sum(self.y[k] for k in ks))
+            m.add_linear_constraint(h <= self.x[b])
+        for t1, t2 in p.conflicts:
+            for b in range(p.n_sites):
+                if (t1, b) in self.h and (t2, b) in self.h:
+                    both = self.h[(t1, b)] + self.h[(t2, b)]
+                    if elastic:
+                        both = both - self._slack("conflict", (t1, t2, b), 1.0)
+                    m.add_linear_constraint(both <= 1.0)
+        for r_index, rule in enumerate(p.rules):
+            t = rule.service_type
+            served = []
+            binding = set(minimal_groups(rule)) if rule.rule == "no_loss" else set()
+            for g, sites in enumerate(rule.group_sites):
+                if t in needed_types:
+                    hosts = [self.h[(t, int(b))] for b in sites if (t, int(b)) in self.h]
+                else:
+                    hosts = [self.y[k] for b in sites for k in by_type_site.get((t, int(b)), [])]
+                if rule.rule == "no_loss":
+                    if g not in binding:
+                        continue
+                    expr = fast_sum(hosts) if hosts else 0.0
+                    if elastic:
+                        expr = expr + self._slack("no_loss", (r_index, g), 1.0)
+                    m.add_linear_constraint(lb=1.0, expr=expr)
+                elif hosts:
+                    u = m.add_variable(lb=0.0, ub=1.0, is_integer=integer_coverage)
+                    m.add_linear_constraint(u <= fast_sum(hosts))
+                    served.append(rule.group_demand[g] * u)
+            if rule.rule == "coverage":
+                expr = fast_sum(served) if served else 0.0
+                need = rule.coverage * rule.total_demand
+                if elastic and need > 0:
+                    expr = expr + self._slack("coverage", r_index, need)
+                m.add_linear_constraint(lb=need, expr=expr)
+        spend = fast_sum(float(p.pair_cost[k]) * self.y[k] for k in range(len(self.y))
+                         if p.pair_cost[k] != 0.0)
+        if p.max_one_off_gbp is not None:
+            spend_row = spend
+            if elastic:
+                dearest = np.zeros(len(p.service_ids))  # each service's dearest placement
+                np.maximum.at(dearest, p.pair_service, p.pair_cost)
+                spend_row = spend - self._slack("one_off", None, float(dearest.sum()))
+            m.add_linear_constraint(spend_row <= p.max_one_off_gbp)
+        if p.max_disposals is not None:
+            expr = fast_sum(1.0 - self.x[b] for b in range(p.n_sites))
+            if elastic:
+                expr = expr - self._slack("disposals", None, float(p.n_sites))
+            m.add_linear_constraint(expr <= float(p.max_disposals))
+        for owner, minimum in p.min_sites_per_owner.items():
+            assert p.site_owner is not None
+            expr = fast_sum(self.x[b] for b in np.flatnonzero(p.site_owner == owner))
+            if elastic:
+                expr = expr + self._slack("owner", owner, float(minimum))
+            m.add_linear_constraint(expr >= float(minimum))
+        if elastic:  # fewest rows giving way (then least_slack())
+            self.gives_way = fast_sum((_UNPLACED_WEIGHT if kind == "unplaced" else 1.0) * gives
+                                      for _, gives, kind, _, _ in self.slacks)
+            m.minimize(self.gives_way)
+        else:
+            value = fast_sum(float(p.disposal_value[b]) * (1.0 - self.x[b])
+                             for b in range(p.n_sites) if p.disposal_value[b] != 0.0)
+            m.maximize(value - spend)
+        self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
+                     "keep_variables": len(self.x), "placement_variables": len(self.y)}
+
+    def least_slack(self, gives_way: float) -> None:
+        """Elastic model: keep to ``gives_way`` (the fewest found), minimise the slack.
+
+        Each kind of slack (m2, people, GBP, ...) counts in units of its largest
+        possible value, so that no kind swamps another.
+        """
+        scale: dict[str, float] = defaultdict(float)
+        for _, _, kind, _, most in self.slacks:
+            scale[kind] = max(scale[kind], most)
+        self.model.add_linear_constraint(self.gives_way <= gives_way + 0.5)
+        self.model.minimize(self.mo.fast_sum(slack / scale[kind]
+                                             for slack, _, kind, _, _ in self.slacks))
+
+    def _slack(self, kind: str, key: Any, most: float) -> Any:
+        """A slack of at most ``most`` on one row, and its gives-way indicator."""
+        if most <= 0.0:  # the row can never need one
+            return 0.0
+        slack = self.model.add_variable(lb=0.0, ub=most)
+        gives = self.model.add_binary_variable()
+        self.model.add_linear_constraint(slack <= most * gives)
+        self.slacks.append((slack, gives, kind, key, most))
+        return slack
+
+    def plan(self, result: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Keep flag per site and exact share per candidate pair of a solved model."""
+        keep = np.array([v > 0.5 for v in result.variable_values(self.x)], dtype=bool)
+        return keep, clean_shares(self.p, np.asarray(result.variable_values(self.y),
+                                                     dtype=float))
+
+    def hint(self, start: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        """A solution hint: ``start`` (keep flags, pair shares), else the status quo."""
+        p = self.p
+        if (p.current < 0).any() or self.elastic:
+            return None
+        if start is None:  # status quo, partial where services must move (forced out, barred)
+            keep = p.keep_fixed != 0
+            share = (p.current[p.pair_service] == p.pair_site).astype(float)
+        else:
+            keep, share = start
+        values = {}
+        for b, var in enumerate(self.x):
+            values[var] = float(keep[b])
+        for k, var in enumerate(self.y):
+            values[var] = float(share[k])
+        for (t, b), var in self.h.items():
+            ks = (p.pair_site == b) & (p.service_type[p.pair_service] == t)
+            values[var] = 1.0 if (share[ks] > 0).any() else 0.0
+        return self.mo.SolutionHint(variable_values=values)
+
+    def solve(self, solver: SolverSettings, *, node_limit: int | None = None,
+              time_limit_s: float | None = None, gap: float | None = None,
+              start: tuple[np.ndarray, np.ndarray] | None = None, hint: bool = True,
+              values: dict[Any, float] | None = None) -> Any:
+        """Solve within a work limit, hinting ``start``.
+
+        Parameters
+        ----------
+        solver
+            Backend, seed, gap and HiGHS's heuristic effort.
+        node_limit
+            Branch-and-bound nodes (``None``: no limit): the budget that makes the
+            answer the same on any machine.
+        time_limit_s
+            The safety stop (seconds; ``None``: none). A solve it cuts short is not
+            reproducible: the caller checks ``result.termination.limit``.
+        gap
+            Relative gap at which to stop (default ``solver.relative_gap``).
+        start, hint
+            A plan to hint (keep flags, pair shares); with ``hint`` and no ``start``,
+            the status quo.
+        values
+            Every variable's value (e.g. from an earlier solve), hinted instead.
+        """
+        mathopt = self.mo
+        kwargs: dict[str, object] = {
+            "random_seed": solver.seed,
+            "relative_gap_tolerance": solver.relative_gap if gap is None else gap,
+        }
+        if node_limit is not None:
+            kwargs["node_limit"] = int(node_limit)
+        if time_limit_s is not None and np.isfinite(time_limit_s):
+            kwargs["time_limit"] = datetime.timedelta(seconds=max(time_limit_s, 0.01))
+        if solver.backend == "highs":  # HiGHS through MathOpt rejects a thread count
+            from ortools.math_opt.solvers import highs_pb2
+
+            options = highs_pb2.HighsOptionsProto()
+            options.double_options["mip_heuristic_effort"] = solver.heuristic_effort
+            kwargs["highs"] = options
+        else:  # one thread: a multi-threaded search is not reproducible
+            kwargs["threads"] = 1
+        params = mathopt.SolveParameters(**kwargs)
+        guess = self.hint(start) if hint else None
+        if values is not None:
+            guess = mathopt.SolutionHint(variable_values=values)
+        model_params = (mathopt.ModelSolveParameters(solution_hints=[guess]) if guess
+                        else None)
+        backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
+        with _native_stdout_silenced():
+            return mathopt.solve(self.model, backend, params=params, model_params=model_params)
+
+
+def stopped_by_clock(result: Any) -> bool:
+    """Whether a MathOpt result was cut short by its time limit (the safety stop)."""
+    return bool(result.termination.limit is not None
+                and result.termination.limit.name == "TIME")
+
+
+def reason(result: Any) -> str:
+    """The termination reason's name: ``"OPTIMAL"``, ``"FEASIBLE"``, ``"INFEASIBLE"``..."""
+    return str(result.termination.reason.name)
+
+
+def dual_bound(result: Any) -> float:
+    """The bound on the objective the solve proved (``inf`` where none)."""
+    bound = float(result.termination.objective_bounds.dual_bound)
+    return bound if np.isfinite(bound) else np.inf
+
+
+def node_count(result: Any) -> int:
+    """Branch-and-bound nodes the solve explored."""
+    return int(result.solve_stats.node_count)
+
+
+def solver_name(backend: str) -> str:
+    """``"OR-Tools <version> MathOpt/<backend>"`` for summaries.
+
+    Parameters
+    ----------
+    backend
+        ``{"highs", "scip", "cpsat"}``.
+    """
+    import ortools
+
+    label = {"highs": "HiGHS", "scip": "SCIP", "cpsat": "CP-SAT"}[backend]
+    return f"OR-Tools {ortools.__version__} MathOpt/{label}"
+
+

@@ -1,0 +1,330 @@
+"""The optimiser's problem and plan in plain arrays: no OR-Tools, no files, no geometry.
+
+What :mod:`tp_assets.check`, :mod:`tp_assets.savings` and :mod:`tp_assets.maps` import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class AccessRule:
+    """One access standard in array form.
+
+    Zones that can reach exactly the same candidate host sites within the standard
+    are merged into one *group*; a group is served when any of its sites hosts the
+    service type.
+
+    Attributes
+    ----------
+    service_type
+        Index into :attr:`Problem.type_names`.
+    rule
+        ``{"no_loss", "coverage"}``.
+    coverage
+        Required share of demand served (``coverage`` rule), 0-1.
+    group_sites
+        Per group, the site indices within the standard that could host the type.
+    group_demand
+        Per group, the demand of its zones (people).
+    group_required
+        Per group, whether it must stay served (``no_loss``: served today).
+    group_zones
+        Per group, the zone ids (for explanations).
+    total_demand
+        Demand of all zones, including zones no candidate site can serve (people).
+    """
+
+    service_type: int
+    rule: str
+    coverage: float
+    group_sites: list[np.ndarray]
+    group_demand: np.ndarray
+    group_required: np.ndarray
+    group_zones: list[list[str]]
+    total_demand: float
+    max_minutes: float = 0.0
+    demand: str = "population"
+
+
+@dataclass
+class Problem:
+    r"""A co-location and disposal problem in arrays.
+
+    Formulation (maximise the NPV of the plan against the status quo):
+
+    .. math::
+
+        \max \sum_b V_b (1 - x_b) - \sum_{(s,b) \in P} c_{sb} y_{sb}
+
+    subject to, for every service :math:`s`, :math:`\sum_b y_{sb} = 1` over its
+    candidate hosts :math:`P_s`; :math:`y_{sb} \le x_b`; capacity
+    :math:`\sum_s a_s y_{sb} \le K_b x_b`; :math:`y_{sb} \le h_{t(s)b}`,
+    :math:`h_{tb} \le \sum_{s \in t} y_{sb}`, :math:`h_{tb} \le x_b` (type :math:`t`
+    hosted at :math:`b`, a variable only for types in a conflict or with a splittable
+    service; otherwise :math:`h_{tb}` stands for :math:`\sum_{s \in t} y_{sb}`, which
+    is at least 1 exactly when a whole service of type :math:`t` is at :math:`b`);
+    incompatible types :math:`h_{t_1 b} + h_{t_2 b} \le 1`;
+    ``no_loss`` groups :math:`\sum_{b \in G} h_{tb} \ge 1`; ``coverage``
+    :math:`u_g \le \sum_{b \in G} h_{tb}`, :math:`\sum_g d_g u_g \ge X D`; optional
+    caps on one-off spend :math:`\sum c_{sb} y_{sb}`, on disposals and on sites kept
+    per owner. :math:`x_b` (keep), :math:`h_{tb}` binary; :math:`y_{sb}` binary, or in
+    [0, 1] for a splittable service; :math:`u_g \in [0, 1]`.
+
+    Attributes
+    ----------
+    site_ids, service_ids
+        Labels.
+    disposal_value
+        :math:`V_b`, NPV gained by disposing site b (GBP).
+    capacity
+        :math:`K_b` (m2).
+    keep_fixed
+        1: must keep, 0: must dispose, -1: free.
+    area
+        :math:`a_s` (m2).
+    splittable
+        Whether service s may be spread over several sites.
+    current
+        Site index of each service today (-1: none, e.g. a published instance).
+    service_type
+        Type index of each service; names in ``type_names``.
+    pair_service, pair_site, pair_cost
+        Candidate (service, site) pairs and the one-off cost :math:`c_{sb}` (GBP) of
+        placing the whole service there (0 for its current site).
+    conflicts
+        Pairs of type indices that must not share a site.
+    rules
+        Access standards.
+    max_one_off_gbp, max_disposals
+        Optional caps.
+    site_owner, owner_names, min_sites_per_owner
+        Owner index of each site, the owners' names, and owner index -> fewest
+        sites kept.
+    seen_conflicts
+        Conflicts the adapter saw in the inputs (reported by :func:`precheck`).
+    movable
+        Whether each service may move (``movable`` in the register), for messages;
+        ``None`` where unknown.
+    barred
+        Whether ``[rules] not_hosted`` forbids each service's type at its own site today
+        (it must move), for messages; ``None`` where unknown.
+    """
+
+    site_ids: np.ndarray
+    service_ids: np.ndarray
+    disposal_value: np.ndarray
+    capacity: np.ndarray
+    keep_fixed: np.ndarray
+    area: np.ndarray
+    splittable: np.ndarray
+    current: np.ndarray
+    service_type: np.ndarray
+    type_names: list[str]
+    pair_service: np.ndarray
+    pair_site: np.ndarray
+    pair_cost: np.ndarray
+    conflicts: list[tuple[int, int]] = field(default_factory=list)
+    rules: list[AccessRule] = field(default_factory=list)
+    max_one_off_gbp: float | None = None
+    max_disposals: int | None = None
+    site_owner: np.ndarray | None = None
+    owner_names: list[str] = field(default_factory=list)
+    min_sites_per_owner: dict[int, int] = field(default_factory=dict)
+    seen_conflicts: list[str] = field(default_factory=list)
+    movable: np.ndarray | None = None
+    barred: np.ndarray | None = None
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites."""
+        return len(self.site_ids)
+
+
+@dataclass
+class Plan:
+    """The solver's answer.
+
+    Attributes
+    ----------
+    site_ids
+        Site labels, in the order of ``keep``.
+    keep
+        Whether each site is kept.
+    assignment
+        One row per service and host: ``service_id``, ``site_id``, ``share`` (1.0
+        unless the service is split).
+    status
+        ``{"OPTIMAL", "FEASIBLE"}``.
+    objective_gbp
+        NPV of the plan against the status quo (GBP).
+    best_bound_gbp
+        Best bound on the NPV the solver proved (GBP).
+    gap
+        Relative gap between them (0 when optimal).
+    solve_seconds
+        Wall time of the solve (seconds).
+    solver
+        ``"OR-Tools <version> MathOpt/<backend>"``.
+    model_size
+        Variables and constraints of the model.
+    proved_kept
+        Ids of free sites the solver proved can be disposed of in no plan that keeps
+        every rule (found while choosing where to split the search).
+    found_by
+        What found the plan: ``"solver"`` (the MIP search), ``"neighbourhood search"``
+        (its rounds improved on the MIP search's plan) or ``"greedy start"`` (neither
+        improved on the start the search was given).
+    stopped_by_clock
+        Whether the safety stop (``[solver] time_limit_s``) cut the search short: the
+        plan then depends on the machine's speed and load, and is not reproducible.
+    work
+        The work the search did: branch-and-bound nodes, neighbourhood rounds, and the
+        site the search was split on (``None`` where it was not).
+    """
+
+    site_ids: np.ndarray
+    keep: np.ndarray
+    assignment: pd.DataFrame
+    status: str
+    objective_gbp: float
+    best_bound_gbp: float
+    gap: float
+    solve_seconds: float
+    solver: str
+    model_size: dict[str, int] = field(default_factory=dict)
+    proved_kept: list[str] = field(default_factory=list)
+    found_by: str = "solver"
+    stopped_by_clock: bool = False
+    work: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def disposed(self) -> list[str]:
+        """Ids of the sites disposed of."""
+        return [str(s) for s in self.site_ids[~self.keep]]
+
+    @property
+    def gap_text(self) -> str:
+        """The gap for people: ``"gap 4.40%"``, or says that no bound was proved."""
+        return (f"gap {self.gap:.2%}" if np.isfinite(self.gap)
+                else "gap unknown: the solver proved no bound within its budget")
+
+    @property
+    def caveats(self) -> list[str]:
+        """What a reader of the plan must know about how it was found, in plain words."""
+        out = []
+        if self.stopped_by_clock:
+            out.append(STOPPED_BY_CLOCK)
+        if self.found_by == "greedy start":
+            out.append("the solver found no better plan than its greedy start within its "
+                       "budget; this plan is that start")
+        return out
+
+
+#: What a plan cut short by the safety stop says wherever it is shown.
+STOPPED_BY_CLOCK = ("stopped by the clock ([solver] time_limit_s): this plan is not "
+                    "reproducible; raise time_limit_s or lower the search's work")
+
+
+def clean_shares(problem: Problem, share: np.ndarray) -> np.ndarray:
+    """Solver values made exact: 0 or 1 for whole services, shares summing to 1 when split.
+
+    Values within the solver's tolerance of 0 (at most ``SHARE_EPS``) would otherwise
+    read as a sliver of a service hosted at a site.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    share
+        A value per candidate pair, as the solver returned it.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per candidate pair: a whole service's one host gets 1 (its largest value), a
+        split service's shares above ``SHARE_EPS`` are scaled to sum to 1.
+    """
+    p = problem
+    share = np.where(share > SHARE_EPS, share, 0.0)
+    total = np.bincount(p.pair_service, weights=share, minlength=len(p.service_ids))
+    split = p.splittable[p.pair_service]
+    out = np.where(split, share / np.maximum(total[p.pair_service], SHARE_EPS), 0.0)
+    order = np.lexsort((-share, p.pair_service))
+    first = np.r_[True, p.pair_service[order][1:] != p.pair_service[order][:-1]]
+    head = order[first[:len(order)]]  # no pairs at all: no heads
+    head = head[~split[head] & (share[head] > 0)]
+    out[head] = 1.0
+    return out
+
+
+#: Solver values at most this are read as 0 (a share of a service, or a binary).
+SHARE_EPS = 1e-7
+
+
+def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:
+    """NPV of a plan against the status quo (GBP): disposal values less one-off costs.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        Keep flag per site and share per candidate pair.
+    """
+    return float(problem.disposal_value[~keep].sum() - share @ problem.pair_cost)
+
+
+def minimal_groups(rule: AccessRule) -> list[int]:
+    """The required groups of a ``no_loss`` rule whose site sets contain no other's.
+
+    Serving a group whose sites include all the sites of another required group is
+    implied by serving that group, so only these rows need enter the model.
+
+    Parameters
+    ----------
+    rule
+        A ``no_loss`` access rule.
+
+    Returns
+    -------
+    list of int
+        Group indices, in order.
+    """
+    masks: dict[int, int] = {}
+    for group in np.flatnonzero(rule.group_required).tolist():
+        mask = 0
+        for b in rule.group_sites[group]:
+            mask |= 1 << int(b)
+        masks[group] = mask
+    kept: list[int] = []
+    for group in sorted(masks, key=lambda k: (masks[k].bit_count(), k)):
+        mask = masks[group]
+        if not any(masks[k] & mask == masks[k] for k in kept):
+            kept.append(group)
+    return sorted(kept)
+
+
+def assignment_frame(problem: Problem, y: np.ndarray) -> pd.DataFrame:
+    """One row per service and host (``service_id``, ``site_id``, ``share``) of a plan."""
+    rows = []
+    for s in range(len(problem.service_ids)):
+        ks = np.flatnonzero(problem.pair_service == s)
+        values = y[ks]
+        if problem.splittable[s]:
+            values = np.where(values > SHARE_EPS, values, 0.0)
+            values = values / values.sum()
+            for k, v in zip(ks, values, strict=True):
+                if v > 0:
+                    rows.append((problem.service_ids[s], problem.site_ids[problem.pair_site[k]],
+                                 float(v)))
+        else:
+            k = ks[int(values.argmax())]
+            rows.append((problem.service_ids[s], problem.site_ids[problem.pair_site[k]], 1.0))
+    return pd.DataFrame(rows, columns=["service_id", "site_id", "share"])
+
+

@@ -1,0 +1,613 @@
+"""The search for a plan: a start, the MIP search, neighbourhood rounds and a split.
+
+Every budget is counted in work (branch-and-bound nodes, rounds, the sites a round
+frees), never read from the clock or the machine's load, so a plan is a function of
+the problem and the solver settings alone: the same on a quiet or a busy machine, on
+one core or several. ``[solver] time_limit_s`` is a safety stop only; a plan it cuts
+short says so (:attr:`Plan.stopped_by_clock`).
+
+The search, for a problem of at least ``solver.exact_max_pairs`` candidate pairs:
+
+1. the decisive site: the free sites of highest disposal value are probed in turn
+   (:func:`_split_site`); one whose disposal no plan allows is fixed kept, and the
+   first that may go splits the plans in two, those that dispose of it and those
+   that keep it;
+2. on each side, a feasible start (:func:`feasible_start`), the MIP search for
+   ``solver.root_nodes`` nodes hinted with it, then ``solver.rounds`` neighbourhood
+   rounds (:func:`improve`), each a small model of ``solver.round_sites`` sites
+   solved within ``solver.round_nodes`` nodes;
+3. the answer is the better side's plan and the higher side's bound
+   (:func:`_combine`). The sides run in parallel processes where ``solver.threads``
+   allows, one after the other otherwise: the same plan either way.
+
+A smaller problem is solved by the MIP search alone, within ``solver.exact_nodes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tp_assets._errors import InfeasibleError, InputError, NoPlanError
+from tp_assets.optimise.model import (
+    Model,
+    dual_bound,
+    node_count,
+    reason,
+    solver_name,
+    stopped_by_clock,
+)
+from tp_assets.optimise.problem import Plan, Problem, assignment_frame, plan_value
+from tp_assets.scenario import SolverSettings
+
+
+def greedy(problem: Problem, start: np.ndarray | None = None
+           ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A feasible plan built greedily, to give the solver a good start.
+
+    Starts from the status quo, re-homes the services of sites forced out, then tries
+    to dispose of sites in order of falling disposal value, moving each of their
+    services to the nearest candidate host with room (a site already hosting its type
+    first) and keeping a disposal only when every rule still holds.
+
+    Parameters
+    ----------
+    problem
+        The problem (its services must all have a current site).
+    start
+        Shares per candidate pair of a feasible plan that keeps every site not forced
+        out (see :func:`repair`); by default the status quo with the services of
+        forced-out sites re-homed greedily.
+
+    Returns
+    -------
+    keep, share
+        Keep flag per site and share per candidate pair; ``None`` when the status quo
+        with the forced moves cannot be made feasible this way.
+    """
+    from scipy import sparse
+
+    p = problem
+    n_b, n_s = p.n_sites, len(p.service_ids)
+    pairs = [np.flatnonzero(p.pair_service == s) for s in range(n_s)]
+    keep = p.keep_fixed != 0
+    if start is not None:
+        share = start.copy()
+    else:
+        share = (p.current[p.pair_service] == p.pair_site).astype(float)
+    incidence = []
+    for rule in p.rules:
+        rows = np.repeat(np.arange(len(rule.group_sites)), [len(g) for g in rule.group_sites])
+        cols = np.concatenate(rule.group_sites) if rule.group_sites else np.zeros(0, int)
+        incidence.append(sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                           shape=(len(rule.group_sites), n_b)))
+    # together[t][b, d]: groups (demand) of type t's rules that sites b and d both serve
+    together = {t: np.zeros((n_b, n_b)) for t in range(len(p.type_names))}
+    for rule, inc in zip(p.rules, incidence, strict=True):
+        weight = sparse.diags(rule.group_demand + 1.0)
+        together[rule.service_type] += (inc.T @ weight @ inc).toarray()
+
+    def feasible(share: np.ndarray, keep: np.ndarray) -> bool:
+        used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
+        if (used > p.capacity * keep + 1e-9).any():
+            return False
+        hosted = np.zeros((len(p.type_names), n_b), dtype=bool)
+        on = share > 0
+        hosted[p.service_type[p.pair_service[on]], p.pair_site[on]] = True
+        for t1, t2 in p.conflicts:
+            if (hosted[t1] & hosted[t2]).any():
+                return False
+        for rule, inc in zip(p.rules, incidence, strict=True):
+            served = inc @ hosted[rule.service_type].astype(float) > 0
+            if rule.rule == "no_loss" and (rule.group_required & ~served).any():
+                return False
+            if rule.rule == "coverage" and (
+                    rule.group_demand @ served < rule.coverage * rule.total_demand - 1e-9):
+                return False
+        if p.max_one_off_gbp is not None and share @ p.pair_cost > p.max_one_off_gbp + 1e-6:
+            return False
+        if p.max_disposals is not None and (~keep).sum() > p.max_disposals:
+            return False
+        if p.site_owner is not None:
+            for owner, minimum in p.min_sites_per_owner.items():
+                if (keep & (p.site_owner == owner)).sum() < minimum:
+                    return False
+        return True
+
+    def rehome(s: int, share: np.ndarray, keep: np.ndarray) -> bool:
+        """Move service s off closed sites onto kept candidates; False if no room."""
+        ks = pairs[s]
+        origin = p.pair_site[ks[share[ks] > 0]]
+        overlap = together[p.service_type[s]][origin].sum(axis=0) if len(origin) else \
+            np.zeros(n_b)
+        if not len(origin):
+            overlap = together[p.service_type[s]][p.current[s]]
+        share[ks] = 0.0
+        used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
+        room = p.capacity - used
+        hosting = np.zeros(n_b, dtype=bool)
+        on = (share > 0) & (p.service_type[p.pair_service] == p.service_type[s])
+        hosting[p.pair_site[on]] = True
+        options = [k for k in ks if keep[p.pair_site[k]]]
+        options.sort(key=lambda k: (-overlap[p.pair_site[k]], not hosting[p.pair_site[k]],
+                                    p.pair_cost[k], -room[p.pair_site[k]]))
+        need = 1.0
+        for k in options:
+            b = p.pair_site[k]
+            if room[b] <= 1e-9:
+                continue
+            if not p.splittable[s]:
+                if room[b] + 1e-9 >= p.area[s]:
+                    share[k] = 1.0
+                    return True
+                continue
+            take = min(need, room[b] / p.area[s])
+            share[k] += take
+            need -= take
+            if need <= 1e-9:
+                return True
+        return False
+
+    for s in range(n_s):
+        if share[pairs[s]].sum() < 1.0 - 1e-9 and not rehome(s, share, keep):
+            return None
+    if not feasible(share, keep):
+        return None
+    hosted_area = np.bincount(p.pair_site, weights=share * p.area[p.pair_service],
+                              minlength=n_b)
+    orders = (np.argsort(-p.disposal_value, kind="stable"),
+              np.argsort(-p.disposal_value / (hosted_area + 50.0), kind="stable"))
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for order in orders:
+        k_keep, k_share = keep.copy(), share.copy()
+        for _ in range(2):  # a second pass picks up sites freed by later moves
+            for b in order:
+                if p.keep_fixed[b] != -1 or not k_keep[b]:
+                    continue
+                trial_keep, trial_share = k_keep.copy(), k_share.copy()
+                trial_keep[b] = False
+                movers = np.unique(p.pair_service[(p.pair_site == b) & (k_share > 0)])
+                if all(rehome(int(s), trial_share, trial_keep) for s in movers) and feasible(
+                        trial_share, trial_keep):
+                    k_keep, k_share = trial_keep, trial_share
+        value = plan_value(p, k_keep, k_share)
+        if best is None or value > best[0]:
+            best = (value, k_keep, k_share)
+    assert best is not None
+    return best[1], best[2]
+
+
+
+
+def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: SolverSettings,
+            deadline: float = np.inf) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Large-neighbourhood search: re-optimise a feasible plan one neighbourhood at a time.
+
+    Each of ``solver.rounds`` rounds picks a free site (drawn with ``solver.seed``)
+    and the ``solver.round_sites`` sites sharing most candidate services with it, and
+    re-solves, within ``solver.round_nodes`` branch-and-bound nodes, the plan of the
+    services placed in or coming from them, every other decision held as the plan
+    has it (see :func:`neighbourhood`). A better plan replaces the current one; every
+    plan visited is feasible for the whole problem.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        A feasible plan: keep flag per site and share per candidate pair.
+    solver
+        The work budget and the seed.
+    deadline
+        The safety stop (:func:`time.time`, seconds).
+
+    Returns
+    -------
+    keep, share, rounds, clock
+        The best plan found (the given one if none is better), the rounds run, and
+        whether the safety stop cut them short.
+    """
+    from scipy import sparse
+
+    p = problem
+    free = np.flatnonzero(p.keep_fixed == -1)
+    incidence = sparse.csr_matrix((np.ones(len(p.pair_site)), (p.pair_service, p.pair_site)),
+                                  shape=(len(p.service_ids), p.n_sites))
+    links = (incidence.T @ incidence).toarray()
+    rng = np.random.default_rng(solver.seed)
+    best = plan_value(p, keep, share)
+    rounds = 0
+    while rounds < solver.rounds and len(free):
+        if time.time() >= deadline:
+            return keep, share, rounds, True
+        rounds += 1
+        centre = rng.choice(free)
+        near = np.argsort(-(links[centre] + rng.random(p.n_sites)), kind="stable")
+        inside = np.zeros(p.n_sites, dtype=bool)
+        inside[near[:solver.round_sites]] = True
+        inside[centre] = True
+        sub, pairs, loose = neighbourhood(p, keep, share, inside)
+        model = Model(sub, integer_coverage=solver.backend == "cpsat")
+        step = dataclasses.replace(solver, seed=solver.seed + rounds)
+        result = model.solve(step, node_limit=solver.round_nodes, gap=1e-6, hint=False,
+                             time_limit_s=deadline - time.time())
+        if stopped_by_clock(result):
+            return keep, share, rounds, True
+        if not result.has_primal_feasible_solution():
+            continue
+        new_share = share.copy()
+        new_share[np.isin(p.pair_service, loose)] = 0.0
+        new_keep, new_share[pairs] = model.plan(result)
+        value = plan_value(p, new_keep, new_share)
+        if value > best + 1e-6:
+            best, keep, share = value, new_keep, new_share
+        if (inside[free].all() and len(loose) == len(p.service_ids)
+                and reason(result) == "OPTIMAL"):
+            break  # the neighbourhood was the whole problem, solved exactly
+    return keep, share, rounds, False
+
+
+def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside: np.ndarray
+                  ) -> tuple[Problem, np.ndarray, np.ndarray]:
+    """The part of a plan around some sites, as a smaller problem.
+
+    Services placed at or coming from the ``inside`` sites are *loose*: they keep their
+    candidate hosts that are inside or kept. Every other service stays where the plan
+    puts it, its area taken off its host's room, and every site outside keeps the
+    plan's decision. Access groups the fixed services already serve are dropped (a
+    ``coverage`` rule keeps the demand still needed), the one-off cap keeps what the
+    fixed moves leave, and hosts where a loose service would meet a fixed service of
+    a conflicting type are removed. The plan itself is feasible for the smaller
+    problem, and any plan of it, with the fixed services added back, for the whole.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        A feasible plan: keep flag per site and share per candidate pair.
+    inside
+        Flag per site: the sites whose decisions are freed.
+
+    Returns
+    -------
+    sub, pairs, loose
+        The smaller problem (same sites, the loose services only), the index in
+        ``problem``'s candidate pairs of each of its pairs, and the loose services'
+        indices in ``problem``.
+    """
+    p = problem
+    n_s = len(p.service_ids)
+    placed = share > 0
+    is_loose = np.zeros(n_s, dtype=bool)
+    is_loose[p.pair_service[placed & inside[p.pair_site]]] = True
+    homed = p.current >= 0
+    is_loose[homed] |= inside[p.current[homed]]
+    loose = np.flatnonzero(is_loose)
+    fixed = placed & ~is_loose[p.pair_service]
+    fixed_load = np.bincount(p.pair_site[fixed], minlength=p.n_sites,
+                             weights=share[fixed] * p.area[p.pair_service[fixed]])
+    keep_fixed = np.where((p.keep_fixed == -1) & ~inside, keep.astype(int), p.keep_fixed)
+    hosted = np.zeros((len(p.type_names), p.n_sites), dtype=bool)
+    hosted[p.service_type[p.pair_service[fixed]], p.pair_site[fixed]] = True
+    pair_type = p.service_type[p.pair_service]
+    usable = is_loose[p.pair_service] & (keep_fixed[p.pair_site] != 0)
+    for t1, t2 in p.conflicts:
+        usable &= ~((pair_type == t1) & hosted[t2, p.pair_site])
+        usable &= ~((pair_type == t2) & hosted[t1, p.pair_site])
+    pairs = np.flatnonzero(usable)
+    code = np.full(n_s, -1)
+    code[loose] = np.arange(len(loose))
+    rules = []
+    for rule in p.rules:
+        served = np.array([hosted[rule.service_type, g].any() for g in rule.group_sites],
+                          dtype=bool)
+        coverage = rule.coverage
+        if rule.rule == "coverage" and rule.total_demand > 0:
+            still = rule.coverage * rule.total_demand - rule.group_demand[served].sum()
+            coverage = max(0.0, still / rule.total_demand)
+        open_ = np.flatnonzero(~served)
+        rules.append(dataclasses.replace(
+            rule, coverage=coverage, group_sites=[rule.group_sites[g] for g in open_],
+            group_demand=rule.group_demand[open_], group_required=rule.group_required[open_],
+            group_zones=[rule.group_zones[g] for g in open_]))
+    spent = float(share[fixed] @ p.pair_cost[fixed])
+    sub = dataclasses.replace(
+        p, capacity=np.maximum(p.capacity - fixed_load, 0.0), keep_fixed=keep_fixed,
+        service_ids=p.service_ids[loose], area=p.area[loose], splittable=p.splittable[loose],
+        current=p.current[loose], service_type=p.service_type[loose],
+        pair_service=code[p.pair_service[pairs]], pair_site=p.pair_site[pairs],
+        pair_cost=p.pair_cost[pairs], rules=rules,
+        max_one_off_gbp=None if p.max_one_off_gbp is None else p.max_one_off_gbp - spent)
+    return sub, pairs, loose
+
+
+
+
+def repair(problem: Problem, solver: SolverSettings, deadline: float = np.inf
+           ) -> np.ndarray | None:
+    """Cheapest moves that re-home the services of forced-out sites, keeping every other site.
+
+    A small model (every free site kept) solved within ``solver.round_nodes`` nodes;
+    its plan starts :func:`greedy` when the forced disposals break the status quo.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    solver
+        Backend, seed and work budget.
+    deadline
+        The safety stop (:func:`time.time`, seconds).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Share per candidate pair, or ``None`` when no such plan was found.
+    """
+    fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
+    restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
+    model = Model(restricted, integer_coverage=solver.backend == "cpsat")
+    result = model.solve(solver, node_limit=solver.round_nodes, hint=False,
+                         time_limit_s=deadline - time.time())
+    if not result.has_primal_feasible_solution():
+        return None
+    return model.plan(result)[1]
+
+
+def feasible_start(problem: Problem, solver: SolverSettings, deadline: float = np.inf
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """A feasible plan to start from: :func:`greedy`, after :func:`repair` if needed.
+
+    Parameters
+    ----------
+    problem
+        The problem (``None`` is returned where services have no current site).
+    solver
+        Settings for the repair model.
+    deadline
+        The safety stop (:func:`time.time`, seconds).
+    """
+    if (problem.current < 0).any():
+        return None
+    start = greedy(problem)
+    must_move = (problem.keep_fixed == 0).any() or (
+        problem.barred is not None and problem.barred.any())
+    if start is None and must_move:
+        start = greedy(problem, repair(problem, solver, deadline))
+    return start
+
+
+def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
+    """Solve a :class:`Problem` with OR-Tools MathOpt, within a budget of work.
+
+    Parameters
+    ----------
+    problem
+        The problem in arrays.
+    solver
+        Backend, seed, relative gap, the work budget, the parallel searches
+        (``threads``) and the safety stop (``time_limit_s``).
+
+    Returns
+    -------
+    Plan
+        OPTIMAL only where proved, else FEASIBLE with the best bound proved and the
+        gap; what found it, the work done, and whether the safety stop cut it short.
+
+    Raises
+    ------
+    InfeasibleError
+        The solver proved that the rules cannot all hold (call :func:`explain` for
+        why).
+    NoPlanError
+        The budget ended with no plan, and no proof that none exists.
+    InputError
+        A backend that cannot handle the problem (CP-SAT with splittable services).
+    """
+    solver = solver or SolverSettings()
+    if solver.backend == "cpsat" and problem.splittable.any():
+        raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
+                         "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
+    started = time.perf_counter()
+    deadline = time.time() + solver.time_limit_s
+    given = problem.keep_fixed
+    exact = len(problem.pair_site) < solver.exact_max_pairs
+    site, probe_clock = None, False
+    if not exact and solver.split:
+        problem, site, probe_clock = _split_site(problem, solver, deadline)
+    branches: list[tuple[int, int] | None] = [None] if site is None else [(site, 0), (site, 1)]
+    args = [(problem, solver, deadline, branch, exact) for branch in branches]
+    if solver.threads > 1 and len(branches) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(solver.threads, len(branches)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            outcomes = list(pool.map(_search, *zip(*args, strict=True)))
+    else:
+        outcomes = [_search(*a) for a in args]
+    best, bound, gap, status = _combine(branches, outcomes, solver)
+    assert best.keep is not None and best.y is not None
+    label = solver_name(solver.backend)
+    if site is not None:
+        label += f", split on site {problem.site_ids[site]} (disposed / kept)"
+    proved = [str(problem.site_ids[b]) for b in np.flatnonzero(problem.keep_fixed != given)]
+    work: dict[str, object] = {
+        "nodes": sum(o.nodes for o in outcomes), "rounds": sum(o.rounds for o in outcomes),
+        "searches": len(outcomes),
+        "split_site": None if site is None else str(problem.site_ids[site])}
+    return Plan(problem.site_ids, best.keep, assignment_frame(problem, best.y), status,
+                best.objective, bound, gap, time.perf_counter() - started, label,
+                outcomes[0].size, proved, found_by=best.found_by,
+                stopped_by_clock=probe_clock or any(o.clock for o in outcomes), work=work)
+
+
+@dataclass
+class _Outcome:
+    """What one search returns: its termination, plan, bound and the work it did."""
+
+    reason: str
+    objective: float
+    bound: float
+    keep: np.ndarray | None
+    y: np.ndarray | None
+    size: dict[str, int]
+    found_by: str = "solver"
+    nodes: int = 0
+    rounds: int = 0
+    clock: bool = False
+
+
+def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome],
+             solver: SolverSettings) -> tuple[_Outcome, float, float, str]:
+    """The answer of the searches: best plan, bound, gap and status.
+
+    Each branch's bound is the tightest of its searches' (-inf where one proved it
+    infeasible); the answer's bound is the highest branch bound, its plan the best of
+    all (the first, in the order given, of equal plans). It is OPTIMAL when every
+    branch was solved or proved infeasible, or when the gap is within
+    ``solver.relative_gap``.
+
+    Raises
+    ------
+    InfeasibleError
+        Every branch proved infeasible.
+    NoPlanError
+        No search found a plan, and not every branch was proved infeasible.
+    """
+    bounds: dict[object, float] = {}
+    closed: dict[object, bool] = {}
+    for branch, o in zip(branches, outcomes, strict=True):
+        infeasible = o.reason in ("INFEASIBLE", "INFEASIBLE_OR_UNBOUNDED")
+        bounds[branch] = min(bounds.get(branch, np.inf), -np.inf if infeasible else o.bound)
+        closed[branch] = closed.get(branch, False) or infeasible or o.reason == "OPTIMAL"
+    if all(b == -np.inf for b in bounds.values()):
+        raise InfeasibleError("the scenario's rules cannot all hold")
+    found = [o for o in outcomes if o.keep is not None]
+    if not found:
+        clock = any(o.clock for o in outcomes)
+        raise NoPlanError(
+            "no plan was found within the search's budget"
+            + (f" (stopped by the clock: [solver] time_limit_s = {solver.time_limit_s:g} s)"
+               if clock else f" ({outcomes[0].reason})")
+            + "; the solver did not prove that the rules conflict. Raise [solver] "
+            + ("time_limit_s" if clock else "root_nodes") + ", or relax the rules")
+    best = found[int(np.argmax([o.objective for o in found]))]  # first of equal plans
+    bound = max(bounds.values())
+    if all(closed.values()) and not np.isfinite(bound):
+        bound = best.objective
+    gap = (abs(bound - best.objective) / max(abs(best.objective), 1e-9)
+           if np.isfinite(bound) else np.inf)
+    status = "OPTIMAL" if all(closed.values()) or gap <= solver.relative_gap else "FEASIBLE"
+    if status == "OPTIMAL":
+        gap = min(gap, solver.relative_gap)
+    return best, bound, gap, status
+
+
+def _split_site(problem: Problem, solver: SolverSettings, deadline: float
+                ) -> tuple[Problem, int | None, bool]:
+    """The site whose keep/dispose decision splits the search in two.
+
+    The most valuable disposals decide the most: the candidates are the free sites of
+    highest disposal value (``solver.split_candidates``), each holding at least
+    ``solver.split_min_value_share`` of all free sites' disposal value. Each, in
+    falling value, is probed: a feasible start that disposes of it (:func:`greedy`),
+    else a MIP search of ``solver.probe_nodes`` nodes. A site whose disposal is
+    proved infeasible must be kept in every plan, and is fixed so; the first site not
+    proved so is the split.
+
+    Returns
+    -------
+    problem, site, clock
+        The problem with the proved keeps fixed, the split site's index (``None``
+        when none was found), and whether the safety stop cut a probe short.
+    """
+    p = problem
+    free = p.keep_fixed == -1
+    least = max(solver.split_min_value_share * float(p.disposal_value[free].clip(0).sum()),
+                np.finfo(float).tiny)
+    candidates = [int(b) for b in np.argsort(-p.disposal_value, kind="stable")
+                  if free[b] and p.disposal_value[b] >= least]
+    keep_fixed = p.keep_fixed.copy()
+    for b in candidates[:solver.split_candidates]:
+        fixed = dataclasses.replace(p, keep_fixed=keep_fixed)
+        verdict = _probe(fixed, solver, b, deadline)
+        if verdict == "clock":
+            return fixed, None, True
+        if verdict != "infeasible":
+            return fixed, b, False
+        keep_fixed[b] = 1
+    return dataclasses.replace(p, keep_fixed=keep_fixed), None, False
+
+
+def _with_site_fixed(problem: Problem, site: int, keep: int) -> Problem:
+    """The problem with one site's decision fixed: 1 kept, 0 disposed of."""
+    keep_fixed = problem.keep_fixed.copy()
+    keep_fixed[site] = keep
+    return dataclasses.replace(problem, keep_fixed=keep_fixed)
+
+
+def _probe(problem: Problem, solver: SolverSettings, site: int, deadline: float) -> str:
+    """Whether plans may dispose of ``site``: ``"feasible"``, ``"infeasible"``, ``"unknown"``.
+
+    ``"clock"`` where the safety stop cut the probe short.
+    """
+    fixed = _with_site_fixed(problem, site, 0)
+    if feasible_start(fixed, solver, deadline) is not None:
+        return "feasible"
+    result = Model(fixed, integer_coverage=solver.backend == "cpsat").solve(
+        solver, node_limit=solver.probe_nodes, gap=1.0, hint=False,
+        time_limit_s=deadline - time.time())
+    if stopped_by_clock(result):
+        return "clock"
+    if reason(result).startswith("INFEASIBLE"):
+        return "infeasible"
+    return "feasible" if result.has_primal_feasible_solution() else "unknown"
+
+
+def _search(problem: Problem, solver: SolverSettings, deadline: float,
+            branch: tuple[int, int] | None, exact: bool) -> _Outcome:
+    """One search: a start, the MIP search, then neighbourhood rounds where not optimal.
+
+    Module level, so parallel processes can run it. ``branch`` (site, 0 or 1) limits
+    the search to the plans that dispose of (0) or keep (1) the site. ``exact``: the
+    MIP search has ``solver.exact_nodes`` nodes and no rounds follow; otherwise
+    ``solver.root_nodes`` and :func:`improve`.
+    """
+    if branch is not None:
+        problem = _with_site_fixed(problem, *branch)
+    start = feasible_start(problem, solver, deadline)
+    model = Model(problem, integer_coverage=solver.backend == "cpsat")
+    if start is not None and time.time() >= deadline:  # the safety stop before the search
+        return _Outcome("TIME_LIMIT", plan_value(problem, *start), np.inf, *start, model.size,
+                        "greedy start", clock=True)
+    result = model.solve(solver, node_limit=solver.exact_nodes if exact else solver.root_nodes,
+                         time_limit_s=deadline - time.time(), start=start)
+    why, nodes, clock = reason(result), node_count(result), stopped_by_clock(result)
+    if not result.has_primal_feasible_solution():
+        if why.startswith("INFEASIBLE") or start is None:
+            return _Outcome(why, -np.inf, np.inf, None, None, model.size, nodes=nodes,
+                            clock=clock)
+        (keep, y), bound, found_by = start, np.inf, "greedy start"
+    else:
+        bound = dual_bound(result)
+        keep, y = model.plan(result)
+        found_by = "solver"
+        if why == "OPTIMAL":
+            return _Outcome(why, plan_value(problem, keep, y), bound, keep, y, model.size,
+                            nodes=nodes, clock=clock)
+        if start is not None and plan_value(problem, *start) >= plan_value(problem, keep, y):
+            (keep, y), found_by = start, "greedy start"
+    rounds = 0
+    if not exact and not clock and solver.rounds > 0:
+        before = plan_value(problem, keep, y)
+        keep, y, rounds, clock = improve(problem, keep, y, solver, deadline)
+        if plan_value(problem, keep, y) > before + 1e-6:
+            found_by = "neighbourhood search"
+    return _Outcome(why, plan_value(problem, keep, y), bound, keep, y, model.size, found_by,
+                    nodes, rounds, clock)
