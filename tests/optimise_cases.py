@@ -14,8 +14,13 @@ TYPES = ("library", "gp", "youth")
 
 
 def random_place(folder: Path, seed: int, *, n_sites: int = 8, n_services: int = 12,
-                 n_zones: int = 30) -> Path:
-    """Write a random place (sites, services, zones CSV in EPSG:27700) and return it."""
+                 n_zones: int = 30, benchmarks: tuple[str, ...] = ("clinic",)) -> Path:
+    """Write a random place (sites, services, zones CSV in EPSG:27700) and return it.
+
+    Each site's ``benchmark`` category is drawn from ``benchmarks`` (by default every
+    site a clinic, which the shipped suitability table lets host every type here at no
+    extra fit-out, so that the optimiser's cases are about the optimiser).
+    """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     x0, y0 = 537000.0, 173000.0
@@ -35,7 +40,8 @@ def random_place(folder: Path, seed: int, *, n_sites: int = 8, n_services: int =
         "backlog_gbp": (gia * rng.uniform(0, 100, n_sites)).round(2),
         "market_value_gbp": np.where(tenure == "freehold", gia * rng.uniform(1500, 3000, n_sites),
                                      0).round(2),
-        "benchmark": "general_office", "status": "candidate",
+        "benchmark": np.random.default_rng([seed, 1]).choice(list(benchmarks), n_sites),
+        "status": "candidate",
     }).to_csv(folder / "sites.csv", index=False)
     current = rng.integers(0, n_sites, n_services)
     pd.DataFrame({

@@ -20,6 +20,7 @@ from tp_assets._errors import InfeasibleError, NoPlanError
 from tp_assets.optimise import explain as why_
 from tp_assets.optimise import model as model_
 from tp_assets.optimise import search
+from tp_assets.suitability import HostRule, Suitability
 
 # --------------------------------------------------------------------------- brute force
 
@@ -532,9 +533,10 @@ def test_solver_proven_conflict_names_the_cap() -> None:
     assert ("  any one of these changes would let every other rule hold:\n"
             "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces "
             "out\n") in msg
-    # ... or, with it kept as set, the cap (GBP 70,000 of moves)
+    # ... or, with it kept as set, the cap (GBP 190,000 of moves: 70,000 of relocation
+    # and general fit-out, and 120,000 to fit out clinical rooms for the gp in an office)
     assert msg.endswith("  as the rules stand, the fewest that must give way:\n"
-                        "  - [caps] max_one_off_gbp = 1 is too low by £69,999 for the moves "
+                        "  - [caps] max_one_off_gbp = 1 is too low by £189,999 for the moves "
                         "the other rules require")
 
 
@@ -571,7 +573,7 @@ def test_the_two_steps_of_an_explanation_agree_however_they_run(threads: int) ->
         "  any one of these changes would let every other rule hold:\n"
         "  - keeping site B (Site B), which [status] dispose (scenario.toml) forces out\n"
         "  as the rules stand, the fewest that must give way:\n"
-        "  - [caps] max_one_off_gbp = 1 is too low by £69,999 for the moves the other rules "
+        "  - [caps] max_one_off_gbp = 1 is too low by £189,999 for the moves the other rules "
         "require")
 
 
@@ -694,9 +696,10 @@ def test_least_improves_on_the_plan_found() -> None:
 
 
 def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
-    # as above, with B in reach but its category barred from hosting a gp
+    # as above, with B in reach but its category barred from hosting a gp (and no
+    # suitability table, which would bar it too)
     est, times, scen = _tiny(dispose=("C",), rules=scenario.Rules(
-        not_hosted={"emergency_services": ("gp",)}))
+        not_hosted={"emergency_services": ("gp",)}, suitability=Suitability()))
     scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
     scen = _rules_scenario(scen, '[rules.not_hosted]\nemergency_services = ["gp"]\n')
     est.sites.loc[est.sites["site_id"] == "A", "capacity_m2"] = 150.0
@@ -706,6 +709,75 @@ def test_a_not_hosted_rule_is_named_when_dropping_it_helps() -> None:
     assert ("  - allowing gp in 'emergency_services' sites ([rules] not_hosted, rules.toml "
             "line 2)\n") in msg
     assert "max_move_minutes" not in msg  # lifting it gives the gp no other site
+
+
+def test_suitability_keeps_a_gp_out_of_a_fire_station_and_prices_clinical_fit_out() -> None:
+    """C must go; its gp may move to A (an office: clinical rooms fitted out at the
+    table's extra GBP 1,200 per m2) or B (a fire station: never)."""
+    est, times, scen = _tiny(dispose=("C",))
+    scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
+    est.sites.loc[est.sites["site_id"] == "B", "benchmark"] = "emergency_services"
+    problem = optimise.build_problem(est, times, scen)
+    g2 = list(problem.service_ids).index("G2")
+    hosts = problem.site_ids[problem.pair_site[problem.pair_service == g2]]
+    assert list(hosts) == ["A"]  # not B, though in reach; not C, forced out
+    cost = problem.pair_cost[problem.pair_service == g2][0]
+    general = optimise.build_problem(est, times, dataclasses.replace(
+        scen, rules=scenario.Rules(suitability=Suitability())))
+    assert cost - general.pair_cost[(general.pair_service == g2)
+                                    & (general.site_ids[general.pair_site] == "A")][0] == \
+        pytest.approx(100.0 * 1200.0 * (1 + scen.finance.optimism_bias))
+    plan = optimise.optimise(est, times, scen)
+    report = check.check_plan(est, times, scen, plan)
+    assert report.ok and report.npv_gbp == pytest.approx(plan.objective_gbp)
+    from tp_assets import savings
+
+    money = savings.compute(est, scen, plan)
+    move = money.moves.set_index("service_id").loc["G2"]
+    assert (move["to_site"], move["fitout_gbp_per_m2"], move["fitout_gbp"]) == (
+        "A", 1550.0, 155_000.0)
+    assert money.totals["npv_gbp"] == pytest.approx(plan.objective_gbp, abs=1.0)
+    # a scenario's own entry wins over the table: a gp may go to the fire station at no extra
+    scen = dataclasses.replace(scen, rules=scenario.Rules(
+        suitability=scen.rules.suitability.overridden(
+            {"gp": {"emergency_services": HostRule(hosts=True, source="scenario")}})))
+    problem = optimise.build_problem(est, times, scen)
+    assert set(problem.site_ids[problem.pair_site[problem.pair_service == g2]]) == {"A", "B"}
+
+
+def test_the_suitability_table_is_named_when_dropping_it_helps() -> None:
+    # C must go and its gp may not move; well, it may, but only to a fire station (B)
+    est, times, scen = _tiny(dispose=("C",))
+    scen = dataclasses.replace(scen, standards={"library": scen.standards["library"]})
+    est.sites.loc[est.sites["site_id"] == "B", "benchmark"] = "emergency_services"
+    est.sites.loc[est.sites["site_id"] == "A", "capacity_m2"] = 150.0
+    est.services.loc[est.services["service_id"] == "L1", "movable"] = False
+    assert ("  - letting gp, library move into buildings that [rules.suitability] rules out "
+            "([rules.suitability] default = false, and no entries that say false)\n"
+            in _why(est, times, scen))
+
+
+def test_suitability_entries_in_a_scenario_are_read_and_checked(tmp_path: Path) -> None:
+    from tp_assets._errors import InputError
+
+    path = tmp_path / "s.toml"
+    path.write_text(f'place = "{ACCESS}"\n[standards.library]\nmax_minutes = 10\n'
+                    '[rules.suitability.gp]\nemergency_services = true\ngeneral_office = 900\n'
+                    'clinic = false\n')
+    rules = scenario.load(path).rules.suitability
+    assert rules.rule("gp", "emergency_services") == HostRule(True, 0.0, "set in the scenario",
+                                                               "scenario")
+    assert rules.rule("gp", "general_office").extra_fitout_gbp_per_m2 == 900.0
+    assert not rules.rule("gp", "clinic").hosts
+    assert rules.rule("gp", "hospital").hosts  # the shipped table's, untouched
+    path.write_text(f'place = "{ACCESS}"\n[rules.suitability]\ndefault = false\n'
+                    '[rules.suitability.gp]\nclinic = -3\n')
+    with pytest.raises(InputError, match=r"s\.toml line 5: \[rules\.suitability\.gp\] clinic "
+                                         r"= -3 must be true \(hosts\), false \(cannot host\) "
+                                         r"or the extra fit-out in GBP per m2, 0 or more"):
+        scenario.load(path)
+    path.write_text(f'place = "{ACCESS}"\n[rules.suitability]\ndefault = false\n')
+    assert scenario.load(path).rules.suitability.rules == {}
 
 
 def test_a_service_barred_from_its_own_site_moves_or_is_explained() -> None:

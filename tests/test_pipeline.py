@@ -38,21 +38,22 @@ def test_savings_worked_by_hand(run: pipeline.RunResult) -> None:
     12,250 + gas 100,000 kWh x 0.058 = 5,800, i.e. 48,050; in year 1 also the receipt
     1,000,000 less 2 % disposal costs and the avoided backlog 50,000. L saves rent
     30,000 + rates 8,000 + FM 12,000 + 4,900 + 2,320 = 57,220 a year from year 3. The
-    moves cost, in year 0, V1 5 FTE x 2,000 + 100 m2 x 350 = 45,000 and V2 2 x 2,000 +
-    50 x 350 = 21,500. Each cash-flow row is discounted at 3.5 % and rounded to the
-    penny; the NPV is the sum of the rows.
+    moves cost, in year 0, V1 5 FTE x 2,000 + 100 m2 x 350 = 45,000 and V2, a GP moving
+    from a clinic into an office (H), 2 x 2,000 + 50 x (350 + 1,200 to fit out clinical
+    rooms, the suitability table's extra) = 81,500. Each cash-flow row is discounted at
+    3.5 % and rounded to the penny; the NPV is the sum of the rows.
     """
-    rows = [(0, -45000), (0, -21500), (1, 1000000), (1, -20000), (1, 50000)]
+    rows = [(0, -45000), (0, -81500), (1, 1000000), (1, -20000), (1, 50000)]
     rows += [(t, a) for t in range(1, 11) for a in (10000, 20000, 12250, 5800)]
     rows += [(t, a) for t in range(3, 11) for a in (30000, 8000, 12000, 4900, 2320)]
     npv = sum(_cents(Decimal(a) / Decimal("1.035") ** t) for t, a in rows)
-    assert npv == Decimal("1695457.65")
+    assert npv == Decimal("1635457.65")
     totals = run.savings.totals
     assert Decimal(str(totals["npv_gbp"])) == npv
     assert totals["annual_saving_gbp_pa"] == 48050 + 57220
     assert totals["receipts_net_gbp"] == 980000
     assert totals["backlog_avoided_gbp"] == 50000
-    assert totals["one_off_cost_gbp"] == -66500
+    assert totals["one_off_cost_gbp"] == -126500
     assert totals["payback_year"] == 1
     sites = run.savings.sites.set_index("site_id")
     assert sites.loc["F", "decision"] == "dispose"
@@ -60,7 +61,7 @@ def test_savings_worked_by_hand(run: pipeline.RunResult) -> None:
     assert sites.loc["L", "vacate_year"] == 3
     assert sites.loc["L", "vacate_fin_year"] == "2029/30"
     assert sites.loc["H", "decision"] == "receives"
-    assert sites.loc["H", "one_off_cost_gbp"] == -66500
+    assert sites.loc["H", "one_off_cost_gbp"] == -126500
     assert sites.loc["F", "tco2e_saved_pa"] == pytest.approx((50000 * 0.20705
                                                               + 100000 * 0.18293) / 1000)
     cash = run.savings.cashflow
@@ -70,7 +71,9 @@ def test_savings_worked_by_hand(run: pipeline.RunResult) -> None:
     moved = run.savings.moves.set_index("service_id")
     assert moved.loc["V1", "to_site"] == "H"
     assert moved.loc["V2", "relocation_gbp"] == 4000
-    assert moved.loc["V2", "fitout_gbp"] == 17500
+    assert moved.loc["V2", "fitout_gbp"] == 77500
+    assert moved.loc["V2", "fitout_gbp_per_m2"] == 1550
+    assert moved.loc["V1", "fitout_gbp_per_m2"] == 350  # customer service: no extra
 
 
 def test_totals_reconcile_to_the_penny(run: pipeline.RunResult) -> None:
@@ -115,7 +118,7 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert set(summary["inputs"]) >= {"sites", "services", "zones", "scenario"}
     assert len(summary["inputs"]["sites"]["sha256"]) == 64
     assert summary["solver_settings"]["seed"] == 0
-    assert summary["solver_settings"]["rounds"] == 30  # every setting, to reproduce
+    assert summary["solver_settings"]["rounds"] == 20  # every setting, to reproduce
     assert summary["proved_kept"] == []  # a small problem: one search, nothing to probe
     assert summary["search"] == {"found_by": "solver", "reproducible": True, "caveats": [],
                                  "work": {"nodes": 0, "rounds": 0, "searches": 1,
@@ -213,8 +216,10 @@ def test_cli_run_prints_summary(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "savings-test: OPTIMAL (gap 0.00%" in r.stdout
     assert "plan passed the independent check" in r.stdout
-    assert "NPV over 10 years at 3.5%: £1,695,458" in r.stdout
-    assert "one-off cost £66,500" in r.stdout
+    # the GP (50 m2) moves from a clinic into an office: clinical rooms fitted out at the
+    # suitability table's extra GBP 1,200 per m2 (GBP 60,000 on top of 66,500)
+    assert "NPV over 10 years at 3.5%: £1,635,458" in r.stdout
+    assert "one-off cost £126,500" in r.stdout
 
 
 def _scenario(tmp_path: Path, extra: str) -> Path:
@@ -241,7 +246,7 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
       "(rounds)"]),
     ('\n[solver]\nlocal_search = 0.3\n',
      ["bad.toml line 21: [solver] local_search is no longer read: the search's budget is now "
-      "work, not a share of the time: set rounds (neighbourhood rounds, default 30) instead, "
+      "work, not a share of the time: set rounds (neighbourhood rounds, default 20) instead, "
       "or delete the line"]),
     ('\n[status]\nretain = ["f"]\n',
      ["bad.toml line 21: [status] retain names site 'f', which is not in the sites table "
@@ -388,7 +393,7 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
              str(tmp_path / "cmp"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "npv_gbp" in r.stdout
-    assert "£1,695,458" in r.stdout and "0.00%" in r.stdout  # pounds and percentages
+    assert "£1,635,458" in r.stdout and "0.00%" in r.stdout  # pounds and percentages
     assert "every site decided alike; written to" in r.stdout
     head = pd.read_csv(tmp_path / "cmp" / "comparison.csv")
     assert list(head.columns) == ["figure", "savings-test", "base"]

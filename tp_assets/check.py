@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tp_assets import access
+from tp_assets import finance as fin
 from tp_assets._errors import InternalError
 from tp_assets.access import TravelTimes
 from tp_assets.estate import Estate
@@ -85,7 +86,8 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
     Checks: each service placed exactly once (shares summing to 1 for a splittable
     service, one whole site otherwise); nothing in a disposed site; capacity (a site
     over-occupied today may keep its current load); incompatible service types apart;
-    ``[rules.not_hosted]``; ``status`` and ``[status]`` retain/dispose; leaseholds not
+    ``[rules.not_hosted]``; moves only into buildings ``[rules.suitability]`` lets host
+    the service; ``status`` and ``[status]`` retain/dispose; leaseholds not
     vacated within the appraisal kept; immovable services in place; moves within
     ``max_move_minutes``; every access standard recomputed from the matrix; caps;
     and the objective.
@@ -156,6 +158,14 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
             if sites.loc[sid, "benchmark"] == category and kinds & set(banned):
                 fails.append(f"site {sid} ({category}) hosts {sorted(kinds & set(banned))}, "
                              "which [rules.not_hosted] forbids")
+    suitability = scenario.rules.suitability
+    for row in a[a["site_id"] != a["current_site"]].itertuples():
+        category = str(sites.loc[row.site_id, "benchmark"])
+        rule = suitability.rule(str(row.service_type), category)
+        if rule is not None and not rule.hosts:
+            fails.append(f"service {row.service_id} ({row.service_type}) moves into site "
+                         f"{row.site_id} ({category}), which [rules.suitability] says cannot "
+                         "host it")
     # status and leases
     forced_keep = set(sites.index[sites["status"] == "retain"]) | set(scenario.retain)
     forced_out = set(sites.index[sites["status"] == "dispose"]) | set(scenario.dispose)
@@ -216,9 +226,9 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
     # caps and objective
     f = scenario.finance
     moved = a[a["site_id"] != a["current_site"]]
-    one_off = float((moved["share"] * (moved["fte"] * f.relocation_gbp_per_fte
-                                       + moved["area_m2"] * f.fitout_gbp_per_m2)).sum()
-                    * (1.0 + f.optimism_bias))
+    extra = scenario.rules.suitability.extra_fitout(
+        moved["service_type"].to_numpy(), sites.loc[moved["site_id"], "benchmark"].to_numpy())
+    one_off = float((moved["share"] * fin.move_costs(moved, f, extra)).sum())
     caps = scenario.caps
     if caps.max_one_off_gbp is not None and one_off > caps.max_one_off_gbp + 0.01:
         fails.append(f"one-off spend £{one_off:,.2f} exceeds the cap £{caps.max_one_off_gbp:,.2f}")

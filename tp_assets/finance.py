@@ -182,22 +182,47 @@ def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
                          "backlog_gbp": backlog, "npv_gbp": npv}, index=sites.index)
 
 
-def move_costs(services: pd.DataFrame, finance: Finance) -> np.ndarray:
+def move_costs(services: pd.DataFrame, finance: Finance,
+               extra_fitout_gbp_per_m2: np.ndarray | float = 0.0) -> np.ndarray:
     """One-off cost (GBP, year 0, optimism bias included) of moving each whole service.
 
-    Relocation per FTE plus fit-out per m2 at the receiving site; a splittable
-    service moving a share pays that share.
+    Relocation per FTE plus fit-out per m2 at the receiving site (the finance rate plus
+    any extra the receiving building needs, :mod:`tp_assets.suitability`); a
+    splittable service moving a share pays that share. The one formula for the
+    optimiser, the checker and the savings.
 
     Parameters
     ----------
     services
-        Services table of an :class:`~tp_assets.estate.Estate`.
+        Services table of an :class:`~tp_assets.estate.Estate` (``fte``, ``area_m2``),
+        one row per move.
     finance
         Scenario finance.
+    extra_fitout_gbp_per_m2
+        Extra fit-out per m2 of each row's move (GBP per m2).
     """
-    base = (services["fte"].astype(float) * finance.relocation_gbp_per_fte
-            + services["area_m2"].astype(float) * finance.fitout_gbp_per_m2)
-    return (base * (1.0 + finance.optimism_bias)).to_numpy()
+    relocation, fitout = move_cost_parts(services["fte"].to_numpy(dtype=float),
+                                         services["area_m2"].to_numpy(dtype=float), finance,
+                                         extra_fitout_gbp_per_m2)
+    return (relocation + fitout) * (1.0 + finance.optimism_bias)
+
+
+def move_cost_parts(fte: np.ndarray, area_m2: np.ndarray, finance: Finance,
+                    extra_fitout_gbp_per_m2: np.ndarray | float = 0.0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Relocation and fit-out (GBP, before optimism bias) of moves of ``fte`` and ``area_m2``.
+
+    Parameters
+    ----------
+    fte, area_m2
+        Staff (full-time equivalents) and floor area (m2) moved.
+    finance
+        Scenario finance (relocation per FTE, fit-out per m2).
+    extra_fitout_gbp_per_m2
+        Extra fit-out the receiving building needs (GBP per m2).
+    """
+    return (fte * finance.relocation_gbp_per_fte,
+            area_m2 * (finance.fitout_gbp_per_m2 + extra_fitout_gbp_per_m2))
 
 
 def format_gbp(value: float) -> str:

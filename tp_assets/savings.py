@@ -146,8 +146,11 @@ def _moves(estate: Estate, scenario: Scenario, plan: Plan) -> pd.DataFrame:
     a = a[a["site_id"].to_numpy() != services.loc[a["service_id"], "site_id"].to_numpy()]
     s = services.loc[a["service_id"]]
     share = a["share"].to_numpy()
-    relocation = _pence(share * s["fte"].to_numpy() * f.relocation_gbp_per_fte) / 100
-    fitout = _pence(share * s["area_m2"].to_numpy() * f.fitout_gbp_per_m2) / 100
+    category = estate.sites.set_index("site_id").loc[a["site_id"], "benchmark"].to_numpy()
+    extra = scenario.rules.suitability.extra_fitout(s["service_type"].to_numpy(), category)
+    relocation, fitout = fin.move_cost_parts(share * s["fte"].to_numpy(),
+                                             share * s["area_m2"].to_numpy(), f, extra)
+    relocation, fitout = _pence(relocation) / 100, _pence(fitout) / 100
     bias = _pence((relocation + fitout) * f.optimism_bias) / 100
     return pd.DataFrame({
         "service_id": a["service_id"].to_numpy(), "name": s["name"].to_numpy(),
@@ -155,7 +158,8 @@ def _moves(estate: Estate, scenario: Scenario, plan: Plan) -> pd.DataFrame:
         "from_site": s["site_id"].to_numpy(), "to_site": a["site_id"].to_numpy(),
         "share": share, "area_m2": share * s["area_m2"].to_numpy(),
         "fte": share * s["fte"].to_numpy(), "relocation_gbp": relocation,
-        "fitout_gbp": fitout, "optimism_bias_gbp": bias,
+        "fitout_gbp_per_m2": f.fitout_gbp_per_m2 + extra, "fitout_gbp": fitout,
+        "optimism_bias_gbp": bias,
         "one_off_gbp": relocation + fitout + bias,
     }).sort_values(["from_site", "service_id", "to_site"], ignore_index=True)
 

@@ -18,6 +18,8 @@ from tp_assets import settings
 from tp_assets._errors import InputError
 from tp_assets._toml import Sources, check_keys, line_of, locate, read_toml, shown
 from tp_assets.finance import Finance
+from tp_assets.suitability import HostRule, Suitability
+from tp_assets.suitability import default as suitability_default
 
 NETWORK_SOURCES: tuple[str, ...] = ("graphml", "osm_xml", "osm", "straight_line")
 RULES: tuple[str, ...] = ("no_loss", "coverage")
@@ -87,12 +89,17 @@ class Rules:
     max_candidates
         At most this many candidate hosts per movable service (the nearest), besides
         its current site.
+    suitability
+        Which building categories may take in which service types, and the extra
+        fit-out that costs (:mod:`tp_assets.suitability`): the shipped table with the
+        scenario's ``[rules.suitability]`` entries over it.
     """
 
     incompatible: tuple[tuple[str, str], ...] = ()
     not_hosted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     max_move_minutes: float = settings.MAX_MOVE_MINUTES
     max_candidates: int = settings.MAX_CANDIDATES
+    suitability: Suitability = field(default_factory=suitability_default)
 
 
 @dataclass(frozen=True)
@@ -448,8 +455,41 @@ def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
     )
 
 
+def _suitability(r: _Reader, t: dict[str, Any]) -> Suitability:
+    """``[rules.suitability]`` over the shipped table (``default = false`` drops it).
+
+    Each key but ``default`` is a service type whose table maps site categories to
+    true (hosts), false (cannot host) or an extra fit-out in GBP per m2.
+    """
+    shipped = r.get(t, "default", bool, True, "rules.suitability", "true or false")
+    changes: dict[str, dict[str, HostRule]] = {}
+    for service_type, entries in t.items():
+        if service_type == "default":
+            continue
+        table = f"rules.suitability.{service_type}"
+        if not isinstance(entries, dict):
+            r.problems.append(f"{r.where(service_type, 'rules.suitability')}{service_type} "
+                              f"must be a table of categories, e.g. [{table}] general_office "
+                              "= 900 (extra fit-out, GBP per m2), emergency_services = false")
+            continue
+        for category, value in entries.items():
+            if isinstance(value, bool):
+                rule = HostRule(hosts=value, reason="set in the scenario", source="scenario")
+            elif (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                rule = HostRule(hosts=True, extra_fitout_gbp_per_m2=float(value),
+                                reason="fitted out, as the scenario sets", source="scenario")
+            else:
+                r.problems.append(f"{r.where(category, table)}{category} = {shown(value)} "
+                                  "must be true (hosts), false (cannot host) or the extra "
+                                  "fit-out in GBP per m2, 0 or more")
+                continue
+            changes.setdefault(service_type, {})[category] = rule
+    return (suitability_default() if shipped else Suitability()).overridden(changes)
+
+
 def _rules(r: _Reader, t: dict[str, Any]) -> Rules:
-    r.keys(t, ("incompatible", "not_hosted", "max_move_minutes", "max_candidates"), "rules")
+    r.keys(t, ("incompatible", "not_hosted", "max_move_minutes", "max_candidates",
+               "suitability"), "rules")
     pairs = r.get(t, "incompatible", list, [], "rules",
                   'a list of pairs, e.g. incompatible = [["youth", "probation"]]')
     clean: list[tuple[str, str]] = []
@@ -473,7 +513,8 @@ def _rules(r: _Reader, t: dict[str, Any]) -> Rules:
                                         settings.MAX_MOVE_MINUTES, "rules",
                                         "a number of minutes greater than 0", minimum=1e-9),
                  max_candidates=r.get(t, "max_candidates", int, settings.MAX_CANDIDATES,
-                                      "rules", "a whole number, 1 or more", minimum=1))
+                                      "rules", "a whole number, 1 or more", minimum=1),
+                 suitability=_suitability(r, r.table(t, "suitability", "rules")))
 
 
 def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
@@ -497,7 +538,7 @@ _SOLVER_COUNTS: dict[str, tuple[int, int, str]] = {
     "exact_max_pairs": (0, 10**9, "candidate pairs"), "exact_nodes": (1, 10**9, "nodes"),
     "root_nodes": (1, 10**9, "nodes"), "rounds": (0, 10**6, "rounds"),
     "round_sites": (1, 10**6, "sites"), "round_nodes": (1, 10**9, "nodes"),
-    "split_candidates": (0, 10**6, "sites"), "probe_nodes": (1, 10**9, "nodes"),
+    "split_candidates": (0, 10**6, "sites"), "probe_nodes": (0, 10**9, "nodes"),
     "explain_forced": (0, 10**6, "sites"), "explain_try_nodes": (1, 10**9, "nodes"),
     "explain_nodes": (1, 10**9, "nodes"),
 }

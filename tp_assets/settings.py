@@ -149,27 +149,33 @@ MAX_CANDIDATES: int = 20
 SEARCH_EXACT_MAX_PAIRS: int = 3000
 SEARCH_EXACT_NODES: int = 100_000
 #: Larger problems: the MIP search's nodes (1: HiGHS's root node, its cuts and
-#: heuristics: on the demo GBP 193.2 m against a bound of 207.4 m), then neighbourhood
-#: rounds, each freeing the decisions of ``SEARCH_ROUND_SITES`` linked sites and
-#: solving that small model within ``SEARCH_ROUND_NODES`` nodes.
+#: heuristics; 3 nodes took three times as long on the demo for the same plan and
+#: bound), then neighbourhood rounds, each freeing the decisions of
+#: ``SEARCH_ROUND_SITES`` linked sites and solving that small model within
+#: ``SEARCH_ROUND_NODES`` nodes (most rounds finish in 1-40 nodes: 100, 300 and 1,000
+#: gave the same plans). Measured on the demo before the suitability table, on the
+#: disposing side of the split: 10 rounds GBP 205.18 m, 20 rounds 205.26 m, 30 rounds
+#: 205.32 m, 50 rounds 205.41 m, against a bound of 207.17 m; 15 sites a round fell
+#: short of a 1 % gap at 20 rounds, 30 sites took 3-4 times as long.
 SEARCH_ROOT_NODES: int = 1
-SEARCH_ROUNDS: int = 30
+SEARCH_ROUNDS: int = 20
 SEARCH_ROUND_SITES: int = 20
-SEARCH_ROUND_NODES: int = 500
+SEARCH_ROUND_NODES: int = 300
 #: The split: the free sites of highest disposal value, at most ``SPLIT_CANDIDATES``
 #: and each holding at least ``SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal
 #: value, are probed in turn (a greedy plan that disposes of it, else a MIP search of
-#: ``SPLIT_PROBE_NODES`` nodes); one proved kept is fixed so, and the first that may
+#: ``SPLIT_PROBE_NODES`` nodes: 0 is HiGHS's presolve alone, about 0.3 s on the demo,
+#: where a root node costs 40 s); one proved kept is fixed so, and the first that may
 #: go splits the search into the plans that dispose of it and those that keep it. The
 #: demo's split site holds 7.9 % of the value; OR-Library capa's most valuable site
 #: 1.25 %, where a split does not pay.
 SPLIT_CANDIDATES: int = 6
 SPLIT_MIN_VALUE_SHARE: float = 0.05
-SPLIT_PROBE_NODES: int = 1
+SPLIT_PROBE_NODES: int = 0
 
-#: HiGHS ``mip_heuristic_effort`` (its default is 0.05): more of the MIP search goes
-#: to primal heuristics, which find the first good plans of the demo sooner.
-HIGHS_HEURISTIC_EFFORT: float = 0.3
+#: HiGHS ``mip_heuristic_effort`` (HiGHS's own default, 0.05): 0.3 gave the demo the
+#: same root plans and bound at a quarter more time.
+HIGHS_HEURISTIC_EFFORT: float = 0.05
 
 #: Solver defaults. The time limit is a safety stop only: a run it cuts short says
 #: that its plan is not reproducible. ``threads`` is how many searches run at once

@@ -86,6 +86,18 @@ def check_names(estate: Estate, scenario: Scenario) -> None:
             if t not in types:
                 problems.append(no_such_type(at(t, category, "rules.not_hosted"),
                                              f"[rules.not_hosted] {category} names", t))
+    for service_type, by_category in scenario.rules.suitability.rules.items():
+        set_here = [c for c, rule in by_category.items() if rule.source == "scenario"]
+        table = f"rules.suitability.{service_type}"
+        if set_here and service_type not in types:
+            problems.append(no_such_type(locate(sources, "", table), f"[{table}] names",
+                                         service_type))
+        for category in set_here:
+            if category not in categories and category != "*":
+                problems.append(f"{locate(sources, category, table)}: [{table}] {category!r} "
+                                f"is not a site benchmark category"
+                                f"{suggest(category, categories)}; categories: "
+                                f"{', '.join(sorted(categories))}")
     for owner in scenario.caps.min_sites_per_owner:
         if owner not in owners:
             problems.append(f"{at(owner)}: [caps.min_sites_per_owner] owner {owner!r} holds "
@@ -98,7 +110,8 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     """Turn an estate, its travel times and a scenario into a :class:`Problem`.
 
     Candidate hosts of each movable service are pruned to sites that are not forced
-    out, may host its type (``[rules.not_hosted]``) and lie within
+    out, may host its type (``[rules.not_hosted]``, and ``[rules.suitability]`` for a
+    site it would move to) and lie within
     ``[rules] max_move_minutes`` walk of its current site, keeping the nearest
     ``[rules] max_candidates`` of them besides its current site; an immovable
     service stays where it is. (Dropping candidates too small for a whole service
@@ -163,7 +176,6 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     capacity = np.maximum(sites["capacity_m2"].to_numpy(dtype=float), load)
     service_type = services["service_type"].map(type_code).to_numpy(dtype=int)
     movable = services["movable"].to_numpy(dtype=bool)
-    move_cost = fin.move_costs(services, scenario.finance)
     xy = np.column_stack([sites.geometry.x, sites.geometry.y])
     apart = walk_minutes_between(xy, xy)
     near = apart <= scenario.rules.max_move_minutes
@@ -173,14 +185,19 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         for name in banned_types:
             banned[type_code[name], benchmark == category] = True
     barred = banned[service_type, current]  # its own site may not host it: it must move
-    pair_s, pair_b, pair_c = [], [], []
+    # suitability: where a service may move to (it stays allowed where it is), and the
+    # extra fit-out a building needs to take it in
+    suitable, extra = scenario.rules.suitability.matrix(types, benchmark)
+    pair_s: list[int] = []
+    pair_b: list[int] = []
     for s in range(len(services)):
         c = current[s]
         stay = [c] if keep_fixed[c] != 0 and not barred[s] else []
         if not movable[s]:  # stays put; none left if its site is forced out or barred
             hosts = np.array(stay, dtype=int)
         else:
-            ok = near[c] & (keep_fixed != 0) & ~banned[service_type[s]]
+            ok = (near[c] & (keep_fixed != 0) & ~banned[service_type[s]]
+                  & suitable[service_type[s]])
             ok[c] = False
             others = np.flatnonzero(ok)
             others = others[np.argsort(apart[c, others], kind="stable")]
@@ -188,9 +205,11 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
             hosts = np.sort(np.r_[others, stay].astype(int))
         pair_s += [s] * len(hosts)
         pair_b += hosts.tolist()
-        pair_c += [0.0 if b == c else float(move_cost[s]) for b in hosts]
     pair_service = np.array(pair_s, dtype=int)
     pair_site = np.array(pair_b, dtype=int)
+    pair_cost = np.where(pair_site == current[pair_service], 0.0, fin.move_costs(
+        services.iloc[pair_service], scenario.finance,
+        extra[service_type[pair_service], pair_site]))
 
     offering = sites_offering(estate)
     rules = []
@@ -220,7 +239,7 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         disposal_value=values["npv_gbp"].to_numpy(dtype=float), capacity=capacity,
         keep_fixed=keep_fixed, area=area, splittable=services["splittable"].to_numpy(bool),
         current=current, service_type=service_type, type_names=types,
-        pair_service=pair_service, pair_site=pair_site, pair_cost=np.array(pair_c),
+        pair_service=pair_service, pair_site=pair_site, pair_cost=pair_cost,
         conflicts=conflicts, rules=rules, max_one_off_gbp=scenario.caps.max_one_off_gbp,
         max_disposals=scenario.caps.max_disposals,
         site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,

@@ -26,6 +26,7 @@ from tp_assets.optimise.model import Model, reason
 from tp_assets.optimise.problem import Problem
 from tp_assets.optimise.search import feasible_start
 from tp_assets.scenario import Scenario, SolverSettings
+from tp_assets.suitability import Suitability
 
 
 def _why_not(problem: Problem, b: int, names: dict[str, str]) -> str:
@@ -391,7 +392,8 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
     Every site forced out (``[status] dispose`` or ``status = dispose``; the
     ``[solver] explain_forced`` hosting the most space) kept; ``[rules]
     max_move_minutes`` and ``max_candidates`` lifted (naming the least limit a plan
-    needs); each ``[rules] not_hosted`` entry dropped; the services marked
+    needs); each ``[rules] not_hosted`` entry dropped; ``[rules.suitability]`` dropped
+    (where it rules out some service type's moves); the services marked
     ``movable = false`` let move (naming the fewest that must).
     """
     sites, services = estate.sites, estate.services
@@ -464,6 +466,15 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
                     f"{where('not_hosted', {}, category)})")
             out.append(_Relaxation(estate, relaxed(not_hosted=rest),
                                    lambda *_, text=text: text))
+    barred_by_suitability = [t for t, by_category in rules.suitability.rules.items()
+                             if t in set(services["service_type"])
+                             and any(not r.hosts for r in by_category.values())]
+    if barred_by_suitability:
+        text = (f"letting {shortlist(sorted(barred_by_suitability))} move into buildings that "
+                "[rules.suitability] rules out ([rules.suitability] default = false, and no "
+                "entries that say false)")
+        out.append(_Relaxation(estate, relaxed(suitability=Suitability()),
+                               lambda *_, text=text: text))
     fixed = ~services["movable"].astype(bool).to_numpy()
     if fixed.any():
         def moves(p: Problem) -> np.ndarray:  # 1 for a pair moving a fixed service away
