@@ -228,6 +228,70 @@ def _fingerprint(plan: optimise.Plan) -> tuple:
             plan.stopped_by_clock, sorted(plan.work.items()), plan.proved_kept)
 
 
+_SOLVE_ELSEWHERE = """
+import hashlib, os, pickle, sys
+from tp_assets.optimise import search
+problem, solver, cpus = pickle.loads(open(sys.argv[1], "rb").read())
+if cpus:
+    os.sched_setaffinity(0, cpus)  # this process and the searches it starts
+plan = search.solve(problem, solver)
+print(hashlib.sha256(pickle.dumps((plan.keep.tobytes(), plan.assignment.to_csv(index=False),
+      plan.objective_gbp, plan.best_bound_gbp, plan.found_by, plan.work))).hexdigest())
+"""
+
+
+def _plan_hash(tmp_path: Path, problem: optimise.Problem, solver: scenario.SolverSettings,
+               cpus: set[int] | None = None) -> str:
+    """The plan of ``problem``, solved in a fresh process (on ``cpus`` only), as a hash."""
+    import subprocess
+    import sys
+
+    job = tmp_path / f"job{len(list(tmp_path.glob('job*')))}.pkl"
+    job.write_bytes(pickle.dumps((problem, solver, cpus)))
+    done = subprocess.run([sys.executable, "-c", _SOLVE_ELSEWHERE, str(job)], check=True,
+                          capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _larger_case(tmp_path: Path) -> tuple[optimise.Problem, scenario.SolverSettings]:
+    """30 sites, 60 services, the work-budgeted search (split, root node, rounds)."""
+    place = random_place(tmp_path / "big", 7, n_sites=30, n_services=60, n_zones=80)
+    scen = make_scenario(place, rules=scenario.Rules(max_move_minutes=60.0, max_candidates=6))
+    est, times = load(place, scen)
+    solver = dataclasses.replace(scen.solver, exact_max_pairs=0, rounds=8, round_sites=6,
+                                 relative_gap=1e-4, threads=2)
+    return optimise.build_problem(est, times, scen), solver
+
+
+def test_the_same_plan_on_a_busy_machine(tmp_path: Path) -> None:
+    """Every core kept busy by other work: the search takes longer, and finds the same plan."""
+    import subprocess
+    import sys
+
+    problem, solver = _larger_case(tmp_path)
+    quiet = _plan_hash(tmp_path, problem, solver)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+               for _ in range(len(os.sched_getaffinity(0)) + 1)]
+    try:
+        busy = _plan_hash(tmp_path, problem, solver)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert busy == quiet
+
+
+def test_the_same_plan_on_one_core_or_several(tmp_path: Path) -> None:
+    """Two searches given one core, or a core each, or run one after the other."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        pytest.skip("one core here: nothing to compare")
+    problem, solver = _larger_case(tmp_path)
+    several = _plan_hash(tmp_path, problem, solver)
+    assert _plan_hash(tmp_path, problem, solver, cpus={cores[0]}) == several
+    assert _plan_hash(tmp_path, problem, dataclasses.replace(solver, threads=1)) == several
+
+
 def test_without_a_split_one_search_runs(tmp_path: Path) -> None:
     est, times, scen, problem = _case(tmp_path, 1, {})
     plan = optimise.solve(problem, dataclasses.replace(scen.solver, exact_max_pairs=0,
