@@ -85,3 +85,25 @@ def load(place: Path, scen: scenario.Scenario) -> tuple[estate.Estate,
     times = {mode: access.travel_times(est, None, mode=mode, cutoff_minutes=c)
              for mode, c in cut.items()}
     return est, times
+
+
+def two_places(folder: Path, seeds: tuple[int, int], *, apart_m: float = 20000.0,
+               **kwargs: object) -> Path:
+    """Two random places side by side, ``apart_m`` metres apart (neighbouring boroughs
+    that share no resident and no candidate site), as one place."""
+    tables: dict[str, list[pd.DataFrame]] = {"sites": [], "services": [], "zones": []}
+    for k, seed in enumerate(seeds):
+        one = random_place(folder / f"part{k}", seed, **kwargs)  # type: ignore[arg-type]
+        for name in tables:
+            frame = pd.read_csv(one / f"{name}.csv", keep_default_na=False)
+            frame["x"] = frame["x"] + k * apart_m if "x" in frame else frame.get("x")
+            for column in ("site_id", "service_id", "zone_id"):
+                if column in frame:
+                    frame[column] = f"P{k}" + frame[column].astype(str)
+            tables[name].append(frame)
+    both = folder / "both"
+    both.mkdir(parents=True, exist_ok=True)
+    for name, frames in tables.items():
+        pd.concat(frames, ignore_index=True).to_csv(both / f"{name}.csv", index=False)
+    (both / "place.toml").write_text((folder / "part0" / "place.toml").read_text())
+    return both

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from optimise_cases import load, make_scenario, random_place
+from optimise_cases import load, make_scenario, random_place, two_places
 
 from tp_assets import check, optimise, scenario
 from tp_assets._errors import InfeasibleError, NoPlanError
@@ -151,10 +151,10 @@ def _as_plan(problem: optimise.Problem, keep: np.ndarray, share: np.ndarray) -> 
 def test_neighbourhood_search_over_every_site_reaches_the_optimum(
         tmp_path: Path, seed: int, extra: dict) -> None:
     est, times, scen, problem = _case(tmp_path, seed, extra)
-    keep, share, rounds, clock = optimise.improve(problem, *_start(problem, scen.solver),
-                                                  scen.solver)
+    keep, share, rounds, clock, proved = optimise.improve(
+        problem, *_start(problem, scen.solver), scen.solver)
     # 8 sites: one neighbourhood is the whole problem, solved exactly
-    assert (rounds, clock) == (1, False)
+    assert (rounds, clock, proved) == (1, False, True)
     assert optimise.plan_value(problem, keep, share) == pytest.approx(
         brute_force(problem), rel=1e-6, abs=1e-3)
     check.check_plan(est, times, scen, _as_plan(problem, keep, share))
@@ -292,6 +292,39 @@ def test_the_same_plan_on_one_core_or_several(tmp_path: Path) -> None:
     assert _plan_hash(tmp_path, problem, dataclasses.replace(solver, threads=1)) == several
 
 
+@pytest.mark.parametrize("coverage", [False, True], ids=["parts apart", "a share to keep"])
+def test_two_boroughs_are_searched_in_parts(tmp_path: Path, coverage: bool) -> None:
+    """Two places that share nothing: searched one part at a time. With only no_loss rules
+    the parts' optima make the optimum; with a coverage share over both, each part keeps
+    a share of it, the plan holds every rule and the bound (from the least share each
+    part must keep in any plan) is above the optimum."""
+    place = two_places(tmp_path, (1, 2), n_sites=5, n_services=6, n_zones=20)
+    standards = {"library": scenario.Standard("library", 12.0, mode="straight_line")}
+    if coverage:
+        standards["gp"] = scenario.Standard("gp", 15.0, mode="straight_line",
+                                            rule="coverage", coverage=0.3)  # today 39.9 %
+    scen = make_scenario(place, standards=standards,
+                         rules=scenario.Rules(max_move_minutes=60.0, max_candidates=2))
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    cut = optimise.parts.parts(problem, 3)  # a lone site of P1 packed with the rest of P1
+    assert [sorted({str(i)[:2] for i in problem.site_ids[part.sites]}) for part in cut] == [
+        ["P0"], ["P1"]]
+    assert optimise.parts.couples(problem, cut) == coverage
+    solver = dataclasses.replace(scen.solver, exact_max_pairs=0, part_min_sites=3)
+    plan = optimise.solve(problem, solver)
+    assert plan.work["parts"] == 2 and plan.solver.endswith(", 2 parts")
+    assert check.check_plan(est, times, scen, plan).ok
+    optimum = brute_force(problem)
+    assert plan.objective_gbp <= optimum + 1e-3 <= plan.best_bound_gbp + 2e-3
+    if not coverage:
+        assert plan.objective_gbp == pytest.approx(optimum, rel=1e-6, abs=1e-3)
+        assert plan.status == "OPTIMAL"
+    whole = optimise.solve(problem, dataclasses.replace(solver, decompose=False))
+    assert whole.work.get("parts") is None
+    assert whole.objective_gbp >= plan.objective_gbp - 1e-3
+
+
 def test_without_a_split_one_search_runs(tmp_path: Path) -> None:
     est, times, scen, problem = _case(tmp_path, 1, {})
     plan = optimise.solve(problem, dataclasses.replace(scen.solver, exact_max_pairs=0,
@@ -382,8 +415,8 @@ def test_neighbourhood_search_with_split_services(tmp_path: Path) -> None:
             problem, keep, share) - 1e-6
         keep, share = part.keep, new_share
         check.check_plan(est, times, scen, _as_plan(problem, keep, share))
-    keep, share, rounds, clock = optimise.improve(problem, keep, share, scen.solver)
-    assert (rounds, clock) == (1, False)
+    keep, share, rounds, clock, proved = optimise.improve(problem, keep, share, scen.solver)
+    assert (rounds, clock, proved) == (1, False, True)
     assert optimise.plan_value(problem, keep, share) == pytest.approx(optimum.objective_gbp,
                                                                       rel=1e-6)
 

@@ -156,6 +156,9 @@ class SolverSettings:
         Whether larger problems are split on their decisive site.
     split_candidates, split_min_value_share, probe_nodes
         How the split site is chosen (:func:`tp_assets.optimise.search._split_site`).
+    decompose, part_min_sites, seam_rounds
+        Whether a problem is searched in the parts that do not meet (each of at least
+        ``part_min_sites`` sites), and the neighbourhood rounds over the whole after.
     explain_forced, explain_try_nodes, explain_nodes
         Explaining an infeasible scenario: forced disposals tried kept, the nodes each
         relaxed rule may search, and the nodes of each elastic solve.
@@ -177,6 +180,9 @@ class SolverSettings:
     split_candidates: int = settings.SPLIT_CANDIDATES
     split_min_value_share: float = settings.SPLIT_MIN_VALUE_SHARE
     probe_nodes: int = settings.SPLIT_PROBE_NODES
+    decompose: bool = True
+    part_min_sites: int = settings.PART_MIN_SITES
+    seam_rounds: int = settings.SEAM_ROUNDS
     explain_forced: int = settings.EXPLAIN_MAX_FORCED
     explain_try_nodes: int = settings.EXPLAIN_TRY_NODES
     explain_nodes: int = settings.EXPLAIN_NODES
@@ -540,7 +546,8 @@ _SOLVER_COUNTS: dict[str, tuple[int, int, str]] = {
     "round_sites": (1, 10**6, "sites"), "round_nodes": (1, 10**9, "nodes"),
     "split_candidates": (0, 10**6, "sites"), "probe_nodes": (0, 10**9, "nodes"),
     "explain_forced": (0, 10**6, "sites"), "explain_try_nodes": (1, 10**9, "nodes"),
-    "explain_nodes": (1, 10**9, "nodes"),
+    "explain_nodes": (1, 10**9, "nodes"), "part_min_sites": (1, 10**9, "sites"),
+    "seam_rounds": (0, 10**6, "rounds"),
 }
 
 #: Keys of earlier versions, and what replaced them.
@@ -576,6 +583,7 @@ def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
         heuristic_effort=r.get(t, "heuristic_effort", _NUMBER, d.heuristic_effort, "solver",
                                "a share between 0 and 1", minimum=0.0, maximum=1.0),
         split=r.get(t, "split", bool, d.split, "solver", "true or false"),
+        decompose=r.get(t, "decompose", bool, d.decompose, "solver", "true or false"),
         split_min_value_share=r.get(t, "split_min_value_share", _NUMBER,
                                     d.split_min_value_share, "solver",
                                     "a share between 0 and 1", minimum=0.0, maximum=1.0),

@@ -173,6 +173,13 @@ SPLIT_CANDIDATES: int = 6
 SPLIT_MIN_VALUE_SHARE: float = 0.05
 SPLIT_PROBE_NODES: int = 0
 
+#: Decomposition: sites that share no candidate service and no group of zones form
+#: parts searched one by one (a sub-region's boroughs, say), packed to at least
+#: ``PART_MIN_SITES`` sites each; then ``SEAM_ROUNDS`` neighbourhood rounds over the
+#: whole place improve the plan across the parts' seams.
+PART_MIN_SITES: int = 50
+SEAM_ROUNDS: int = 20
+
 #: HiGHS ``mip_heuristic_effort`` (HiGHS's own default, 0.05): 0.3 gave the demo the
 #: same root plans and bound at a quarter more time.
 HIGHS_HEURISTIC_EFFORT: float = 0.05

@@ -200,7 +200,7 @@ class Plan:
     proved_kept: list[str] = field(default_factory=list)
     found_by: str = "solver"
     stopped_by_clock: bool = False
-    work: dict[str, object] = field(default_factory=dict)
+    work: dict[str, int | str | None] = field(default_factory=dict)
 
     @property
     def disposed(self) -> list[str]:

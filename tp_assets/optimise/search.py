@@ -41,6 +41,7 @@ from tp_assets.optimise.model import (
     solver_name,
     stopped_by_clock,
 )
+from tp_assets.optimise.parts import Part, apportion, couples, parts, relax, restrict
 from tp_assets.optimise.problem import Plan, Problem, assignment_frame, plan_value
 from tp_assets.scenario import SolverSettings
 
@@ -184,7 +185,7 @@ def greedy(problem: Problem, start: np.ndarray | None = None
 
 
 def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: SolverSettings,
-            deadline: float = np.inf) -> tuple[np.ndarray, np.ndarray, int, bool]:
+            deadline: float = np.inf) -> tuple[np.ndarray, np.ndarray, int, bool, bool]:
     """Large-neighbourhood search: re-optimise a feasible plan one neighbourhood at a time.
 
     Each of ``solver.rounds`` rounds picks a free site (drawn with ``solver.seed``)
@@ -207,9 +208,10 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
 
     Returns
     -------
-    keep, share, rounds, clock
-        The best plan found (the given one if none is better), the rounds run, and
-        whether the safety stop cut them short.
+    keep, share, rounds, clock, proved
+        The best plan found (the given one if none is better), the rounds run,
+        whether the safety stop cut them short, and whether a round's neighbourhood
+        was the whole problem, solved to a proved optimum (the plan is then optimal).
     """
     from scipy import sparse
 
@@ -223,7 +225,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
     rounds = 0
     while rounds < solver.rounds and len(free):
         if time.time() >= deadline:
-            return keep, share, rounds, True
+            return keep, share, rounds, True, False
         rounds += 1
         centre = rng.choice(free)
         near = np.argsort(-(links[centre] + rng.random(p.n_sites)), kind="stable")
@@ -236,7 +238,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
         result = model.solve(step, node_limit=solver.round_nodes, gap=1e-6,
                              start=(keep, share[pairs]), time_limit_s=deadline - time.time())
         if stopped_by_clock(result):
-            return keep, share, rounds, True
+            return keep, share, rounds, True, False
         if not result.has_primal_feasible_solution():
             continue
         new_share = share.copy()
@@ -247,8 +249,8 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
             best, keep, share = value, new_keep, new_share
         if (inside[free].all() and len(loose) == len(p.service_ids)
                 and reason(result) == "OPTIMAL"):
-            break  # the neighbourhood was the whole problem, solved exactly
-    return keep, share, rounds, False
+            return keep, share, rounds, False, True  # the whole problem, solved exactly
+    return keep, share, rounds, False, False
 
 
 def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside: np.ndarray
@@ -417,6 +419,12 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     deadline = time.time() + solver.time_limit_s
     given = problem.keep_fixed
     exact = len(problem.pair_site) < solver.exact_max_pairs
+    if solver.decompose and not exact:
+        cut = parts(problem, solver.part_min_sites)
+        if len(cut) > 1:
+            plan = _solve_in_parts(problem, solver, cut, deadline)
+            if plan is not None:
+                return dataclasses.replace(plan, solve_seconds=time.perf_counter() - started)
     site, probe_clock = None, False
     if not exact and solver.split:
         problem, site, probe_clock = _split_site(problem, solver, deadline)
@@ -437,7 +445,7 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
     if site is not None:
         label += f", split on site {problem.site_ids[site]} (disposed / kept)"
     proved = [str(problem.site_ids[b]) for b in np.flatnonzero(problem.keep_fixed != given)]
-    work: dict[str, object] = {
+    work: dict[str, int | str | None] = {
         "nodes": sum(o.nodes for o in outcomes), "rounds": sum(o.rounds for o in outcomes),
         "searches": len(outcomes),
         "split_site": None if site is None else str(problem.site_ids[site])}
@@ -445,6 +453,102 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
                 best.objective, bound, gap, time.perf_counter() - started, label,
                 outcomes[0].size, proved, found_by=best.found_by,
                 stopped_by_clock=probe_clock or any(o.clock for o in outcomes), work=work)
+
+
+def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
+                    deadline: float) -> Plan | None:
+    """A plan of the whole from plans of its parts, then rounds across their seams.
+
+    Each part is searched with its share of the rules that add up over the whole
+    (:func:`~tp_assets.optimise.parts.apportion`), ``solver.threads`` parts at a time;
+    where such rules exist, each part's bound comes from a second search, of its root
+    node, under the least share any plan of the whole leaves it
+    (:func:`~tp_assets.optimise.parts.relax`). The parts' plans make a plan of the
+    whole, which ``solver.seam_rounds`` neighbourhood rounds over the whole improve.
+
+    Returns
+    -------
+    Plan or None
+        ``None`` where the shares cannot be set (the status quo falls short of a
+        coverage rule) or some part finds no plan under its share: the whole is then
+        searched as one.
+    """
+    shared = apportion(problem, cut)
+    if shared is None:
+        return None
+    jobs = [(restrict(problem, part, rules, caps), dataclasses.replace(
+        solver, threads=1, decompose=False)) for part, rules, caps in zip(cut, *shared,
+                                                                        strict=True)]
+    coupled = couples(problem, cut)
+    if coupled:
+        root = dataclasses.replace(solver, threads=1, decompose=False, rounds=0, split=False)
+        relaxed = relax(problem, cut)
+        jobs += [(restrict(problem, part, rules, caps), root)
+                 for part, rules, caps in zip(cut, *relaxed, strict=True)]
+    if solver.threads > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(solver.threads, len(jobs)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            answers = list(pool.map(_part_plan, *zip(*jobs, strict=True)))
+    else:
+        answers = [_part_plan(*job) for job in jobs]
+    plans, bounds = answers[:len(cut)], answers[len(cut):] if coupled else answers
+    if any(plan is None for plan in plans):
+        return None
+    keep = problem.keep_fixed != 0
+    share = np.zeros(len(problem.pair_site))
+    for part, plan in zip(cut, plans, strict=True):
+        assert plan is not None
+        keep[part.sites] = plan.keep
+        where = {(str(problem.service_ids[problem.pair_service[k]]),
+                  str(problem.site_ids[problem.pair_site[k]])): k for k in part.pairs}
+        a = plan.assignment
+        for sid, site, value in zip(a["service_id"], a["site_id"], a["share"], strict=True):
+            share[where[(str(sid), str(site))]] = value
+    bound = sum(b.best_bound_gbp if b is not None else np.inf for b in bounds)
+    found_by = "solver"
+    before = plan_value(problem, keep, share)
+    keep, share, rounds, clock, _ = improve(
+        problem, keep, share, dataclasses.replace(solver, rounds=solver.seam_rounds,
+                                                  seed=solver.seed + 7919), deadline)
+    objective = plan_value(problem, keep, share)
+    if objective > before + 1e-6:
+        found_by = "neighbourhood search"
+    elif all(p is not None and p.found_by == "greedy start" for p in plans):
+        found_by = "greedy start"
+    gap = (abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound)
+           else np.inf)
+    proved = not coupled and all(p is not None and p.status == "OPTIMAL" for p in plans)
+    status = "OPTIMAL" if proved or gap <= solver.relative_gap else "FEASIBLE"
+    work: dict[str, int | str | None] = {
+        "parts": len(cut), "nodes": sum(_count(p, "nodes") for p in answers),
+        "rounds": rounds + sum(_count(p, "rounds") for p in plans),
+        "searches": sum(_count(p, "searches") for p in answers),
+        "split_site": None}
+    kept = [sid for p in plans if p is not None for sid in p.proved_kept]
+    return Plan(problem.site_ids, keep, assignment_frame(problem, share), status, objective,
+                bound, min(gap, solver.relative_gap) if status == "OPTIMAL" else gap, 0.0,
+                f"{solver_name(solver.backend)}, {len(cut)} parts",
+                {"variables": sum(p.model_size.get("variables", 0) for p in plans if p)},
+                kept, found_by=found_by,
+                stopped_by_clock=clock or any(p.stopped_by_clock for p in answers if p),
+                work=work)
+
+
+def _count(plan: Plan | None, key: str) -> int:
+    """A whole number of work a part's plan records (0 where there is none)."""
+    value = None if plan is None else plan.work.get(key)
+    return value if isinstance(value, int) else 0
+
+
+def _part_plan(problem: Problem, solver: SolverSettings) -> Plan | None:
+    """One part's plan (module level, for parallel processes); ``None`` where none."""
+    try:
+        return solve(problem, solver)
+    except (InfeasibleError, NoPlanError):
+        return None
 
 
 @dataclass
@@ -607,8 +711,10 @@ def _search(problem: Problem, solver: SolverSettings, deadline: float,
     rounds = 0
     if not exact and not clock and solver.rounds > 0:
         before = plan_value(problem, keep, y)
-        keep, y, rounds, clock = improve(problem, keep, y, solver, deadline)
+        keep, y, rounds, clock, proved = improve(problem, keep, y, solver, deadline)
         if plan_value(problem, keep, y) > before + 1e-6:
             found_by = "neighbourhood search"
+        if proved:
+            why, bound = "OPTIMAL", plan_value(problem, keep, y)
     return _Outcome(why, plan_value(problem, keep, y), bound, keep, y, model.size, found_by,
                     nodes, rounds, clock)
