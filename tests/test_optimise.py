@@ -983,3 +983,25 @@ def test_every_suggested_change_works(tmp_path: Path, seed: int, room: float, mi
         caps = scenario.Caps(max_one_off_gbp=None if one_off is None else one_off + more)
         optimise.optimise(dataclasses.replace(est, sites=roomier), times,
                           dataclasses.replace(scen, caps=caps))
+
+
+def test_a_run_that_would_not_fit_in_memory_is_refused_with_what_to_reduce() -> None:
+    from tp_assets._errors import InputError
+
+    est, times, scen = _tiny()
+    problem = optimise.build_problem(est, times, scen)
+    need, words = optimise.memory_needed(est, scen, problem)
+    assert need > optimise.adapter.BASE_BYTES
+    assert "the searches' models 0.0 GB (" in words
+    with pytest.raises(InputError) as info:
+        optimise.check_memory(est, scen, 100 * 2**20, problem)
+    assert str(info.value) == (
+        "scenario.toml: this run would need about 0.4 GB of memory (travel times 0.0 GB "
+        f"({len(est.zones)} zones x 3 sites x 1 mode), walking minutes between sites 0.0 GB, "
+        f"the searches' models 0.0 GB ({len(problem.pair_site)} candidate pairs in the "
+        "largest part, 2 searches at once)), and 0.1 GB is available; run it on fewer zones "
+        "(a coarser zones table: MSOAs rather than LSOAs), fewer sites (one borough at a "
+        "time), a lower [rules] max_candidates, or [solver] threads = 1")
+    assert info.value.exit_code == 2
+    optimise.check_memory(est, scen, need, problem)  # fits
+    optimise.check_memory(est, scen, None, problem)  # unknown here: not checked

@@ -111,6 +111,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
 
     with timed("Loading the scenario and the estate", "load"):
         scen, est = load(scenario_path)
+        optimise.check_memory(est, scen, optimise.memory_available())
     with timed("Travel times over the street network", "access"):
         times = _times(scen, est, cache_dir)
     with timed(f"Optimising ({scen.solver.backend}, a budget of work; safety stop "

@@ -13,7 +13,13 @@ from __future__ import annotations
 from tp_assets._errors import InfeasibleError
 from tp_assets.access import TravelTimes
 from tp_assets.estate import Estate
-from tp_assets.optimise.adapter import build_problem, check_names
+from tp_assets.optimise.adapter import (
+    build_problem,
+    check_memory,
+    check_names,
+    memory_available,
+    memory_needed,
+)
 from tp_assets.optimise.explain import AS_THEY_STAND, culprits, explain_both, precheck
 from tp_assets.optimise.orlib import orlib_problem
 from tp_assets.optimise.problem import (
@@ -27,9 +33,27 @@ from tp_assets.optimise.problem import (
 from tp_assets.optimise.search import feasible_start, greedy, improve, neighbourhood, solve
 from tp_assets.scenario import Scenario
 
-__all__ = ["AccessRule", "Plan", "Problem", "build_problem", "check_names", "clean_shares",
-           "feasible_start", "greedy", "improve", "minimal_groups", "neighbourhood",
-           "optimise", "orlib_problem", "plan_value", "precheck", "solve"]
+__all__ = [
+    "AccessRule",
+    "Plan",
+    "Problem",
+    "build_problem",
+    "check_memory",
+    "check_names",
+    "clean_shares",
+    "feasible_start",
+    "greedy",
+    "improve",
+    "memory_available",
+    "memory_needed",
+    "minimal_groups",
+    "neighbourhood",
+    "optimise",
+    "orlib_problem",
+    "plan_value",
+    "precheck",
+    "solve",
+]
 
 
 def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) -> Plan:
@@ -49,6 +73,8 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
     ------
     NoPlanError
         The search's budget ended with no plan and no proof that none exists.
+    InputError
+        The searches' models would not fit in the memory available.
     InfeasibleError
         In the user's words: the changes any one of which would let every other rule
         hold (:func:`~tp_assets.optimise.explain.culprits`), then, as the rules stand,
@@ -56,6 +82,7 @@ def optimise(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario) 
         must give way (:func:`tp_assets.optimise.explain.explain`).
     """
     problem = build_problem(estate, times, scenario)
+    check_memory(estate, scenario, memory_available(), problem)
     seen = precheck(problem, estate, scenario.texts)
     if seen:
         changes, untried = culprits(estate, times, scenario, problem)

@@ -276,3 +276,90 @@ def at_line(sources: Sources, key: str, table: str | None = None) -> str:
     """`` (colocation.toml line 12)`` where the scenario sets ``key``, else ``""``."""
     where = locate(sources, key, table)
     return f" ({where})" if " line " in where else ""
+
+
+#: Rough memory (bytes) of the MathOpt model and HiGHS's search per candidate pair,
+#: measured on the demo (3.5 KB to build the model; a run's peak, 607 MB, less the
+#: libraries, over its 7,873 pairs: about 25 KB).
+MODEL_BYTES_PER_PAIR: int = 30_000
+#: Memory (bytes) of the Python process before any array: the libraries it loads.
+BASE_BYTES: int = 400 * 2**20
+
+
+def memory_needed(estate: Estate, scenario: Scenario, problem: Problem | None = None
+                  ) -> tuple[int, str]:
+    """About how much memory a run of the scenario needs, before the big arrays are built.
+
+    The largest arrays: the travel-time matrix of each mode (zones x sites, 8 bytes
+    each, twice over while the problem is built) and the site-to-site walking minutes
+    (sites x sites, twice), on top of :data:`BASE_BYTES`; given the ``problem``, also
+    the models the searches hold at once (:data:`MODEL_BYTES_PER_PAIR` per candidate
+    pair of the largest part, or of the whole, times the searches run at once).
+
+    Returns
+    -------
+    bytes, words
+        The estimate, and what it is made of, for messages.
+    """
+    n_zones, n_sites = len(estate.zones), len(estate.sites)
+    modes = len({st.mode for st in scenario.standards.values()}) or 1
+    times = 2 * 8 * n_zones * n_sites * modes
+    apart = 2 * 8 * n_sites * n_sites
+    gb = 2.0**30
+    words = (f"travel times {times / gb:.1f} GB ({n_zones:,} zones x {n_sites:,} sites x "
+             f"{modes} mode{'s' * (modes > 1)}), walking minutes between sites "
+             f"{apart / gb:.1f} GB")
+    model = 0
+    if problem is not None:
+        from tp_assets.optimise.parts import parts
+
+        solver = scenario.solver
+        cut = parts(problem, solver.part_min_sites) if solver.decompose else []
+        largest = max((len(part.pairs) for part in cut), default=len(problem.pair_site))
+        at_once = min(solver.threads, max(len(cut), 2))
+        model = MODEL_BYTES_PER_PAIR * largest * at_once
+        words += (f", the searches' models {model / gb:.1f} GB ({largest:,} candidate pairs "
+                  f"in the largest part, {at_once} search{'es' * (at_once > 1)} at once)")
+    return BASE_BYTES + times + apart + model, words
+
+
+def memory_available() -> int | None:
+    """Memory the system can give a new process now (bytes; ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(estate: Estate, scenario: Scenario, available: int | None,
+                 problem: Problem | None = None) -> None:
+    """Refuse a run that would not fit in memory, before the big arrays are built.
+
+    Parameters
+    ----------
+    estate, scenario
+        What would run.
+    available
+        Bytes of memory available (:func:`memory_available`); ``None``: not checked.
+    problem
+        The problem, once built: its models are then counted too.
+
+    Raises
+    ------
+    InputError
+        The estimate of :func:`memory_needed` is above ``available``: how much, of what,
+        and what to reduce.
+    """
+    need, words = memory_needed(estate, scenario, problem)
+    if available is None or need <= available:
+        return
+    gb = 2.0**30
+    raise InputError(
+        f"{scenario.path.name}: this run would need about {need / gb:.1f} GB of memory "
+        f"({words}), and {available / gb:.1f} GB is available; run it on fewer zones (a "
+        "coarser zones table: MSOAs rather than LSOAs), fewer sites (one borough at a "
+        "time), a lower [rules] max_candidates, or [solver] threads = 1")

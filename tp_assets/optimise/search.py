@@ -87,10 +87,12 @@ def greedy(problem: Problem, start: np.ndarray | None = None
         incidence.append(sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
                                            shape=(len(rule.group_sites), n_b)))
     # together[t][b, d]: groups (demand) of type t's rules that sites b and d both serve
-    together = {t: np.zeros((n_b, n_b)) for t in range(len(p.type_names))}
+    # (sparse: a site shares groups with its neighbours only)
+    together = {t: sparse.csr_matrix((n_b, n_b)) for t in range(len(p.type_names))}
     for rule, inc in zip(p.rules, incidence, strict=True):
         weight = sparse.diags(rule.group_demand + 1.0)
-        together[rule.service_type] += (inc.T @ weight @ inc).toarray()
+        together[rule.service_type] = (together[rule.service_type]
+                                       + inc.T @ weight @ inc).tocsr()
 
     def feasible(share: np.ndarray, keep: np.ndarray) -> bool:
         used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
@@ -123,10 +125,8 @@ def greedy(problem: Problem, start: np.ndarray | None = None
         """Move service s off closed sites onto kept candidates; False if no room."""
         ks = pairs[s]
         origin = p.pair_site[ks[share[ks] > 0]]
-        overlap = together[p.service_type[s]][origin].sum(axis=0) if len(origin) else \
-            np.zeros(n_b)
-        if not len(origin):
-            overlap = together[p.service_type[s]][p.current[s]]
+        rows = origin if len(origin) else [p.current[s]]
+        overlap = np.asarray(together[p.service_type[s]][rows].sum(axis=0)).ravel()
         share[ks] = 0.0
         used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
         room = p.capacity - used
@@ -219,7 +219,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
     free = np.flatnonzero(p.keep_fixed == -1)
     incidence = sparse.csr_matrix((np.ones(len(p.pair_site)), (p.pair_service, p.pair_site)),
                                   shape=(len(p.service_ids), p.n_sites))
-    links = (incidence.T @ incidence).toarray()
+    links = (incidence.T @ incidence).tocsr()  # sites sharing candidate services
     rng = np.random.default_rng(solver.seed)
     best = plan_value(p, keep, share)
     rounds = 0
@@ -228,7 +228,8 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
             return keep, share, rounds, True, False
         rounds += 1
         centre = rng.choice(free)
-        near = np.argsort(-(links[centre] + rng.random(p.n_sites)), kind="stable")
+        near = np.argsort(-(links[centre].toarray().ravel() + rng.random(p.n_sites)),
+                          kind="stable")
         inside = np.zeros(p.n_sites, dtype=bool)
         inside[near[:solver.round_sites]] = True
         inside[centre] = True
