@@ -409,6 +409,7 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
     shutil.copytree(a.folder, edited)
     summary = json.loads((edited / "summary.json").read_text())
     summary.update(scenario="edited", gap=9.882856403895797e-14)
+    summary["search"]["reproducible"] = False  # as if the safety stop had cut its search
     (edited / "summary.json").write_text(json.dumps(summary))
     sites = pd.read_csv(edited / "sites.csv", dtype=str, keep_default_na=False)
     assert sites["decision"].tolist() == ["dispose", "dispose", "receives"]
@@ -420,6 +421,12 @@ def test_extends_baseline_and_compare(tmp_path: Path) -> None:
     assert ("1 site kept in one scenario and disposed of in another, 1 more decided otherwise "
             "differently (receiving services in only some, or in only some runs' estates)"
             ) in r.stdout
+    assert r.stdout.endswith(
+        "warning: edited: stopped by the clock ([solver] time_limit_s): this plan is not "
+        "reproducible; raise time_limit_s or lower the search's work; its figures may change "
+        "from run to run\n")
+    compared = pd.read_csv(tmp_path / "cmp2" / "comparison.csv").set_index("figure")
+    assert compared.loc["reproducible"].tolist() == ["True", "False"]
     differ = pd.read_csv(tmp_path / "cmp2" / "differences.csv", dtype=str)
     assert differ[["site_id", "savings-test", "edited", "disposal_differs"]].values.tolist() == [
         ["F", "dispose", "retain", "True"], ["H", "receives", "retain", "False"]]

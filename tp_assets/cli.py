@@ -298,6 +298,13 @@ def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
             else "every site decided alike")
     out.write(f"{said}; written to {out_dir / 'comparison.csv'} and "
               f"{out_dir / 'differences.csv'}\n")
+    from tp_assets.optimise.problem import STOPPED_BY_CLOCK
+
+    figures = headline.set_index("figure")
+    cut = [str(c) for c in figures.columns if str(figures.loc["reproducible", c]) == "False"]
+    if cut:
+        out.write(f"warning: {', '.join(cut)}: {STOPPED_BY_CLOCK}; its figures may change "
+                  "from run to run\n")
 
 
 def _readable(headline: pd.DataFrame) -> pd.DataFrame:

@@ -428,7 +428,8 @@ def _summary(scenario: Scenario, plan: Plan, savings: Savings,
             f"<tr><th>Carbon saved</th><td>{t['tco2e_saved_pa']:,.0f} tCO2e/yr</td></tr>"
             f"<tr><th>Sites kept / disposed</th><td>{t['sites_kept']} / "
             f"{t['sites_disposed']}</td></tr>"
-            f"<tr><th>Solver</th><td>{_e(plan.status)}, {gap}</td></tr></table>"
+            f"<tr><th>Solver</th><td>{_e(plan.status)}, {gap}"
+            + "".join(f"<br><b>{_e(c)}</b>" for c in plan.caveats) + "</td></tr></table>"
             f'<table class="tpa-access"><tr><th>Within standard</th><th>before</th>'
             f"<th>after</th></tr>{rows}</table></div>")
 

@@ -443,7 +443,10 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         name = s["scenario"]
         if name in rows:  # two runs of one scenario: tell them apart by folder
             name = f"{name} ({folder})"
-        rows[name] = {"status": s["status"], "gap": s["gap"], "npv_gbp": t["npv_gbp"],
+        search = s.get("search", {})  # absent from results of earlier versions
+        rows[name] = {"status": s["status"], "gap": s["gap"],
+                      "reproducible": search.get("reproducible"),
+                      "npv_gbp": t["npv_gbp"],
                       "annual_saving_gbp_pa": t["annual_saving_gbp_pa"],
                       "receipts_net_gbp": t["receipts_net_gbp"],
                       "one_off_cost_gbp": t["one_off_cost_gbp"],
