@@ -2,7 +2,10 @@
 
 Runs the real command line twice in child processes (results and cache in a
 temporary folder) and reports wall time and peak memory (max RSS of the child) of
-each run against the targets: fresh within 90 s, warm within 45 s, under 2 GB.
+each run against the targets: within 90 s each (the issue on trustworthy plans: the
+demo's plan within 90 s on a quiet 2-core machine; the search's budget is work, so a
+warm cache saves only the travel times), under 2 GB. The plan is the same in both runs
+(it prints the first line of each run's summary).
 
 Run from the repository root::
 
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from _machine import cpu_model  # benchmarks/_machine.py
 
-TARGETS_S = {"fresh cache": 90.0, "warm cache": 45.0}
+TARGETS_S = {"fresh cache": 90.0, "warm cache": 90.0}
 TARGET_MEMORY_MB = 2048.0
 
 
