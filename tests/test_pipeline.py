@@ -118,7 +118,7 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert set(summary["inputs"]) >= {"sites", "services", "zones", "scenario"}
     assert len(summary["inputs"]["sites"]["sha256"]) == 64
     assert summary["solver_settings"]["seed"] == 0
-    assert summary["solver_settings"]["rounds"] == 20  # every setting, to reproduce
+    assert summary["solver_settings"]["rounds"] == 10  # every setting, to reproduce
     assert summary["proved_kept"] == []  # a small problem: one search, nothing to probe
     assert summary["search"] == {"found_by": "solver", "reproducible": True, "caveats": [],
                                  "work": {"nodes": 0, "rounds": 0, "searches": 1,
@@ -246,7 +246,7 @@ def _scenario(tmp_path: Path, extra: str) -> Path:
       "(rounds)"]),
     ('\n[solver]\nlocal_search = 0.3\n',
      ["bad.toml line 21: [solver] local_search is no longer read: the search's budget is now "
-      "work, not a share of the time: set rounds (neighbourhood rounds, default 20) instead, "
+      "work, not a share of the time: set rounds (neighbourhood rounds, default 10) instead, "
       "or delete the line"]),
     ('\n[status]\nretain = ["f"]\n',
      ["bad.toml line 21: [status] retain names site 'f', which is not in the sites table "

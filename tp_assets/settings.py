@@ -152,14 +152,16 @@ SEARCH_EXACT_NODES: int = 100_000
 #: heuristics; 3 nodes took three times as long on the demo for the same plan and
 #: bound), then neighbourhood rounds, each freeing the decisions of
 #: ``SEARCH_ROUND_SITES`` linked sites and solving that small model within
-#: ``SEARCH_ROUND_NODES`` nodes (most rounds finish in 1-40 nodes: 100, 300 and 1,000
-#: gave the same plans). Measured on the demo before the suitability table, on the
-#: disposing side of the split: 10 rounds GBP 205.18 m, 20 rounds 205.26 m, 30 rounds
-#: 205.32 m, 50 rounds 205.41 m, against a bound of 207.17 m; 15 sites a round fell
-#: short of a 1 % gap at 20 rounds, 30 sites took 3-4 times as long.
+#: ``SEARCH_ROUND_NODES`` nodes (most rounds finish in a few dozen: 100, 300 and 1,000
+#: gave the same plans). Wider rounds cost more each but escape what narrow ones
+#: cannot: from the root plan of one copy of the demo (GBP 174.2 m, bound 198.2 m),
+#: 20 rounds of 20 sites reached 186.4 m in 11 s and 60 of them 189.6 m in 58 s;
+#: 10 rounds of 40 sites 192.2 m in 39 s, 20 of them 195.5 m in 73 s; on the demo
+#: (root 195.4 m, bound 197.1 m) 20 of 20 sites gave 196.0 m, 10 of 40 sites
+#: 196.27 m in 29 s. Ten rounds of 40 sites keep the demo within 90 s on 2 cores.
 SEARCH_ROOT_NODES: int = 1
-SEARCH_ROUNDS: int = 20
-SEARCH_ROUND_SITES: int = 20
+SEARCH_ROUNDS: int = 10
+SEARCH_ROUND_SITES: int = 40
 SEARCH_ROUND_NODES: int = 300
 #: The split: the free sites of highest disposal value, at most ``SPLIT_CANDIDATES``
 #: and each holding at least ``SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal
