@@ -1005,3 +1005,12 @@ def test_a_run_that_would_not_fit_in_memory_is_refused_with_what_to_reduce() -> 
     assert info.value.exit_code == 2
     optimise.check_memory(est, scen, need, problem)  # fits
     optimise.check_memory(est, scen, None, problem)  # unknown here: not checked
+
+
+def test_each_error_has_its_exit_code() -> None:
+    from tp_assets import cli
+    from tp_assets._errors import InputError, InternalError
+
+    assert (InputError("x").exit_code, InfeasibleError("x").exit_code,
+            NoPlanError("x").exit_code, InternalError("x").exit_code) == (
+        cli.EXIT_INPUT, cli.EXIT_INFEASIBLE, cli.EXIT_NO_PLAN, cli.EXIT_INTERNAL)

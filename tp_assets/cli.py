@@ -22,7 +22,8 @@ from tp_assets.finance import format_gbp
 if TYPE_CHECKING:
     import pandas as pd
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+#: Exit codes (each error class carries its own: ``TpAssetsError.exit_code``).
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="optimise a scenario and write its results",
         description="Load, validate, measure access, optimise, check and cost a scenario; "
-        "write results/<scenario>/ (tables, plan.gpkg, summary.json).",
+        "write results/<scenario>/ (tables, plan.gpkg, summary.json). Exit 0 ok, 2 bad "
+        "input, 3 rules that cannot all hold, 4 no plan within the search's budget, 1 a bug.",
         epilog="Example: tp-assets run optimisation/colocation.toml",
     )
     run.add_argument("scenario", type=Path, metavar="SCENARIO",
