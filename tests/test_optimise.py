@@ -323,6 +323,10 @@ def test_two_boroughs_are_searched_in_parts(tmp_path: Path, coverage: bool) -> N
     whole = optimise.solve(problem, dataclasses.replace(solver, decompose=False))
     assert whole.work.get("parts") is None
     assert whole.objective_gbp >= plan.objective_gbp - 1e-3
+    # the parts share the whole search's safety stop
+    cut_short = optimise.solve(problem, dataclasses.replace(solver, time_limit_s=1e-9))
+    assert cut_short.stopped_by_clock
+    assert check.check_plan(est, times, scen, cut_short).ok
 
 
 def test_without_a_split_one_search_runs(tmp_path: Path) -> None:

@@ -413,11 +413,15 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         A backend that cannot handle the problem (CP-SAT with splittable services).
     """
     solver = solver or SolverSettings()
+    return _solve(problem, solver, time.time() + solver.time_limit_s)
+
+
+def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
+    """:func:`solve` with the safety stop at ``deadline`` (:func:`time.time`, seconds)."""
     if solver.backend == "cpsat" and problem.splittable.any():
         raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
     started = time.perf_counter()
-    deadline = time.time() + solver.time_limit_s
     given = problem.keep_fixed
     exact = len(problem.pair_site) < solver.exact_max_pairs
     if solver.decompose and not exact:
@@ -492,9 +496,10 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
 
         with ProcessPoolExecutor(min(solver.threads, len(jobs)),
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            answers = list(pool.map(_part_plan, *zip(*jobs, strict=True)))
+            answers = list(pool.map(_part_plan, *zip(*jobs, strict=True),
+                                    [deadline] * len(jobs)))
     else:
-        answers = [_part_plan(*job) for job in jobs]
+        answers = [_part_plan(*job, deadline) for job in jobs]
     plans, bounds = answers[:len(cut)], answers[len(cut):] if coupled else answers
     if any(plan is None for plan in plans):
         return None
@@ -544,10 +549,13 @@ def _count(plan: Plan | None, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _part_plan(problem: Problem, solver: SolverSettings) -> Plan | None:
-    """One part's plan (module level, for parallel processes); ``None`` where none."""
+def _part_plan(problem: Problem, solver: SolverSettings, deadline: float) -> Plan | None:
+    """One part's plan (module level, for parallel processes); ``None`` where none.
+
+    ``deadline`` is the whole search's safety stop, shared by every part.
+    """
     try:
-        return solve(problem, solver)
+        return _solve(problem, solver, deadline)
     except (InfeasibleError, NoPlanError):
         return None
 
