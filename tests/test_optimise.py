@@ -372,7 +372,7 @@ def test_split_probes_fix_sites_that_cannot_go(tmp_path: Path) -> None:
     _, _, scen, problem = _case(tmp_path, 1, {"caps": scenario.Caps(
         max_disposals=0, min_sites_per_owner={})})
     free = problem.keep_fixed == -1
-    fixed, site, clock = search._split_site(problem, scen.solver, deadline=np.inf)
+    fixed, site, clock, _ = search._split_site(problem, scen.solver, deadline=np.inf)
     assert (site, clock) == (None, False)
     value = problem.disposal_value
     big = free & (value >= scen.solver.split_min_value_share * value[free].sum())
@@ -389,7 +389,7 @@ def test_no_split_where_no_site_carries_much_of_the_value(tmp_path: Path) -> Non
     free = problem.keep_fixed == -1
     solver = dataclasses.replace(scen.solver, split_min_value_share=1.0 / free.sum() + 0.01)
     flat = dataclasses.replace(problem, disposal_value=np.full(problem.n_sites, 1e5))
-    fixed, site, clock = search._split_site(flat, solver, deadline=np.inf)
+    fixed, site, clock, _ = search._split_site(flat, solver, deadline=np.inf)
     assert (site, clock) == (None, False)
     assert (fixed.keep_fixed == problem.keep_fixed).all()
 

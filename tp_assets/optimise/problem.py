@@ -328,3 +328,20 @@ def assignment_frame(problem: Problem, y: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["service_id", "site_id", "share"])
 
 
+def pair_shares(problem: Problem, assignment: pd.DataFrame) -> np.ndarray:
+    """The share per candidate pair of a plan's assignment (:func:`assignment_frame` undone).
+
+    Parameters
+    ----------
+    problem
+        The problem the plan is of.
+    assignment
+        ``service_id``, ``site_id``, ``share``: one row per service and host.
+    """
+    index = pd.Series(np.arange(len(problem.pair_site)), index=pd.MultiIndex.from_arrays(
+        [problem.service_ids[problem.pair_service], problem.site_ids[problem.pair_site]]))
+    share = np.zeros(len(problem.pair_site))
+    rows = index.loc[list(zip(assignment["service_id"], assignment["site_id"], strict=True))]
+    share[rows.to_numpy()] = assignment["share"].to_numpy(dtype=float)
+    return share
+

@@ -42,7 +42,7 @@ from tp_assets.optimise.model import (
     stopped_by_clock,
 )
 from tp_assets.optimise.parts import Part, apportion, couples, parts, relax, restrict
-from tp_assets.optimise.problem import Plan, Problem, assignment_frame, plan_value
+from tp_assets.optimise.problem import Plan, Problem, assignment_frame, pair_shares, plan_value
 from tp_assets.scenario import SolverSettings
 
 
@@ -180,8 +180,6 @@ def greedy(problem: Problem, start: np.ndarray | None = None
             best = (value, k_keep, k_share)
     assert best is not None
     return best[1], best[2]
-
-
 
 
 def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: SolverSettings,
@@ -329,8 +327,6 @@ def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside:
     return sub, pairs, loose
 
 
-
-
 def repair(problem: Problem, solver: SolverSettings, deadline: float = np.inf
            ) -> np.ndarray | None:
     """Cheapest moves that re-home the services of forced-out sites, keeping every other site.
@@ -430,11 +426,13 @@ def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
             plan = _solve_in_parts(problem, solver, cut, deadline)
             if plan is not None:
                 return dataclasses.replace(plan, solve_seconds=time.perf_counter() - started)
-    site, probe_clock = None, False
+    site, probe_clock, disposing = None, False, None
     if not exact and solver.split:
-        problem, site, probe_clock = _split_site(problem, solver, deadline)
+        problem, site, probe_clock, disposing = _split_site(problem, solver, deadline)
     branches: list[tuple[int, int] | None] = [None] if site is None else [(site, 0), (site, 1)]
-    args = [(problem, solver, deadline, branch, exact) for branch in branches]
+    args = [(problem, solver, deadline, branch, exact,
+             disposing if branch is not None and branch[1] == 0 else None)
+            for branch in branches]
     if solver.threads > 1 and len(branches) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -505,14 +503,10 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         return None
     keep = problem.keep_fixed != 0
     share = np.zeros(len(problem.pair_site))
-    for part, plan in zip(cut, plans, strict=True):
+    for part, (sub, _), plan in zip(cut, jobs[:len(cut)], plans, strict=True):
         assert plan is not None
         keep[part.sites] = plan.keep
-        where = {(str(problem.service_ids[problem.pair_service[k]]),
-                  str(problem.site_ids[problem.pair_site[k]])): k for k in part.pairs}
-        a = plan.assignment
-        for sid, site, value in zip(a["service_id"], a["site_id"], a["share"], strict=True):
-            share[where[(str(sid), str(site))]] = value
+        share[part.pairs] = pair_shares(sub, plan.assignment)  # restrict() keeps pair order
     bound = sum(b.best_bound_gbp if b is not None else np.inf for b in bounds)
     found_by = "solver"
     before = plan_value(problem, keep, share)
@@ -623,7 +617,7 @@ def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome
 
 
 def _split_site(problem: Problem, solver: SolverSettings, deadline: float
-                ) -> tuple[Problem, int | None, bool]:
+                ) -> tuple[Problem, int | None, bool, tuple[np.ndarray, np.ndarray] | None]:
     """The site whose keep/dispose decision splits the search in two.
 
     The most valuable disposals decide the most: the candidates are the free sites of
@@ -637,9 +631,11 @@ def _split_site(problem: Problem, solver: SolverSettings, deadline: float
 
     Returns
     -------
-    problem, site, clock
+    problem, site, clock, start
         The problem with the proved keeps fixed, the split site's index (``None``
-        when none was found), and whether the safety stop cut a probe short.
+        when none was found), whether the safety stop cut a probe short, and the
+        probe's feasible start that disposes of the split site (``None`` where none),
+        which that side's search starts from.
     """
     p = problem
     free = p.keep_fixed == -1
@@ -650,13 +646,13 @@ def _split_site(problem: Problem, solver: SolverSettings, deadline: float
     keep_fixed = p.keep_fixed.copy()
     for b in candidates[:solver.split_candidates]:
         fixed = dataclasses.replace(p, keep_fixed=keep_fixed)
-        verdict = _probe(fixed, solver, b, deadline)
+        verdict, start = _probe(fixed, solver, b, deadline)
         if verdict == "clock":
-            return fixed, None, True
+            return fixed, None, True, None
         if verdict != "infeasible":
-            return fixed, b, False
+            return fixed, b, False, start
         keep_fixed[b] = 1
-    return dataclasses.replace(p, keep_fixed=keep_fixed), None, False
+    return dataclasses.replace(p, keep_fixed=keep_fixed), None, False, None
 
 
 def _with_site_fixed(problem: Problem, site: int, keep: int) -> Problem:
@@ -666,36 +662,42 @@ def _with_site_fixed(problem: Problem, site: int, keep: int) -> Problem:
     return dataclasses.replace(problem, keep_fixed=keep_fixed)
 
 
-def _probe(problem: Problem, solver: SolverSettings, site: int, deadline: float) -> str:
-    """Whether plans may dispose of ``site``: ``"feasible"``, ``"infeasible"``, ``"unknown"``.
+def _probe(problem: Problem, solver: SolverSettings, site: int, deadline: float
+           ) -> tuple[str, tuple[np.ndarray, np.ndarray] | None]:
+    """Whether plans may dispose of ``site``, and the feasible start that shows it.
 
-    ``"clock"`` where the safety stop cut the probe short.
+    The verdict is ``"feasible"``, ``"infeasible"``, ``"unknown"``, or ``"clock"``
+    where the safety stop cut the probe short.
     """
     fixed = _with_site_fixed(problem, site, 0)
-    if feasible_start(fixed, solver, deadline) is not None:
-        return "feasible"
+    start = feasible_start(fixed, solver, deadline)
+    if start is not None:
+        return "feasible", start
     result = Model(fixed, integer_coverage=solver.backend == "cpsat").solve(
         solver, node_limit=solver.probe_nodes, gap=1.0, hint=False,
         time_limit_s=deadline - time.time())
     if stopped_by_clock(result):
-        return "clock"
+        return "clock", None
     if reason(result).startswith("INFEASIBLE"):
-        return "infeasible"
-    return "feasible" if result.has_primal_feasible_solution() else "unknown"
+        return "infeasible", None
+    return ("feasible" if result.has_primal_feasible_solution() else "unknown"), None
 
 
 def _search(problem: Problem, solver: SolverSettings, deadline: float,
-            branch: tuple[int, int] | None, exact: bool) -> _Outcome:
+            branch: tuple[int, int] | None, exact: bool,
+            start: tuple[np.ndarray, np.ndarray] | None = None) -> _Outcome:
     """One search: a start, the MIP search, then neighbourhood rounds where not optimal.
 
     Module level, so parallel processes can run it. ``branch`` (site, 0 or 1) limits
     the search to the plans that dispose of (0) or keep (1) the site. ``exact``: the
     MIP search has ``solver.exact_nodes`` nodes and no rounds follow; otherwise
-    ``solver.root_nodes`` and :func:`improve`.
+    ``solver.root_nodes`` and :func:`improve`. ``start``: the feasible start, where
+    already found (the split probe's); else :func:`feasible_start`.
     """
     if branch is not None:
         problem = _with_site_fixed(problem, *branch)
-    start = feasible_start(problem, solver, deadline)
+    if start is None:
+        start = feasible_start(problem, solver, deadline)
     model = Model(problem, integer_coverage=solver.backend == "cpsat")
     if start is not None and time.time() >= deadline:  # the safety stop before the search
         return _Outcome("TIME_LIMIT", plan_value(problem, *start), np.inf, *start, model.size,
