@@ -96,10 +96,13 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert sorted(p.name for p in folder.iterdir()) == [
         "access.csv", "cashflow.csv", "moves.csv", "plan.gpkg", "savings_by_owner.csv",
         "sites.csv", "summary.json", "timings.json"]
-    moves = (folder / "moves.csv").read_text(encoding="utf-8")
+    # UTF-8 with a byte-order mark: Excel opens it by double-click, accents intact
+    raw = (folder / "sites.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfsite_id,")
+    moves = (folder / "moves.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK(" in moves  # neutralised: a spreadsheet shows it as text
     assert ',=HYPERLINK' not in moves
-    sites = (folder / "sites.csv").read_text(encoding="utf-8")
+    sites = raw.decode("utf-8-sig")
     assert sites.splitlines()[0].startswith("site_id,name,owner,tenure,lease_end,decision")
     assert ",2029-04-01," in sites  # ISO dates
     assert "£" not in sites
@@ -117,6 +120,10 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert summary["check"]["passed"] is True
     assert set(summary["inputs"]) >= {"sites", "services", "zones", "scenario"}
     assert len(summary["inputs"]["sites"]["sha256"]) == 64
+    # input paths relative to the scenario's folder, not this machine's absolute paths
+    assert summary["inputs"]["scenario"]["path"] == "scenario.toml"
+    assert summary["inputs"]["sites"]["path"] == "sites.csv"
+    assert not any(v["path"].startswith("/") for v in summary["inputs"].values())
     assert summary["solver_settings"]["seed"] == 0
     assert summary["solver_settings"]["rounds"] == 10  # every setting, to reproduce
     assert summary["proved_kept"] == []  # a small problem: one search, nothing to probe

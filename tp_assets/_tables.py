@@ -25,6 +25,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from tp_assets import _interrupt
 from tp_assets._errors import InputError, shortlist
 from tp_assets.settings import WORKING_CRS
 
@@ -134,10 +135,12 @@ def atomic_file(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding) as f:
-            yield f
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with _interrupt.temporary(Path(tmp)):
+            with os.fdopen(fd, mode, encoding=encoding) as f:
+                yield f
+            os.chmod(tmp, 0o644)
+            with _interrupt.commit():
+                os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -235,6 +238,8 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     if not text.strip():
         raise InputError(f"{path.name}: the file is empty; it needs a header row and one row "
                          "per record (see data/README.md)")
+    # a cell may hold far more than csv's default 128 kB: read it, then cut it with a note
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
         records = list(csv.reader(io.StringIO(text), skipinitialspace=True))
     except csv.Error as exc:

@@ -1,6 +1,7 @@
 """The ``tp-assets`` command: parse arguments, call the library, print a short summary.
 
-Exit codes: 0 ok, 2 bad input, 3 infeasible scenario, 1 internal error.
+Exit codes: 0 ok, 2 bad input, 3 infeasible scenario, 4 no plan within the search's
+budget, 130 interrupted (Ctrl-C), 1 internal error.
 """
 
 from __future__ import annotations
@@ -13,14 +14,21 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
-from tp_assets import __version__
+from tp_assets import __version__, _interrupt
 from tp_assets._errors import TpAssetsError
+from tp_assets._text import terminal_safe
 from tp_assets.finance import format_gbp
 
 if TYPE_CHECKING:
     import pandas as pd
+
+class _Out(Protocol):
+    """Where a command prints (standard output, made terminal-safe)."""
+
+    def write(self, text: str, /) -> int: ...
+
 
 #: Exit codes (each error class carries its own: ``TpAssetsError.exit_code``).
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
@@ -132,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("folders", type=Path, nargs="+", metavar="RESULTS_FOLDER")
     compare.add_argument("--out", type=Path, default=Path("results"),
                          help="where to write comparison.csv and differences.csv")
+    compare.add_argument("--allow-different-places", action="store_true",
+                         help="compare runs of different places or input files (refused "
+                         "otherwise: their figures are not like for like)")
     return parser
 
 
@@ -191,7 +202,7 @@ def proved_kept_line(site_ids: list[str], sites: pd.DataFrame) -> str:
 
 
 def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None, quiet: bool,
-         out: TextIO) -> None:
+         out: _Out) -> None:
     from tp_assets import pipeline
 
     progress = _Progress(sys.stderr, enabled=not quiet and sys.stderr.isatty())
@@ -241,7 +252,7 @@ def _output_file(path: Path, suffix: str) -> Path:
     return path
 
 
-def _import(args: argparse.Namespace, out: TextIO) -> None:
+def _import(args: argparse.Namespace, out: _Out) -> None:
     from tp_assets import io, sources
 
     if args.source == "ons-zones":
@@ -285,13 +296,15 @@ def _import(args: argparse.Namespace, out: TextIO) -> None:
                   "service size are documented assumptions: edit them)\n")
 
 
-def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
+def _compare(folders: list[Path], out_dir: Path, out: _Out, *,
+             allow_different: bool = False) -> None:
     from tp_assets import io, pipeline
 
-    headline, differ = pipeline.compare(folders)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    io.write_csv(headline, out_dir / "comparison.csv")
-    io.write_csv(differ, out_dir / "differences.csv")
+    headline, differ = pipeline.compare(folders, allow_different=allow_different)
+    with io.machine_limits(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        io.write_csv(headline, out_dir / "comparison.csv")
+        io.write_csv(differ, out_dir / "differences.csv")
     out.write(_readable(headline).to_string(index=False) + "\n")
     moved = int(differ["disposal_differs"].sum())
     said = (f"{moved} site{'s' * (moved != 1)} kept in one scenario and disposed of in "
@@ -300,13 +313,11 @@ def _compare(folders: list[Path], out_dir: Path, out: TextIO) -> None:
             else "every site decided alike")
     out.write(f"{said}; written to {out_dir / 'comparison.csv'} and "
               f"{out_dir / 'differences.csv'}\n")
-    from tp_assets.optimise.problem import STOPPED_BY_CLOCK
-
     figures = headline.set_index("figure")
-    cut = [str(c) for c in figures.columns if str(figures.loc["reproducible", c]) == "False"]
-    if cut:
-        out.write(f"warning: {', '.join(cut)}: {STOPPED_BY_CLOCK}; its figures may change "
-                  "from run to run\n")
+    for scenario in figures.columns:
+        warning = str(figures.loc["warning", scenario])
+        if warning:
+            out.write(f"warning: {scenario}: {warning}\n")
 
 
 def _readable(headline: pd.DataFrame) -> pd.DataFrame:
@@ -330,13 +341,14 @@ def _readable(headline: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _print_validate(path: Path, out: TextIO) -> None:
+def _print_validate(path: Path, out: _Out) -> None:
     from tp_assets import estate as estate_mod
 
     if path.suffix == ".toml" and path.name != "place.toml":
         from tp_assets import pipeline
 
-        _, est = pipeline.load(path)  # what the scenario names must exist in its place
+        scen, est = pipeline.load(path)  # what the scenario names must exist in its place
+        pipeline.check_output_paths(scen, Path("results"), Path("maps"))  # run's defaults
     else:
         est = estate_mod.load_place(path)
     s = estate_mod.summary(est)
@@ -365,7 +377,7 @@ def _print_validate(path: Path, out: TextIO) -> None:
             w(f"    ... and {len(est.notes) - 20} more\n")
 
 
-def _run_access(scenario_path: Path, out_dir: Path, cache: Path | None, out: TextIO) -> None:
+def _run_access(scenario_path: Path, out_dir: Path, cache: Path | None, out: _Out) -> None:
     from tp_assets import pipeline
 
     scen, est, times, report, target = pipeline.baseline_access(
@@ -399,34 +411,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit code: 0 ok, 2 bad input, 3 infeasible scenario, 1 internal error.
+        Exit code: 0 ok, 2 bad input, 3 infeasible scenario, 4 no plan within the
+        search's budget, 130 interrupted (Ctrl-C), 1 internal error.
     """
     args = _parser().parse_args(argv)
-    try:
+    out = _TerminalSafe(sys.stdout)
+
+    def work() -> int:
         if args.command == "validate":
-            _print_validate(args.place, sys.stdout)
+            _print_validate(args.place, out)
         elif args.command == "access":
-            _run_access(args.scenario, args.out, args.cache, sys.stdout)
+            _run_access(args.scenario, args.out, args.cache, out)
         elif args.command in ("run", "demo"):
             path = args.scenario if args.command == "run" else demo_scenario()
-            _run(path, args.out, args.maps, args.cache, args.quiet, sys.stdout)
+            _run(path, args.out, args.maps, args.cache, args.quiet, out)
         elif args.command == "import":
-            _import(args, sys.stdout)
+            _import(args, out)
         elif args.command == "compare":
-            _compare(args.folders, args.out, sys.stdout)
+            _compare(args.folders, args.out, out, allow_different=args.allow_different_places)
         return EXIT_OK
+
+    try:
+        return _interrupt.run_interruptible(work, INTERRUPTED)
     except TpAssetsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # output piped into head, less ...: stop quietly
         sys.stderr.close()
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written; previous results are untouched",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # raised by the run itself after an interrupt
+        print(INTERRUPTED, file=sys.stderr)
+        return _interrupt.EXIT_INTERRUPTED
     except Exception:
         traceback.print_exc()
         print("internal error in tp-assets: please report it with the traceback above",
               file=sys.stderr)
         return EXIT_INTERNAL
+
+
+#: What Ctrl-C prints.
+INTERRUPTED = "interrupted: nothing was written; previous results are untouched"
+
+
+class _TerminalSafe:
+    """A text stream whose writes show control and escape characters escaped.
+
+    Register text (names, notes, ids in messages) reaches the terminal through it, so
+    a name holding an escape sequence cannot act on the terminal
+    (:func:`tp_assets._text.terminal_safe`).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(terminal_safe(text))
+
+    def flush(self) -> None:
+        self.stream.flush()

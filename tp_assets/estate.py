@@ -38,6 +38,7 @@ from tp_assets._tables import (
     record_unit,
     swapped_in_place,
 )
+from tp_assets._text import MAX_TEXT_CHARS, bidi_problem, clip, formula_id_problem
 from tp_assets._toml import check_keys, line_of, read_toml, shown
 
 # --------------------------------------------------------------------------- schema
@@ -313,7 +314,11 @@ def _parse_bool(value: object) -> bool:
 def _parse_id(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    refused = formula_id_problem(text)
+    if refused:
+        raise ValueError(refused)
+    return text
 
 
 def _parse_enum(value: object, choices: tuple[str, ...]) -> str:
@@ -355,8 +360,29 @@ def _what(col: Column) -> str:
             "id": "an identifier", "text": "text"}[col.kind]
 
 
+def _check_text(table: RawTable, ids: pd.Series, id_col: str, problems: list[str],
+                notes: list[str]) -> None:
+    """Refuse text with bidirectional controls; cut free text over the longest kept.
+
+    Overlong cells are cut in ``table.cells`` itself (with a note), so that a
+    description of megabytes is not carried into the results and the map.
+    """
+    for k, column in enumerate(table.cells.columns):
+        for i, value in enumerate(table.cells[column].tolist()):
+            if not isinstance(value, str):
+                continue
+            refused = bidi_problem(value)
+            if refused:
+                problems.append(f"{table.where(i, ids[i], id_col)}, column '{column}': {refused}")
+            if len(value) > MAX_TEXT_CHARS:
+                notes.append(f"{table.where(i, ids[i], id_col)}, column '{column}': "
+                             f"{len(value):,} characters, cut to the first {MAX_TEXT_CHARS:,} "
+                             "(free text is kept short in the results and the map)")
+                table.cells.iat[i, k] = clip(value)
+
+
 def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[str],
-                 role: str) -> pd.DataFrame:
+                 notes: list[str], role: str) -> pd.DataFrame:
     """Parse every specified column; blanks stay None so defaults can be applied later."""
     cells = table.cells
     id_col = columns[0].name
@@ -372,7 +398,8 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[st
             problems.append(f"{table.path.name}: missing required column '{name}' for the {role} "
                             f"table{hint}; columns present: {present}; see data/README.md")
         return pd.DataFrame()
-    ids = cells[id_col].map(lambda v: None if _blank(v) else _parse_id(v))
+    ids = cells[id_col].map(lambda v: None if _blank(v) else str(v).strip())
+    _check_text(table, ids, id_col, problems, notes)
     out: dict[str, list[Any]] = {}
     for col in columns:
         if col.name not in cells.columns:
@@ -391,7 +418,7 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[st
             except ValueError as exc:
                 problems.append(f"{table.where(i, ids[i], id_col)}, column '{col.name}': "
                                 f"value {str(raw).strip()!r} {exc}"
-                                + ("" if col.kind == "enum" else f"; give {_what(col)}"))
+                                + ("" if col.kind in ("enum", "id") else f"; give {_what(col)}"))
                 values.append(None)
         out[col.name] = values
     frame = pd.DataFrame(out)
@@ -585,9 +612,9 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
 
     site_cols = site_columns()
     notes: list[str] = []
-    s = _parse_table(raw["sites"], site_cols, problems, "sites")
-    v = _parse_table(raw["services"], SERVICE_COLUMNS, problems, "services")
-    z = _parse_table(raw["zones"], ZONE_COLUMNS, problems, "zones")
+    s = _parse_table(raw["sites"], site_cols, problems, notes, "sites")
+    v = _parse_table(raw["services"], SERVICE_COLUMNS, problems, notes, "services")
+    z = _parse_table(raw["zones"], ZONE_COLUMNS, problems, notes, "zones")
     if s.empty or v.empty or z.empty:
         raise InputError(problems)
     _parse_demand_columns(raw["zones"], z, problems)

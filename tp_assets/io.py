@@ -1,15 +1,21 @@
 """Writing results: CSV for finance systems, GeoPackage for GIS, all-or-nothing folders.
 
-CSV conventions (the contract finance teams import): UTF-8, comma-separated, one
-header row, no index column, ISO dates, plain numbers (no thousands separators or
-currency symbols), text cells that a spreadsheet would run as a formula neutralised.
-A results folder is written to a temporary sibling and renamed into place, so a
-failed or interrupted run leaves the previous results untouched.
+CSV conventions (the contract finance teams import): UTF-8 with a byte-order mark
+(so that Excel opens the file by double-click with accented names intact; pandas,
+LibreOffice and most ledgers read it as UTF-8; Python's ``csv`` module needs
+``encoding="utf-8-sig"``), comma-separated, one header row, no index column, ISO dates,
+plain numbers (no thousands separators or currency symbols), free-text cells that a
+spreadsheet would run as a formula neutralised, ids written exactly as in the register
+(validation refuses an id that a spreadsheet would run). A results folder is written
+to a temporary sibling and renamed into place, so a failed or interrupted run leaves
+the previous results untouched; a full disk or a folder that cannot be written is an
+:class:`~tp_assets._errors.InputError` naming the folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -20,10 +26,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from tp_assets import _interrupt
 from tp_assets._errors import InputError
+from tp_assets._text import FORMULA_START
 
-#: Leading characters that make spreadsheet software treat a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: The encoding of every CSV written: UTF-8 with a byte-order mark (see above).
+CSV_ENCODING = "utf-8-sig"
+
+#: Columns holding ids, written exactly as read (never neutralised): ``*_id`` and these.
+ID_COLUMNS = frozenset({"from_site", "to_site", "site_a", "site_b", "uprn"})
 
 
 def neutralise(value: object) -> object:
@@ -53,7 +64,8 @@ def write_csv(frame: pd.DataFrame, path: Path, *, decimals: dict[str, int] | Non
     Parameters
     ----------
     frame
-        The table; text columns are neutralised against formula injection.
+        The table; free-text columns are neutralised against formula injection, id
+        columns (:func:`is_id_column`) are written as they are.
     path
         Output file.
     decimals
@@ -74,10 +86,17 @@ def write_csv(frame: pd.DataFrame, path: Path, *, decimals: dict[str, int] | Non
             out[col] = series.round(6).replace([np.inf, -np.inf], np.nan)
         elif pd.api.types.is_datetime64_any_dtype(series):
             out[col] = series.dt.strftime("%Y-%m-%d")
+        elif is_id_column(str(col)):
+            continue
         elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
             out[col] = series.map(lambda v: _plain(v) if isinstance(v, float) else neutralise(v))
-    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n",
+    out.to_csv(path, index=False, encoding=CSV_ENCODING, lineterminator="\n",
                float_format="%.10g")
+
+
+def is_id_column(name: str) -> bool:
+    """Whether a column holds ids (``site_id``, ``from_site``, ...), never altered on output."""
+    return name.endswith("_id") or name in ID_COLUMNS
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
@@ -96,8 +115,122 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
         frame.to_file(path, layer=name, driver="GPKG")
 
 
+#: OS errors that are the machine's limits, not a bug: what each means for the user.
+_LIMITS = {errno.ENOSPC: "the disk is full (no space left on device)",
+           errno.EDQUOT: "the disk quota is used up",
+           errno.EFBIG: "a file would exceed the largest file allowed (ulimit -f)",
+           errno.EROFS: "it is on a read-only file system",
+           errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+           errno.ENAMETOOLONG: "the path is too long for the file system"}
+
+#: Words in a GDAL / SQLite message (raised by pyogrio without an errno) meaning a full disk.
+_FULL_WORDS = ("no space left on device", "database or disk is full", "disk i/o error")
+
+
+def _megabytes(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def free_bytes(folder: Path) -> int:
+    """Free space (bytes) on the file system that holds ``folder`` or its nearest parent."""
+    here = folder.absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    return shutil.disk_usage(here).free
+
+
 @contextlib.contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
+def machine_limits(folder: Path, *, needed_bytes: int | None = None,
+                   option: str = "--out") -> Iterator[None]:
+    """Turn the machine's limits met while writing into :class:`InputError` (exit code 2).
+
+    A full disk, a used-up quota, a read-only or forbidden folder and a path too long
+    for the file system end with a message naming ``folder``, what went wrong, the
+    space needed and free (for a full disk) and the fix, instead of a traceback.
+
+    Parameters
+    ----------
+    folder
+        The folder being written.
+    needed_bytes
+        About how many bytes the whole write needs (said when the disk fills).
+    option
+        The command-line option that chooses another folder (``--out``, ``--maps``).
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _LIMITS:
+            raise
+        raise InputError(_limit_message(folder, exc.errno, needed_bytes, option,
+                                        exc.filename)) from None
+    except Exception as exc:  # pyogrio's DataSourceError etc. carry GDAL's text, no errno
+        if not any(w in str(exc).lower() for w in _FULL_WORDS):
+            raise
+        raise InputError(_limit_message(folder, errno.ENOSPC, needed_bytes, option, None)
+                         ) from None
+
+
+def _limit_message(folder: Path, code: int, needed_bytes: int | None, option: str,
+                   filename: object) -> str:
+    what = _LIMITS[code]
+    name = f" (writing {Path(str(filename)).name})" if filename else ""
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        need = (f"; the results need about {_megabytes(needed_bytes)}"
+                if needed_bytes else "")
+        return (f"{folder}: cannot write there: {what}{name}{need}, "
+                f"{_megabytes(free_bytes(folder))} is free; free some space or choose another "
+                f"folder with {option}. Nothing was written; previous results are untouched")
+    if code == errno.ENAMETOOLONG:
+        return (f"{folder}: cannot write there: {what}{name}; choose a shorter folder with "
+                f"{option} or a shorter scenario name. Nothing was written")
+    return (f"{folder}: cannot write there: {what}{name}; make it writable (chmod u+w) or "
+            f"choose another folder with {option}. Nothing was written; previous results "
+            "are untouched")
+
+
+def check_space(folder: Path, needed_bytes: int, *, option: str = "--out") -> None:
+    """Refuse to start writing ``needed_bytes`` where the disk has less free.
+
+    Raises
+    ------
+    InputError
+        Less free space than needed (exit code 2), with both figures.
+    """
+    if free_bytes(folder) < needed_bytes:
+        raise InputError(_limit_message(folder, errno.ENOSPC, needed_bytes, option, None))
+
+
+def check_path(folder: Path, longest_name: str, *, option: str = "--out") -> None:
+    """Refuse a folder whose files' paths the file system cannot hold.
+
+    Parameters
+    ----------
+    folder
+        Where files will be written (it need not exist yet).
+    longest_name
+        The longest file name that will be written in it.
+
+    Raises
+    ------
+    InputError
+        The full path is longer than the file system's limit (exit code 2).
+    """
+    here = folder.absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    limit = os.pathconf(here, "PC_PATH_MAX")
+    full = len(os.fsencode(folder.absolute() / longest_name))
+    if full >= limit:
+        raise InputError(f"{folder}: the paths of its files would be {full} bytes long, and this "
+                         f"file system takes at most {limit - 1}; choose a shorter folder with "
+                         f"{option} or a shorter scenario name")
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path, *, needed_bytes: int | None = None) -> Iterator[Path]:
     """Write a folder all-or-nothing.
 
     Yields a temporary folder beside ``target``; when the block ends without error it
@@ -108,11 +241,14 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     ----------
     target
         The folder to (re)write.
+    needed_bytes
+        About how many bytes the block writes, for the message if the disk fills.
 
     Raises
     ------
     InputError
-        If the parent folder cannot be created or written.
+        If the parent folder cannot be created or written, or the disk fills
+        (:func:`machine_limits`).
     """
     parent = target.parent
     try:
@@ -125,14 +261,16 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         raise InputError(f"{parent}: cannot write results there ({exc.strerror}); choose "
                          "another folder with --out") from None
     try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = parent / f".{target.name}.old"
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with _interrupt.temporary(tmp), machine_limits(parent, needed_bytes=needed_bytes):
+            yield tmp
+            old = None
+            with _interrupt.commit():
+                if target.exists():
+                    old = parent / f".{target.name}.old"
+                    if old.exists():
+                        shutil.rmtree(old)
+                    os.replace(target, old)
+                os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -124,15 +124,26 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
                              show=False)
     tiles.add_to(fmap)
     _boundary(fmap, area, folium)
-    _access_layers(fmap, estate, times, scenario, minutes, folium)
+    zone_layers = _access_layers(fmap, estate, times, scenario, minutes, folium)
     _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium, cache_dir)
     _moves(fmap, estate, savings, folium)
     owners = {o: SHAPES[k % len(SHAPES)] for k, o in enumerate(sorted(set(sites["owner"])))}
     _sites(fmap, estate, sites, savings.moves, owners, folium, plugins)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     root: Any = fmap.get_root()
+    root.title = _e(f"{scenario.name}: the plan (tp-assets)")
     root.header.add_child(folium.Element(f"<style>{_CSS}</style>"))
     root.html.add_child(folium.Element(_legend(owners)))
+    # the legend names the zone layer shown (none at first: the map opens on the decisions)
+    root.script.add_child(folium.Element(
+        f"(function () {{ var zones = {json.dumps(zone_layers)}, shown = [];"
+        " function say() { var el = document.getElementById('tpa-shown');"
+        " if (el) { el.textContent = shown.length ? shown.join('; ') : "
+        f"{json.dumps(NO_ZONE_LAYER)}; }} }}"
+        f" {fmap.get_name()}.on('overlayadd', function (e) {{ if (zones.indexOf(e.name) >= 0"
+        " && shown.indexOf(e.name) < 0) { shown.push(e.name); say(); } });"
+        f" {fmap.get_name()}.on('overlayremove', function (e) {{ var k = shown.indexOf(e.name);"
+        " if (k >= 0) { shown.splice(k, 1); say(); } }); })();"))
     root.html.add_child(folium.Element(_summary(scenario, plan, savings, access_table)))
     # show the street map only when a tile can be fetched (offline it stays off)
     root.script.add_child(folium.Element(
@@ -257,11 +268,18 @@ def _moves(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
 
 def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
                    scenario: Scenario, by_type: dict[str, tuple[np.ndarray, np.ndarray]],
-                   folium: Any) -> None:
+                   folium: Any) -> list[str]:
+    """One layer of minutes to the nearest site per standard, before and after; all hidden.
+
+    Returns
+    -------
+    list of str
+        The layers' names as the layer list shows them.
+    """
+    names = []
     zones = estate.zones[["zone_id", "geometry"]].copy()
     zones["geometry"] = zones.geometry.simplify(SIMPLIFY_M)
     zones["geometry"] = _lonlat(zones.geometry)
-    first = True
     for t, st in sorted(scenario.standards.items(), key=lambda kv: (kv[0] != "library", kv[0])):
         tt = times[st.mode]
         m_before, m_after = by_type[t]
@@ -295,14 +313,18 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
             fields, aliases = (["zone_id", "shown", "was", "change"],
                                ["Zone", "Travel", "Before", ""]) if after else (
                 ["zone_id", "shown"], ["Zone", "Travel"])
+            names.append(f"{label}: minutes to nearest, {which} "
+                         f"(standard {st.max_minutes:g} min {st.mode})")
             folium.GeoJson(
-                data, name=(f"{label}: minutes to nearest, {which} "
-                            f"(standard {st.max_minutes:g} min {st.mode})"),
-                style_function=style, show=first and after,
+                data, name=names[-1], style_function=style, show=False,
                 tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
             ).add_to(fmap)
-        first = False
+    return names
 
+
+#: What the legend says while no zone layer is shown (as the map opens).
+NO_ZONE_LAYER = ("none; tick a service's minutes, before or after, in the layer list "
+                 "(top right)")
 
 #: Outline of a zone whose trip gets settings.MAP_FURTHER_MINUTES or more longer.
 _FURTHER_EDGE = ("#e08214", 2)
@@ -397,7 +419,9 @@ def _legend(owners: dict[str, str]) -> str:
         low = int(limit) if np.isfinite(limit) else low
     return (f'<div id="tpa-legend" class="tpa-panel"><h4>Legend</h4>'
             f"<b>Decision (colour)</b>{decisions}<b>Owner (shape)</b>{shapes}"
-            f"<b>Travel time to nearest site (zones)</b>{''.join(bands)}"
+            f"<b>Travel time to nearest site (zones)</b>"
+            f'<div class="tpa-shown">Shown: <span id="tpa-shown">{_e(NO_ZONE_LAYER)}</span></div>'
+            f"{''.join(bands)}"
             '<div><span class="tpa-swatch tpa-lose"></span>zone loses access (outside the '
             'standard after)</div><div><span class="tpa-swatch tpa-gain"></span>zone gains '
             'access</div><div><span class="tpa-swatch tpa-further"></span>zone\'s trip '
@@ -472,6 +496,7 @@ _CSS = """
   margin-right: 6px; vertical-align: middle; }
 .tpa-popup h4 { margin: 0 0 4px; } .tpa-popup th { padding-right: 8px; }
 .tpa-est { color: #b35806; }
+.tpa-shown { font-style: italic; margin-bottom: 2px; }
 """
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -111,6 +112,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
 
     with timed("Loading the scenario and the estate", "load"):
         scen, est = load(scenario_path)
+        check_output_paths(scen, results_dir, maps_dir)
         optimise.check_memory(est, scen, optimise.memory_available())
     with timed("Travel times over the street network", "access"):
         times = _times(scen, est, cache_dir)
@@ -138,11 +140,49 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
             page = maps.build_map(est, times, scen, plan, money, access_table,
                                   result.minutes, cache_dir=cache_dir)
             result.map_path = Path(maps_dir) / f"{scen.name}.html"
-    with timed("Writing results", "write"), io.atomic_folder(target) as tmp:
+    needed = _needed_bytes(result)
+    io.check_space(target.parent, needed + len(page or "") if _same_disk(
+        target.parent, maps_dir) else needed)
+    if page is not None and maps_dir is not None and not _same_disk(target.parent, maps_dir):
+        io.check_space(Path(maps_dir), len(page), option="--maps")
+    with timed("Writing results", "write"), io.atomic_folder(target,
+                                                             needed_bytes=needed) as tmp:
         write_results(result, tmp)
         if page is not None and result.map_path is not None:
-            maps.write_map(page, result.map_path)
+            with io.machine_limits(result.map_path.parent, needed_bytes=len(page),
+                                   option="--maps"):
+                maps.write_map(page, result.map_path)
     return result
+
+
+def _same_disk(a: Path, b: str | Path | None) -> bool:
+    """Whether two folders (or their nearest existing parents) share a file system."""
+    if b is None:
+        return False
+
+    def device(folder: Path) -> int:
+        here = folder.absolute()
+        while not here.exists() and here != here.parent:
+            here = here.parent
+        return here.stat().st_dev
+
+    return device(a) == device(Path(b))
+
+
+def _needed_bytes(result: RunResult) -> int:
+    """About how many bytes a run's results folder takes (bytes), before writing it.
+
+    The CSVs' size as text, the GeoPackage's as measured on the demo (about three times
+    its attributes as CSV, 24 bytes per co-ordinate and 200 kB of tables per layer),
+    and a little for the JSON files.
+    """
+    money = result.savings
+    frames = (money.sites, money.moves, money.owners, money.cashflow, result.access_table)
+    csv = sum(len(frame.to_csv(index=False).encode()) for frame in frames)
+    zones = result.estate.zones
+    coordinates = int(shapely.get_num_coordinates(zones.geometry.to_numpy()).sum())
+    gpkg = 3 * len(money.sites.to_csv(index=False).encode()) + 24 * coordinates + 600_000
+    return csv + gpkg + 200_000
 
 
 def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.Estate]:
@@ -170,6 +210,21 @@ def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.E
     optimise.check_names(est, scen)
     access.check_network_file(scen.network, est)
     return scen, est
+
+
+def check_output_paths(scen: scenario_mod.Scenario, results_dir: str | Path,
+                       maps_dir: str | Path | None) -> None:
+    """Refuse, before any work, result and map paths the file system cannot hold.
+
+    Raises
+    ------
+    InputError
+        A path longer than the file system takes (exit code 2).
+    """
+    longest = max(["baseline_access/access_standards.csv", "savings_by_owner.csv"], key=len)
+    io.check_path(Path(results_dir) / f".{scen.name}.XXXXXXXX.tmp", longest)
+    if maps_dir is not None:
+        io.check_path(Path(maps_dir), f".{scen.name}.html.XXXXXXXX", option="--maps")
 
 
 def _times(scen: scenario_mod.Scenario, est: estate_mod.Estate,
@@ -362,11 +417,17 @@ def write_results(result: RunResult, folder: Path) -> None:
                    "zones": gpd.GeoDataFrame(zones, crs=settings.WORKING_CRS)},
                   folder / "plan.gpkg")
     hashes = est.file_hashes()
-    inputs = {role: {"path": str(p), "sha256": hashes[role]} for role, p in est.files.items()}
-    inputs["scenario"] = {"path": str(scen.path), "sha256": file_sha256(scen.path)}
+    home = scen.path.resolve().parent
+
+    def relative(path: Path) -> str:  # to the scenario's folder: no machine's own paths
+        return Path(os.path.relpath(Path(path).resolve(), home)).as_posix()
+
+    inputs = {role: {"path": relative(p), "sha256": hashes[role]}
+              for role, p in est.files.items()}
+    inputs["scenario"] = {"path": scen.path.name, "sha256": file_sha256(scen.path)}
     network = access.network_file(scen.network, est)
     if network is not None and network.exists():
-        inputs["network"] = {"path": str(network), "sha256": file_sha256(network)}
+        inputs["network"] = {"path": relative(network), "sha256": file_sha256(network)}
     f = scen.finance
     summary: dict[str, Any] = {
         "scenario": scen.name, "description": scen.description, "place": est.name,
@@ -410,52 +471,61 @@ def write_results(result: RunResult, folder: Path) -> None:
                                          encoding="utf-8")
 
 
-def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare(folders: list[Path], *, allow_different: bool = False
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Headline figures of several runs side by side, and where their plans differ.
 
     Parameters
     ----------
     folders
         ``results/<scenario>`` folders written by :func:`run`.
+    allow_different
+        Compare runs of different places or inputs anyway (``--allow-different-places``).
 
     Returns
     -------
     headline, differences
-        ``headline``: one row per figure, one column per scenario. ``differences``:
-        one row per site decided differently (``site_id``, ``name``, the decision in
-        each scenario (blank where a run's estate lacks the site), then
+        ``headline``: one row per figure, one column per scenario: the solver's status,
+        gap and whether its plan is reproducible, a ``warning`` (blank, or why the
+        plan's figures are not to be taken as the best plan: not proven within
+        :data:`tp_assets.settings.COMPARE_GAP` of its bound, or cut short by the clock),
+        each access standard (``standard_<service_type>``: mode, minutes, rule, share),
+        then the money, sites, carbon and shares within each standard afterwards.
+        ``differences``: one row per site decided differently (``site_id``, ``name``,
+        the decision in each scenario (blank where a run's estate lacks the site), then
         ``disposal_differs``: true where it is disposed of in some and kept in others).
 
     Raises
     ------
     InputError
-        A folder without ``summary.json`` / ``sites.csv``.
+        A folder without ``summary.json`` / ``sites.csv``; runs of different places or
+        of different input files, unless ``allow_different``.
     """
     rows: dict[str, dict[str, Any]] = {}
     decisions = []
-    for folder in folders:
-        summary_path = folder / "summary.json"
-        if not summary_path.exists() or not (folder / "sites.csv").exists():
-            raise InputError(f"{folder}: no summary.json and sites.csv; give folders written "
-                             "by tp-assets run, e.g. results/colocation")
-        s = json.loads(summary_path.read_text(encoding="utf-8"))
+    summaries = [_read_summary(folder) for folder in folders]
+    if not allow_different:
+        _same_inputs(folders, summaries)
+    for folder, s in zip(folders, summaries, strict=True):
         t = s["totals"]
         name = s["scenario"]
         if name in rows:  # two runs of one scenario: tell them apart by folder
             name = f"{name} ({folder})"
         search = s.get("search", {})  # absent from results of earlier versions
-        rows[name] = {"status": s["status"], "gap": s["gap"],
+        rows[name] = {"place": s["place"], "status": s["status"], "gap": s["gap"],
                       "reproducible": search.get("reproducible"),
-                      "npv_gbp": t["npv_gbp"],
-                      "annual_saving_gbp_pa": t["annual_saving_gbp_pa"],
-                      "receipts_net_gbp": t["receipts_net_gbp"],
-                      "one_off_cost_gbp": t["one_off_cost_gbp"],
-                      "sites_disposed": t["sites_disposed"],
-                      "sites_kept": t["sites_kept"], "services_moved": t["services_moved"],
-                      "tco2e_saved_pa": t["tco2e_saved_pa"]}
+                      "warning": plan_warning(s)}
+        for a in s["access"]:
+            rows[name][f"standard_{a['service_type']}"] = standard_text(a)
+        rows[name].update({
+            "npv_gbp": t["npv_gbp"], "annual_saving_gbp_pa": t["annual_saving_gbp_pa"],
+            "receipts_net_gbp": t["receipts_net_gbp"], "one_off_cost_gbp": t["one_off_cost_gbp"],
+            "sites_disposed": t["sites_disposed"], "sites_kept": t["sites_kept"],
+            "services_moved": t["services_moved"], "tco2e_saved_pa": t["tco2e_saved_pa"]})
         for a in s["access"]:
             rows[name][f"share_after_{a['service_type']}"] = a["share_after"]
-        sites = pd.read_csv(folder / "sites.csv", usecols=["site_id", "name", "decision"])
+        sites = pd.read_csv(folder / "sites.csv", usecols=["site_id", "name", "decision"],
+                            dtype={"site_id": str}, keep_default_na=False)
         decisions.append(sites.set_index(["site_id", "name"])["decision"].rename(name))
     headline = pd.DataFrame(rows)
     headline.index.name = "figure"
@@ -464,3 +534,77 @@ def compare(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     kept = differ.isin(["retain", "receives"]).any(axis=1)  # blank: not in that run's estate
     differ = differ.assign(disposal_differs=(differ == "dispose").any(axis=1) & kept)
     return headline.reset_index(), differ.reset_index()
+
+
+def _read_summary(folder: Path) -> dict[str, Any]:
+    summary_path = folder / "summary.json"
+    if not summary_path.exists() or not (folder / "sites.csv").exists():
+        raise InputError(f"{folder}: no summary.json and sites.csv; give folders written "
+                         "by tp-assets run, e.g. results/colocation")
+    try:
+        summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{summary_path}: not the JSON tp-assets run writes ({exc}); "
+                         "run the scenario again") from None
+    return summary
+
+
+#: The input files whose contents must match for runs to be compared like for like.
+_COMPARED_INPUTS = ("sites", "services", "zones")
+
+
+def _same_inputs(folders: list[Path], summaries: list[dict[str, Any]]) -> None:
+    """Refuse runs of different places, or of different input files of one place."""
+    first, base = folders[0], summaries[0]
+    for folder, s in zip(folders[1:], summaries[1:], strict=True):
+        if s["place"] != base["place"]:
+            raise InputError(
+                f"{first} is a run on the place {base['place']!r} and {folder} on "
+                f"{s['place']!r}: their figures are not comparable like for like; compare runs "
+                "of one place, or add --allow-different-places to set them side by side anyway")
+        for role in _COMPARED_INPUTS:
+            a = base.get("inputs", {}).get(role, {})
+            b = s.get("inputs", {}).get(role, {})
+            if a.get("sha256") != b.get("sha256"):
+                raise InputError(
+                    f"{first} and {folder} were run on different {role} files "
+                    f"({a.get('path', 'unknown')} sha256 {str(a.get('sha256'))[:12]}..., "
+                    f"{b.get('path', 'unknown')} sha256 {str(b.get('sha256'))[:12]}...): "
+                    "their figures are not comparable like for like; run both scenarios on "
+                    "the same inputs, or add --allow-different-places to compare them anyway")
+
+
+def standard_text(access_row: dict[str, Any]) -> str:
+    """An access standard in words: ``"walk 20 min, no_loss"``, ``"walk 15 min, coverage 90%"``.
+
+    Parameters
+    ----------
+    access_row
+        One record of summary.json's ``access`` (``mode``, ``max_minutes``, ``rule``,
+        ``coverage_required``, ``demand_column``).
+    """
+    rule = str(access_row["rule"])
+    if rule == "coverage" and access_row.get("coverage_required") is not None:
+        rule += f" {float(access_row['coverage_required']):.0%}"
+    return (f"{access_row['mode']} {float(access_row['max_minutes']):g} min, {rule} of "
+            f"{access_row['demand_column']}")
+
+
+def plan_warning(summary: dict[str, Any]) -> str:
+    """Why a run's plan is not to be read as the best one, or ``""``.
+
+    Parameters
+    ----------
+    summary
+        A run's summary.json.
+    """
+    from tp_assets.optimise.problem import STOPPED_BY_CLOCK
+
+    said = []
+    gap = summary.get("gap")
+    if summary["status"] != "OPTIMAL" and (gap is None or gap > settings.COMPARE_GAP):
+        said.append(f"not proven within {settings.COMPARE_GAP:.0%} of its bound (" + (
+            "no bound" if gap is None else f"gap {gap:.2%}") + "): a better plan may exist")
+    if summary.get("search", {}).get("reproducible") is False:
+        said.append(f"{STOPPED_BY_CLOCK}; its figures may change from run to run")
+    return "; ".join(said)

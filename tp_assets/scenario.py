@@ -281,6 +281,13 @@ def load(path: str | Path) -> Scenario:
         problems.append(f"{where}name = {shown(name)} names the scenario's results folder and "
                         "map, so it must be a plain file name: no / \\ < > : \" | ? *, not "
                         "starting or ending with '.' or a space, e.g. name = \"colocation-2027\"")
+    elif len(name.encode()) > MAX_NAME_BYTES:
+        where = r.where("name", None) if "name" in data else f"{path.name}: "
+        problems.append(f"{where}the scenario's name is {len(name.encode())} bytes long; it names "
+                        "its results folder and map file, and file systems take names of at "
+                        f"most 255 bytes (less what a run adds), so give at most {MAX_NAME_BYTES}"
+                        + (", e.g. name = \"" + name[:40].rstrip() + "\"" if "name" in data else
+                           "; rename the file or add a shorter name = \"...\""))
     place_value = r.get(data, "place", str, None, None, "a path")
     place = None
     if "place" not in data:
@@ -317,6 +324,11 @@ def load(path: str | Path) -> Scenario:
                     description=str(data.get("description", "")), finance=finance,
                     rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose,
                     retain_all=retain_all, sources=tuple(sources))
+
+
+#: Longest scenario name in bytes: file systems take 255-byte names, and a run writes
+#: ``.<name>.XXXXXXXX.tmp`` (14 bytes more) and ``.<name>.html.XXXXXXXX`` (15 more).
+MAX_NAME_BYTES = 240
 
 
 def _plain_name(name: str) -> bool:

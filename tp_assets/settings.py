@@ -207,3 +207,6 @@ EXPLAIN_NODES: int = 2000
 #: The leaders' map outlines a zone whose trip to the nearest site of a service type gets
 #: this many minutes longer or more, though it stays within the standard.
 MAP_FURTHER_MINUTES = 5.0
+
+#: ``tp-assets compare`` warns about a plan not proven within this gap of its bound.
+COMPARE_GAP = 0.01

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tp_assets import settings
+from tp_assets import _interrupt, settings
 from tp_assets._errors import shortlist
 from tp_assets._toml import Sources, locate, locate_value
 from tp_assets.access import TravelTimes, walk_minutes_between
@@ -308,10 +308,7 @@ def explain_both(estate: Estate, times: dict[str, TravelTimes], scenario: Scenar
     if scenario.solver.threads < 2:
         changes, untried = culprits(estate, times, scenario, problem)
         return changes, untried, explain(problem, scenario.solver, estate, scenario.texts)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with _interrupt.worker_pool(1) as pool:
         elastic = pool.submit(explain, problem, scenario.solver, estate, scenario.texts)
         changes, untried = culprits(estate, times, scenario, problem)
         return changes, untried, elastic.result()

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tp_assets import _interrupt
 from tp_assets._errors import InfeasibleError, InputError, NoPlanError
 from tp_assets.optimise.model import (
     Model,
@@ -434,11 +435,7 @@ def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
              disposing if branch is not None and branch[1] == 0 else None)
             for branch in branches]
     if solver.threads > 1 and len(branches) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(min(solver.threads, len(branches)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+        with _interrupt.worker_pool(min(solver.threads, len(branches))) as pool:
             outcomes = list(pool.map(_search, *zip(*args, strict=True)))
     else:
         outcomes = [_search(*a) for a in args]
@@ -489,11 +486,7 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         jobs += [(restrict(problem, part, rules, caps), root)
                  for part, rules, caps in zip(cut, *relaxed, strict=True)]
     if solver.threads > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(min(solver.threads, len(jobs)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+        with _interrupt.worker_pool(min(solver.threads, len(jobs))) as pool:
             answers = list(pool.map(_part_plan, *zip(*jobs, strict=True),
                                     [deadline] * len(jobs)))
     else:
