@@ -179,3 +179,26 @@ def test_register_text_is_escaped(demo_map, browser) -> None:  # type: ignore[no
     assert ZONE_XSS not in page and "Z\\u0026lt;img src=y" in page
     assert browser.execute_script("return window.__alerts") == []
     assert browser.execute_script("return window.__errors") == []
+
+
+def test_the_map_opens_on_the_decisions_and_names_the_zone_layer_shown(  # type: ignore[no-untyped-def]
+        demo_map, browser) -> None:
+    path, _ = demo_map
+    browser.get(path.as_uri())
+    time.sleep(1.0)
+    assert browser.title == "demo-map: the plan (tp-assets)"
+    labels = browser.find_elements("css selector", ".leaflet-control-layers-overlays label")
+    ticked = [el.text.strip() for el in labels
+              if el.find_element("css selector", "input").is_selected()]
+    assert "Sites to dispose of" in ticked and "Place boundary" in ticked
+    assert not [t for t in ticked if "minutes to nearest" in t]  # no zone layer at first
+    shown = browser.find_element("id", "tpa-shown")
+    assert shown.text.startswith("none; tick a service's minutes")
+    after = "Library: minutes to nearest, after (standard 20 min walk)"
+    [label] = [el for el in labels if el.text.strip() == after]
+    label.find_element("css selector", "input").click()
+    time.sleep(0.3)
+    assert shown.text == after
+    label.find_element("css selector", "input").click()
+    time.sleep(0.3)
+    assert shown.text.startswith("none;")

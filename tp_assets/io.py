@@ -131,12 +131,22 @@ def _megabytes(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
 
+def existing(folder: Path) -> Path:
+    """``folder`` or its nearest parent that exists (the one a write would meet first)."""
+    here = folder.absolute()
+    while here != here.parent:
+        try:
+            if here.exists():
+                return here
+        except OSError:  # a name too long to look up: its parents may still exist
+            pass
+        here = here.parent
+    return here
+
+
 def free_bytes(folder: Path) -> int:
     """Free space (bytes) on the file system that holds ``folder`` or its nearest parent."""
-    here = folder.absolute()
-    while not here.exists() and here != here.parent:
-        here = here.parent
-    return shutil.disk_usage(here).free
+    return shutil.disk_usage(existing(folder)).free
 
 
 @contextlib.contextmanager
@@ -166,17 +176,46 @@ def machine_limits(folder: Path, *, needed_bytes: int | None = None,
             raise
         raise InputError(_limit_message(folder, exc.errno, needed_bytes, option,
                                         exc.filename)) from None
-    except Exception as exc:  # pyogrio's DataSourceError etc. carry GDAL's text, no errno
-        if not any(w in str(exc).lower() for w in _FULL_WORDS):
+    except Exception as exc:  # pyogrio's errors carry GDAL's or SQLite's text, no errno
+        code = errno.ENOSPC if any(w in str(exc).lower() for w in _FULL_WORDS) else _probe(
+            folder, needed_bytes or 1_000_000)
+        if code is None:
             raise
-        raise InputError(_limit_message(folder, errno.ENOSPC, needed_bytes, option, None)
-                         ) from None
+        raise InputError(_limit_message(folder, code, needed_bytes, option, None)) from None
+
+
+def _probe(folder: Path, size: int) -> int | None:
+    """Whether the OS refuses ``size`` bytes, after a library's write failed without an errno.
+
+    Returns
+    -------
+    int or None
+        The errno of the machine's limit met (full disk, file size limit, ...), or
+        ``None`` where the folder takes the bytes (the failure was something else).
+    """
+    chunk = b"\0" * 65_536
+    try:
+        fd, name = tempfile.mkstemp(prefix=".tp-assets-probe.", dir=folder)
+    except OSError as exc:
+        return exc.errno if exc.errno in _LIMITS else None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for _ in range(min(size, 64_000_000) // len(chunk) + 1):
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        return exc.errno if exc.errno in _LIMITS else None
+    finally:
+        Path(name).unlink(missing_ok=True)
+    return None
 
 
 def _limit_message(folder: Path, code: int, needed_bytes: int | None, option: str,
                    filename: object) -> str:
     what = _LIMITS[code]
-    name = f" (writing {Path(str(filename)).name})" if filename else ""
+    name = (f" (writing {Path(str(filename)).name})"
+            if filename and Path(str(filename)).absolute() != folder.absolute() else "")
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         need = (f"; the results need about {_megabytes(needed_bytes)}"
                 if needed_bytes else "")
@@ -203,6 +242,25 @@ def check_space(folder: Path, needed_bytes: int, *, option: str = "--out") -> No
         raise InputError(_limit_message(folder, errno.ENOSPC, needed_bytes, option, None))
 
 
+def check_writable(folder: Path, *, option: str = "--out") -> None:
+    """Refuse, before any work, a folder (or the parent it would be made in) not writable.
+
+    Raises
+    ------
+    InputError
+        On a read-only file system or without permission to write (exit code 2).
+    """
+    here = existing(folder)
+    if not here.is_dir():
+        what = "the map" if option == "--maps" else "results"
+        raise InputError(f"{folder}: cannot write {what} there: {here} is a file, not a folder; "
+                         f"choose another folder with {option}")
+    if os.statvfs(here).f_flag & os.ST_RDONLY:
+        raise InputError(_limit_message(folder, errno.EROFS, None, option, None))
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise InputError(_limit_message(folder, errno.EACCES, None, option, None))
+
+
 def check_path(folder: Path, longest_name: str, *, option: str = "--out") -> None:
     """Refuse a folder whose files' paths the file system cannot hold.
 
@@ -218,10 +276,7 @@ def check_path(folder: Path, longest_name: str, *, option: str = "--out") -> Non
     InputError
         The full path is longer than the file system's limit (exit code 2).
     """
-    here = folder.absolute()
-    while not here.exists() and here != here.parent:
-        here = here.parent
-    limit = os.pathconf(here, "PC_PATH_MAX")
+    limit = os.pathconf(existing(folder), "PC_PATH_MAX")
     full = len(os.fsencode(folder.absolute() / longest_name))
     if full >= limit:
         raise InputError(f"{folder}: the paths of its files would be {full} bytes long, and this "

@@ -136,14 +136,15 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     root.html.add_child(folium.Element(_legend(owners)))
     # the legend names the zone layer shown (none at first: the map opens on the decisions)
     root.script.add_child(folium.Element(
-        f"(function () {{ var zones = {json.dumps(zone_layers)}, shown = [];"
+        f"window.addEventListener('load', function () {{ var zones = {json.dumps(zone_layers)},"
+        " shown = [];"
         " function say() { var el = document.getElementById('tpa-shown');"
         " if (el) { el.textContent = shown.length ? shown.join('; ') : "
         f"{json.dumps(NO_ZONE_LAYER)}; }} }}"
         f" {fmap.get_name()}.on('overlayadd', function (e) {{ if (zones.indexOf(e.name) >= 0"
         " && shown.indexOf(e.name) < 0) { shown.push(e.name); say(); } });"
         f" {fmap.get_name()}.on('overlayremove', function (e) {{ var k = shown.indexOf(e.name);"
-        " if (k >= 0) { shown.splice(k, 1); say(); } }); })();"))
+        " if (k >= 0) { shown.splice(k, 1); say(); } }); });"))
     root.html.add_child(folium.Element(_summary(scenario, plan, savings, access_table)))
     # show the street map only when a tile can be fetched (offline it stays off)
     root.script.add_child(folium.Element(

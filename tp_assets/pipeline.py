@@ -160,29 +160,23 @@ def _same_disk(a: Path, b: str | Path | None) -> bool:
     if b is None:
         return False
 
-    def device(folder: Path) -> int:
-        here = folder.absolute()
-        while not here.exists() and here != here.parent:
-            here = here.parent
-        return here.stat().st_dev
-
-    return device(a) == device(Path(b))
+    return io.existing(a).stat().st_dev == io.existing(Path(b)).stat().st_dev
 
 
 def _needed_bytes(result: RunResult) -> int:
     """About how many bytes a run's results folder takes (bytes), before writing it.
 
-    The CSVs' size as text, the GeoPackage's as measured on the demo (about three times
-    its attributes as CSV, 24 bytes per co-ordinate and 200 kB of tables per layer),
-    and a little for the JSON files.
+    The CSVs' size as text, the GeoPackage's as measured (160 kB of tables and indexes,
+    about three times the sites' attributes as CSV, 24 bytes per zone co-ordinate),
+    and 50 kB for the JSON files.
     """
     money = result.savings
     frames = (money.sites, money.moves, money.owners, money.cashflow, result.access_table)
     csv = sum(len(frame.to_csv(index=False).encode()) for frame in frames)
     zones = result.estate.zones
     coordinates = int(shapely.get_num_coordinates(zones.geometry.to_numpy()).sum())
-    gpkg = 3 * len(money.sites.to_csv(index=False).encode()) + 24 * coordinates + 600_000
-    return csv + gpkg + 200_000
+    gpkg = 160_000 + 3 * len(money.sites.to_csv(index=False).encode()) + 24 * coordinates
+    return csv + gpkg + 50_000
 
 
 def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.Estate]:
@@ -214,17 +208,20 @@ def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.E
 
 def check_output_paths(scen: scenario_mod.Scenario, results_dir: str | Path,
                        maps_dir: str | Path | None) -> None:
-    """Refuse, before any work, result and map paths the file system cannot hold.
+    """Refuse, before any work, result and map folders that cannot be written.
 
     Raises
     ------
     InputError
-        A path longer than the file system takes (exit code 2).
+        A path longer than the file system takes, a read-only folder or one without
+        permission to write (exit code 2).
     """
     longest = max(["baseline_access/access_standards.csv", "savings_by_owner.csv"], key=len)
     io.check_path(Path(results_dir) / f".{scen.name}.XXXXXXXX.tmp", longest)
+    io.check_writable(Path(results_dir))
     if maps_dir is not None:
         io.check_path(Path(maps_dir), f".{scen.name}.html.XXXXXXXX", option="--maps")
+        io.check_writable(Path(maps_dir), option="--maps")
 
 
 def _times(scen: scenario_mod.Scenario, est: estate_mod.Estate,
