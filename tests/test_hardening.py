@@ -4,6 +4,7 @@ that cannot mislead, ids that join back, and register text that cannot act."""
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shlex
 import shutil
@@ -299,3 +300,28 @@ def test_megabytes_of_free_text_are_cut_with_a_note(place: Path) -> None:
     assert ("sites.csv row 2 (site_id S1), column 'description': 3,000,000 characters, cut "
             "to the first 1,000 (free text is kept short in the results and the map)"
             ) in est.notes
+
+
+def test_a_run_that_would_not_fit_in_the_memory_left_is_refused_before_building(
+        tmp_path: Path) -> None:
+    # what this machine's Python maps once the demo is loaded, then a limit 150 MB above it
+    probe = subprocess.run(
+        [sys.executable, "-c", "from tp_assets import pipeline; pipeline.load("
+         "'optimisation/colocation.toml'); print(open('/proc/self/status').read()"
+         ".split('VmSize:')[1].split()[0])"], capture_output=True, text=True, cwd=ROOT,
+        check=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    limit = (int(probe.stdout) + 150_000) * 1024
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    r = subprocess.run([sys.executable, "-m", "tp_assets", "run", "optimisation/colocation.toml",
+                        "--out", str(tmp_path / "res"), "--maps", str(tmp_path / "maps"),
+                        "--cache", str(tmp_path / "cache")], capture_output=True, text=True,
+                       cwd=ROOT, check=False, preexec_fn=cap,
+                       env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, timeout=120)
+    assert r.returncode == 2, r.stderr
+    _no_traceback(r.stderr)
+    assert "colocation.toml: this run would need about 0.4 GB of memory" in r.stderr
+    assert "GB is available; run it on fewer zones" in r.stderr
+    assert not (tmp_path / "res").exists()

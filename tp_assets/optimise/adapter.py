@@ -324,15 +324,58 @@ def memory_needed(estate: Estate, scenario: Scenario, problem: Problem | None = 
 
 
 def memory_available() -> int | None:
-    """Memory the system can give a new process now (bytes; ``MemAvailable``), or None."""
+    """Memory this process may still take (bytes), or None where nothing says.
+
+    The least of: what the system can give a new process (``MemAvailable`` in
+    /proc/meminfo), what the process's control group still allows (cgroup v2
+    ``memory.max - memory.current``, or v1 ``memory.limit_in_bytes - usage_in_bytes``:
+    a container's limit, which the kernel enforces by killing), and what its address
+    space limit (``ulimit -v``) leaves beyond what it already maps.
+    """
+    found = [v for v in (_meminfo("MemAvailable"), _cgroup_room(), _address_room())
+             if v is not None]
+    return min(found) if found else None
+
+
+def _meminfo(key: str, path: str = "/proc/meminfo") -> int | None:
     try:
-        with open("/proc/meminfo", encoding="ascii") as f:
+        with open(path, encoding="ascii") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(f"{key}:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # "max": no limit
+
+
+def _cgroup_room() -> int | None:
+    for limit_file, used_file in (("memory.max", "memory.current"),
+                                  ("memory/memory.limit_in_bytes",
+                                   "memory/memory.usage_in_bytes")):
+        limit = _read_int(f"/sys/fs/cgroup/{limit_file}")
+        used = _read_int(f"/sys/fs/cgroup/{used_file}")
+        if limit is not None and used is not None and limit < 2**60:  # 2**63: unlimited
+            return max(limit - used, 0)
+    return None
+
+
+def _address_room() -> int | None:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    mapped = _meminfo("VmSize", "/proc/self/status")
+    return None if mapped is None else max(soft - mapped, 0)
 
 
 def check_memory(estate: Estate, scenario: Scenario, available: int | None,
