@@ -54,6 +54,11 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has finished; only its exit status is left
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    # a test run started in the background inherits SIGINT ignored; a terminal's user does not
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_ctrl_c_mid_solve_stops_within_2_s_and_leaves_the_results_and_no_worker(
         tmp_path: Path) -> None:
@@ -69,7 +74,7 @@ def test_ctrl_c_mid_solve_stops_within_2_s_and_leaves_the_results_and_no_worker(
     proc = subprocess.Popen([sys.executable, "-m", "tp_assets", "run", str(scenario), "--out",
                              str(tmp_path / "results"), "--maps", str(tmp_path / "maps"),
                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path)
+                            text=True, cwd=tmp_path, preexec_fn=_ctrl_c_as_at_a_terminal)
     workers: set[int] = set()
     give_up = time.monotonic() + 120
     while time.monotonic() < give_up and proc.poll() is None:

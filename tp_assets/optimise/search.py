@@ -352,8 +352,10 @@ def repair(problem: Problem, solver: SolverSettings, deadline: float = np.inf
     fixed = np.where(problem.keep_fixed == -1, 1, problem.keep_fixed)
     restricted = dataclasses.replace(problem, keep_fixed=fixed, max_disposals=None)
     model = Model(restricted, integer_coverage=solver.backend == "cpsat")
+    # the start every search falls back on: its work is bounded by nodes, and the safety
+    # stop does not cut it, so that a search the clock stops still has a plan to give
     result = model.solve(solver, node_limit=solver.round_nodes, hint=False,
-                         time_limit_s=deadline - time.time())
+                         time_limit_s=solver.time_limit_s)
     if not result.has_primal_feasible_solution():
         return None
     return model.plan(result)[1]
@@ -427,6 +429,8 @@ def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
             plan = _solve_in_parts(problem, solver, cut, deadline)
             if plan is not None:
                 return dataclasses.replace(plan, solve_seconds=time.perf_counter() - started)
+            if time.time() >= deadline:  # no time left to search the whole as one
+                raise NoPlanError(no_plan_words(solver, True, "TIME_LIMIT"))
     site, probe_clock, disposing = None, False, None
     if not exact and solver.split:
         problem, site, probe_clock, disposing = _split_site(problem, solver, deadline)
@@ -480,6 +484,7 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         solver, threads=1, decompose=False)) for part, rules, caps in zip(cut, *shared,
                                                                         strict=True)]
     coupled = couples(problem, cut)
+    bound_only = [False] * len(jobs) + [True] * (len(cut) if coupled else 0)
     if coupled:
         root = dataclasses.replace(solver, threads=1, decompose=False, rounds=0, split=False)
         relaxed = relax(problem, cut)
@@ -488,9 +493,10 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
     if solver.threads > 1:
         with _interrupt.worker_pool(min(solver.threads, len(jobs))) as pool:
             answers = list(pool.map(_part_plan, *zip(*jobs, strict=True),
-                                    [deadline] * len(jobs)))
+                                    [deadline] * len(jobs), bound_only))
     else:
-        answers = [_part_plan(*job, deadline) for job in jobs]
+        answers = [_part_plan(*job, deadline, only)
+                   for job, only in zip(jobs, bound_only, strict=True)]
     plans, bounds = answers[:len(cut)], answers[len(cut):] if coupled else answers
     if any(plan is None for plan in plans):
         return None
@@ -530,17 +536,30 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
                 work=work)
 
 
+def no_plan_words(solver: SolverSettings, clock: bool, why: str) -> str:
+    """The message of a search that ended with no plan (``why``: the solver's reason)."""
+    return ("no plan was found within the search's budget"
+            + (f" (stopped by the clock: [solver] time_limit_s = {solver.time_limit_s:g} s)"
+               if clock else f" ({why})")
+            + "; the solver did not prove that the rules conflict. Raise [solver] "
+            + ("time_limit_s" if clock else "root_nodes") + ", or relax the rules")
+
+
 def _count(plan: Plan | None, key: str) -> int:
     """A whole number of work a part's plan records (0 where there is none)."""
     value = None if plan is None else plan.work.get(key)
     return value if isinstance(value, int) else 0
 
 
-def _part_plan(problem: Problem, solver: SolverSettings, deadline: float) -> Plan | None:
+def _part_plan(problem: Problem, solver: SolverSettings, deadline: float,
+               bound_only: bool = False) -> Plan | None:
     """One part's plan (module level, for parallel processes); ``None`` where none.
 
-    ``deadline`` is the whole search's safety stop, shared by every part.
+    ``deadline`` is the whole search's safety stop, shared by every part; a bound's
+    search (no rounds) that would start after it is not started.
     """
+    if bound_only and time.time() >= deadline:
+        return None
     try:
         return _solve(problem, solver, deadline)
     except (InfeasibleError, NoPlanError):
@@ -590,13 +609,8 @@ def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome
         raise InfeasibleError("the scenario's rules cannot all hold")
     found = [o for o in outcomes if o.keep is not None]
     if not found:
-        clock = any(o.clock for o in outcomes)
-        raise NoPlanError(
-            "no plan was found within the search's budget"
-            + (f" (stopped by the clock: [solver] time_limit_s = {solver.time_limit_s:g} s)"
-               if clock else f" ({outcomes[0].reason})")
-            + "; the solver did not prove that the rules conflict. Raise [solver] "
-            + ("time_limit_s" if clock else "root_nodes") + ", or relax the rules")
+        raise NoPlanError(no_plan_words(solver, any(o.clock for o in outcomes),
+                                        outcomes[0].reason))
     best = found[int(np.argmax([o.objective for o in found]))]  # first of equal plans
     bound = max(bounds.values())
     if all(closed.values()) and not np.isfinite(bound):
@@ -691,10 +705,10 @@ def _search(problem: Problem, solver: SolverSettings, deadline: float,
         problem = _with_site_fixed(problem, *branch)
     if start is None:
         start = feasible_start(problem, solver, deadline)
-    model = Model(problem, integer_coverage=solver.backend == "cpsat")
     if start is not None and time.time() >= deadline:  # the safety stop before the search
-        return _Outcome("TIME_LIMIT", plan_value(problem, *start), np.inf, *start, model.size,
+        return _Outcome("TIME_LIMIT", plan_value(problem, *start), np.inf, *start, {},
                         "greedy start", clock=True)
+    model = Model(problem, integer_coverage=solver.backend == "cpsat")
     result = model.solve(solver, node_limit=solver.exact_nodes if exact else solver.root_nodes,
                          time_limit_s=deadline - time.time(), start=start)
     why, nodes, clock = reason(result), node_count(result), stopped_by_clock(result)
