@@ -366,7 +366,7 @@ def culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
                       strict=True)) - known
         if not (r.forced or new) or precheck(relaxed, r.estate):
             continue
-        found = feasible_start(relaxed, quick, deadline)
+        found = feasible_start(relaxed, quick)
         if found is None:
             model = Model(relaxed)
             result = model.solve(quick, node_limit=solver.explain_try_nodes, hint=False,

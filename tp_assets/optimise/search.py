@@ -328,8 +328,7 @@ def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside:
     return sub, pairs, loose
 
 
-def repair(problem: Problem, solver: SolverSettings, deadline: float = np.inf
-           ) -> np.ndarray | None:
+def repair(problem: Problem, solver: SolverSettings) -> np.ndarray | None:
     """Cheapest moves that re-home the services of forced-out sites, keeping every other site.
 
     A small model (every free site kept) solved within ``solver.round_nodes`` nodes;
@@ -340,9 +339,8 @@ def repair(problem: Problem, solver: SolverSettings, deadline: float = np.inf
     problem
         The problem.
     solver
-        Backend, seed and work budget.
-    deadline
-        The safety stop (:func:`time.time`, seconds).
+        Backend, seed and work budget (``round_nodes``); the safety stop does not cut
+        it, so that every search has a plan to fall back on.
 
     Returns
     -------
@@ -361,26 +359,23 @@ def repair(problem: Problem, solver: SolverSettings, deadline: float = np.inf
     return model.plan(result)[1]
 
 
-def feasible_start(problem: Problem, solver: SolverSettings, deadline: float = np.inf
+def feasible_start(problem: Problem, solver: SolverSettings
                    ) -> tuple[np.ndarray, np.ndarray] | None:
-    """A feasible plan to start from: :func:`greedy`, after :func:`repair` if needed.
+    """A feasible plan to start from: :func:`greedy`, after :func:`repair` where it fails.
 
     Parameters
     ----------
     problem
-        The problem (``None`` is returned where services have no current site).
+        The problem; services without a current site in it (a part's services whose
+        site lies in another part) are placed by :func:`repair`.
     solver
-        Settings for the repair model.
-    deadline
-        The safety stop (:func:`time.time`, seconds).
+        Settings for the repair model (bounded by nodes, never cut by the clock).
     """
-    if (problem.current < 0).any():
-        return None
-    start = greedy(problem)
-    must_move = (problem.keep_fixed == 0).any() or (
-        problem.barred is not None and problem.barred.any())
-    if start is None and must_move:
-        start = greedy(problem, repair(problem, solver, deadline))
+    # a part's service whose site lies outside it has no status quo here: repair places it
+    start = greedy(problem) if (problem.current >= 0).all() else None
+    if start is None:  # sites forced out, barred moves, or a status quo that breaks a rule
+        placed = repair(problem, solver)
+        start = None if placed is None else greedy(problem, placed)
     return start
 
 
@@ -677,7 +672,7 @@ def _probe(problem: Problem, solver: SolverSettings, site: int, deadline: float
     where the safety stop cut the probe short.
     """
     fixed = _with_site_fixed(problem, site, 0)
-    start = feasible_start(fixed, solver, deadline)
+    start = feasible_start(fixed, solver)
     if start is not None:
         return "feasible", start
     result = Model(fixed, integer_coverage=solver.backend == "cpsat").solve(
@@ -704,7 +699,7 @@ def _search(problem: Problem, solver: SolverSettings, deadline: float,
     if branch is not None:
         problem = _with_site_fixed(problem, *branch)
     if start is None:
-        start = feasible_start(problem, solver, deadline)
+        start = feasible_start(problem, solver)
     if start is not None and time.time() >= deadline:  # the safety stop before the search
         return _Outcome("TIME_LIMIT", plan_value(problem, *start), np.inf, *start, {},
                         "greedy start", clock=True)
