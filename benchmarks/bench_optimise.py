@@ -293,6 +293,14 @@ def solve_once(label: str, problem: Problem, solver: SolverSettings) -> Run:
     return Run(label, time.perf_counter() - started, plan)
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills a burner when this script dies, however it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def burners(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Run ``count`` CPU burners (``python -c "while True: pass"``) while inside.
@@ -315,7 +323,8 @@ def burners(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
             procs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"],
                                           stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
+                                          stderr=subprocess.DEVNULL,
+                                          preexec_fn=_die_with_parent))
         time.sleep(1.0)  # let them take the cores before the first solve
         yield procs
     finally:
