@@ -329,6 +329,50 @@ def test_two_boroughs_are_searched_in_parts(tmp_path: Path, coverage: bool) -> N
     assert check.check_plan(est, times, scen, cut_short).ok
 
 
+def test_a_decomposed_search_the_clock_stops_still_gives_a_plan(tmp_path: Path) -> None:
+    """The safety stop spent before any part is searched: each part's start is still
+    computed (the repair is bounded by nodes, not by the clock), also for a part whose
+    services sit today in a site forced out of it, and the plan holds every rule."""
+    place = two_places(tmp_path, (1, 2), n_sites=5, n_services=6, n_zones=20)
+    sites = pd.read_csv(place / "sites.csv", keep_default_na=False)
+    services = pd.read_csv(place / "services.csv", keep_default_na=False)
+    mine = services[services["site_id"].str.startswith("P1")]
+    movable = mine.groupby("site_id")["movable"].all()  # an immovable service could not go
+    forced = str(mine[mine["site_id"].map(movable)].groupby("site_id").size().idxmax())
+    sites.loc[sites["site_id"] == forced, "status"] = "dispose"
+    sites.to_csv(place / "sites.csv", index=False)
+    scen = make_scenario(place, standards={
+        "library": scenario.Standard("library", 12.0, mode="straight_line")},
+        rules=scenario.Rules(max_move_minutes=60.0, max_candidates=2))
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    solver = dataclasses.replace(scen.solver, exact_max_pairs=0, part_min_sites=3)
+    assert len(optimise.parts.parts(problem, 3)) == 2
+    plan = optimise.solve(problem, dataclasses.replace(solver, time_limit_s=1e-9))
+    assert plan.stopped_by_clock and plan.work["parts"] == 2
+    assert not plan.keep[list(problem.site_ids).index(forced)]
+    assert check.check_plan(est, times, scen, plan).ok
+
+
+def test_a_service_whose_site_lies_in_another_part_is_placed_by_the_start(
+        tmp_path: Path) -> None:
+    """A part's service whose site today is outside the part (``current`` -1) has no
+    status quo there: the start re-homes it like a service forced out, and the start is
+    a plan that holds every rule."""
+    est, times, scen, problem = _case(tmp_path, 3, {})
+    movable = [s for s in range(len(problem.service_ids))
+               if problem.movable[s] and (problem.pair_service == s).sum() > 1]
+    away = dataclasses.replace(problem, current=np.where(
+        np.arange(len(problem.service_ids)) == movable[0], -1, problem.current))
+    start = optimise.feasible_start(away, scen.solver)
+    assert start is not None
+    keep, share = start
+    ks = np.flatnonzero(away.pair_service == movable[0])
+    assert share[ks].sum() == pytest.approx(1.0)  # placed, on a kept site
+    assert keep[away.pair_site[ks[share[ks] > 0]]].all()
+    assert check.check_plan(est, times, scen, _as_plan(away, keep, share)).ok
+
+
 def test_without_a_split_one_search_runs(tmp_path: Path) -> None:
     est, times, scen, problem = _case(tmp_path, 1, {})
     plan = optimise.solve(problem, dataclasses.replace(scen.solver, exact_max_pairs=0,

@@ -59,7 +59,8 @@ def greedy(problem: Problem, start: np.ndarray | None = None
     Parameters
     ----------
     problem
-        The problem (its services must all have a current site).
+        The problem; a service without a current site (``current`` -1: a part's
+        service whose site lies in another part) is re-homed like one forced out.
     start
         Shares per candidate pair of a feasible plan that keeps every site not forced
         out (see :func:`repair`); by default the status quo with the services of
@@ -126,8 +127,9 @@ def greedy(problem: Problem, start: np.ndarray | None = None
         """Move service s off closed sites onto kept candidates; False if no room."""
         ks = pairs[s]
         origin = p.pair_site[ks[share[ks] > 0]]
-        rows = origin if len(origin) else [p.current[s]]
-        overlap = np.asarray(together[p.service_type[s]][rows].sum(axis=0)).ravel()
+        rows = origin if len(origin) else [p.current[s]] if p.current[s] >= 0 else []
+        overlap = (np.asarray(together[p.service_type[s]][rows].sum(axis=0)).ravel()
+                   if len(rows) else np.zeros(n_b))
         share[ks] = 0.0
         used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
         room = p.capacity - used
@@ -366,13 +368,12 @@ def feasible_start(problem: Problem, solver: SolverSettings
     Parameters
     ----------
     problem
-        The problem; services without a current site in it (a part's services whose
-        site lies in another part) are placed by :func:`repair`.
+        The problem; a service without a current site in it (a part's service whose
+        site lies in another part) is placed like one whose site is forced out.
     solver
         Settings for the repair model (bounded by nodes, never cut by the clock).
     """
-    # a part's service whose site lies outside it has no status quo here: repair places it
-    start = greedy(problem) if (problem.current >= 0).all() else None
+    start = greedy(problem)
     if start is None:  # sites forced out, barred moves, or a status quo that breaks a rule
         placed = repair(problem, solver)
         start = None if placed is None else greedy(problem, placed)
