@@ -68,18 +68,21 @@ def _worker_start() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int, *, tasks_per_worker: int | None = None) -> ProcessPoolExecutor:
     """A pool of ``workers`` fresh processes (spawned) that die with the run.
 
     Parameters
     ----------
     workers
         How many processes.
+    tasks_per_worker
+        Tasks a process runs before a fresh one replaces it (``None``: no limit): a
+        solver's memory, which the process keeps after each task, is then given back.
     """
     import multiprocessing
 
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_start)
+                               initializer=_worker_start, max_tasks_per_child=tasks_per_worker)
 
 
 def stop() -> None:

@@ -487,7 +487,8 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         jobs += [(restrict(problem, part, rules, caps), root)
                  for part, rules, caps in zip(cut, *relaxed, strict=True)]
     if solver.threads > 1:
-        with _interrupt.worker_pool(min(solver.threads, len(jobs))) as pool:
+        # a fresh process per part: a part's solver memory is not carried to the next
+        with _interrupt.worker_pool(min(solver.threads, len(jobs)), tasks_per_worker=1) as pool:
             answers = list(pool.map(_part_plan, *zip(*jobs, strict=True),
                                     [deadline] * len(jobs), bound_only))
     else:
