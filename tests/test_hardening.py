@@ -330,3 +330,22 @@ def test_a_run_that_would_not_fit_in_the_memory_left_is_refused_before_building(
     assert "colocation.toml: this run would need about 0.4 GB of memory" in r.stderr
     assert "GB is available; run it on fewer zones" in r.stderr
     assert not (tmp_path / "res").exists()
+
+
+def test_files_written_by_import_and_compare_appear_whole_or_not_at_all(tmp_path: Path) -> None:
+    old = tmp_path / "out" / "sites.csv"
+    old.parent.mkdir()
+    old.write_text("previous\n")
+    def half_way() -> None:
+        with io.atomic_files(old, tmp_path / "out" / "b.csv") as (a, _):
+            io.write_csv(pd.DataFrame({"site_id": ["S1"]}), a)
+            raise RuntimeError("stopped half-way")
+
+    with pytest.raises(RuntimeError):
+        half_way()
+    assert old.read_text() == "previous\n"
+    assert sorted(p.name for p in old.parent.iterdir()) == ["sites.csv"]  # no temporary left
+    with io.atomic_files(old) as (a,):
+        io.write_csv(pd.DataFrame({"site_id": ["S1"]}), a)
+    assert old.read_bytes() == b"\xef\xbb\xbfsite_id\nS1\n"
+    assert sorted(p.name for p in old.parent.iterdir()) == ["sites.csv"]

@@ -262,13 +262,15 @@ def _import(args: argparse.Namespace, out: _Out) -> None:
                                   population_column=args.population_column,
                                   name_column=args.name_column,
                                   band_column=args.band_column)
-        io.write_gpkg({"zones": zones}, args.out)
+        with io.atomic_files(args.out) as (tmp,):
+            io.write_gpkg({"zones": zones}, tmp)
         out.write(f"{len(zones)} zones, {zones['population'].sum():,.0f} residents written to "
                   f"{args.out}\n")
     elif args.source == "assets":
         _output_file(args.out, ".csv")
         found = sources.asset_list(args.assets, codepoint=args.postcodes)
-        io.write_csv(found, args.out)
+        with io.atomic_files(args.out) as (tmp,):
+            io.write_csv(found, tmp)
         out.write(f"{len(found)} assets written to {args.out} (x/y in EPSG:27700); fill in "
                   "gia_m2, lease_end and costs, then run tp-assets validate\n")
     elif args.source == "dec":
@@ -276,7 +278,8 @@ def _import(args: argparse.Namespace, out: _Out) -> None:
 
         _output_file(args.out, ".csv")
         out_sites = sources.apply_decs(read_csv_cells(args.sites), args.certificates)
-        io.write_csv(out_sites, args.out)
+        with io.atomic_files(args.out) as (tmp,):
+            io.write_csv(out_sites, tmp)
         counts = out_sites["dec_match"].replace("", "no certificate").value_counts()
         out.write(f"{len(out_sites)} sites written to {args.out}; matched: "
                   + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n")
@@ -289,8 +292,10 @@ def _import(args: argparse.Namespace, out: _Out) -> None:
         sites, services = sources.libraries(args.libraries, args.postcodes,
                                             authority=args.authority)
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        io.write_csv(sites, args.out_dir / "sites.csv")
-        io.write_csv(services, args.out_dir / "services.csv")
+        with io.atomic_files(args.out_dir / "sites.csv", args.out_dir / "services.csv",
+                             option="--out-dir") as (site_tmp, service_tmp):
+            io.write_csv(sites, site_tmp)
+            io.write_csv(services, service_tmp)
         out.write(f"{len(sites)} libraries written to {args.out_dir / 'sites.csv'} and "
                   f"{args.out_dir / 'services.csv'} (x/y in EPSG:27700; GIA, tenure and "
                   "service size are documented assumptions: edit them)\n")
@@ -301,10 +306,10 @@ def _compare(folders: list[Path], out_dir: Path, out: _Out, *,
     from tp_assets import io, pipeline
 
     headline, differ = pipeline.compare(folders, allow_different=allow_different)
-    with io.machine_limits(out_dir):
-        out_dir.mkdir(parents=True, exist_ok=True)
-        io.write_csv(headline, out_dir / "comparison.csv")
-        io.write_csv(differ, out_dir / "differences.csv")
+    with io.atomic_files(out_dir / "comparison.csv", out_dir / "differences.csv") as (
+            head_tmp, differ_tmp):
+        io.write_csv(headline, head_tmp)
+        io.write_csv(differ, differ_tmp)
     out.write(_readable(headline).to_string(index=False) + "\n")
     moved = int(differ["disposal_differs"].sum())
     said = (f"{moved} site{'s' * (moved != 1)} kept in one scenario and disposed of in "

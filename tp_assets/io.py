@@ -285,6 +285,39 @@ def check_path(folder: Path, longest_name: str, *, option: str = "--out") -> Non
 
 
 @contextlib.contextmanager
+def atomic_files(*targets: Path, option: str = "--out") -> Iterator[list[Path]]:
+    """Write some files all-or-nothing: temporary siblings renamed into place together.
+
+    Yields one temporary path per target (same folder, same suffix); when the block
+    ends without error they replace the targets. On any error or Ctrl-C the targets
+    are untouched and the temporary files removed; the machine's limits are
+    :class:`InputError` (:func:`machine_limits`).
+
+    Parameters
+    ----------
+    targets
+        The files to (re)write; their folders are made if missing.
+    option
+        The command-line option that chooses another place, for messages.
+    """
+    temporaries = []
+    with contextlib.ExitStack() as stack:
+        for target in targets:
+            stack.enter_context(machine_limits(target.parent, option=option))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                                        dir=target.parent)
+            os.close(fd)
+            temporaries.append(stack.enter_context(_interrupt.temporary(Path(name))))
+            stack.callback(Path(name).unlink, missing_ok=True)
+        yield temporaries
+        with _interrupt.commit():
+            for tmp, target in zip(temporaries, targets, strict=True):
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+
+
+@contextlib.contextmanager
 def atomic_folder(target: Path, *, needed_bytes: int | None = None) -> Iterator[Path]:
     """Write a folder all-or-nothing.
 
