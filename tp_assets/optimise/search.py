@@ -463,8 +463,11 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
     (:func:`~tp_assets.optimise.parts.apportion`), ``solver.threads`` parts at a time;
     where such rules exist, each part's bound comes from a second search, of its root
     node, under the least share any plan of the whole leaves it
-    (:func:`~tp_assets.optimise.parts.relax`). The parts' plans make a plan of the
-    whole, which ``solver.seam_rounds`` neighbourhood rounds over the whole improve.
+    (:func:`~tp_assets.optimise.parts.relax`), run before the parts' searches so that a
+    safety stop reached during the searches still leaves a bound (a search the stop cuts
+    still has its start; a bound's search not begun by then is skipped). The parts'
+    plans make a plan of the whole, which ``solver.seam_rounds`` neighbourhood rounds
+    over the whole improve.
 
     Returns
     -------
@@ -480,12 +483,13 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         solver, threads=1, decompose=False)) for part, rules, caps in zip(cut, *shared,
                                                                         strict=True)]
     coupled = couples(problem, cut)
-    bound_only = [False] * len(jobs) + [True] * (len(cut) if coupled else 0)
-    if coupled:
+    n_bounds = len(cut) if coupled else 0
+    if coupled:  # the bounds' root searches first: the plans have starts to fall back on
         root = dataclasses.replace(solver, threads=1, decompose=False, rounds=0, split=False)
         relaxed = relax(problem, cut)
-        jobs += [(restrict(problem, part, rules, caps), root)
-                 for part, rules, caps in zip(cut, *relaxed, strict=True)]
+        jobs = [(restrict(problem, part, rules, caps), root)
+                for part, rules, caps in zip(cut, *relaxed, strict=True)] + jobs
+    bound_only = [True] * n_bounds + [False] * len(cut)
     if solver.threads > 1:
         # a fresh process per part: a part's solver memory is not carried to the next
         with _interrupt.worker_pool(min(solver.threads, len(jobs)), tasks_per_worker=1) as pool:
@@ -494,12 +498,13 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
     else:
         answers = [_part_plan(*job, deadline, only)
                    for job, only in zip(jobs, bound_only, strict=True)]
-    plans, bounds = answers[:len(cut)], answers[len(cut):] if coupled else answers
+    plans = answers[n_bounds:]
+    bounds = answers[:n_bounds] if coupled else plans
     if any(plan is None for plan in plans):
         return None
     keep = problem.keep_fixed != 0
     share = np.zeros(len(problem.pair_site))
-    for part, (sub, _), plan in zip(cut, jobs[:len(cut)], plans, strict=True):
+    for part, (sub, _), plan in zip(cut, jobs[n_bounds:], plans, strict=True):
         assert plan is not None
         keep[part.sites] = plan.keep
         share[part.pairs] = pair_shares(sub, plan.assignment)  # restrict() keeps pair order
