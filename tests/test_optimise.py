@@ -6,6 +6,7 @@ import dataclasses
 import os
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from optimise_cases import load, make_scenario, random_place, two_places
 
-from tp_assets import check, optimise, scenario
+from tp_assets import access, check, estate, optimise, scenario
 from tp_assets._errors import InfeasibleError, NoPlanError
 from tp_assets.optimise import explain as why_
 from tp_assets.optimise import model as model_
@@ -329,29 +330,58 @@ def test_two_boroughs_are_searched_in_parts(tmp_path: Path, coverage: bool) -> N
     assert check.check_plan(est, times, scen, cut_short).ok
 
 
-def test_a_decomposed_search_the_clock_stops_still_gives_a_plan(tmp_path: Path) -> None:
-    """The safety stop spent before any part is searched: each part's start is still
-    computed (the repair is bounded by nodes, not by the clock), also for a part whose
-    services sit today in a site forced out of it, and the plan holds every rule."""
+def _two_boroughs_one_site_forced_out(
+        tmp_path: Path, site: Callable[[pd.DataFrame], str], immovable: str | None = None
+        ) -> tuple[estate.Estate, dict[str, access.TravelTimes], scenario.Scenario,
+                   optimise.Problem, scenario.SolverSettings]:
+    """Two random boroughs, ``site(services)`` forced out (after ``immovable`` is made so),
+    a library standard, and the search that decomposes them."""
     place = two_places(tmp_path, (1, 2), n_sites=5, n_services=6, n_zones=20)
-    sites = pd.read_csv(place / "sites.csv", keep_default_na=False)
     services = pd.read_csv(place / "services.csv", keep_default_na=False)
-    mine = services[services["site_id"].str.startswith("P1")]
-    movable = mine.groupby("site_id")["movable"].all()  # an immovable service could not go
-    forced = str(mine[mine["site_id"].map(movable)].groupby("site_id").size().idxmax())
-    sites.loc[sites["site_id"] == forced, "status"] = "dispose"
+    if immovable is not None:
+        services.loc[services["service_id"] == immovable, "movable"] = False
+        services.to_csv(place / "services.csv", index=False)
+    sites = pd.read_csv(place / "sites.csv", keep_default_na=False)
+    sites.loc[sites["site_id"] == site(services), "status"] = "dispose"
     sites.to_csv(place / "sites.csv", index=False)
     scen = make_scenario(place, standards={
         "library": scenario.Standard("library", 12.0, mode="straight_line")},
         rules=scenario.Rules(max_move_minutes=60.0, max_candidates=2))
     est, times = load(place, scen)
     problem = optimise.build_problem(est, times, scen)
-    solver = dataclasses.replace(scen.solver, exact_max_pairs=0, part_min_sites=3)
+    return est, times, scen, problem, dataclasses.replace(scen.solver, exact_max_pairs=0,
+                                                          part_min_sites=3)
+
+
+def _busiest_movable_site_of_p1(services: pd.DataFrame) -> str:
+    mine = services[services["site_id"].str.startswith("P1")]
+    movable = mine.groupby("site_id")["movable"].all()  # an immovable service could not go
+    return str(mine[mine["site_id"].map(movable)].groupby("site_id").size().idxmax())
+
+
+def test_a_decomposed_search_the_clock_stops_still_gives_a_plan(tmp_path: Path) -> None:
+    """The safety stop spent before any part is searched: each part's start is still
+    computed (the repair is bounded by nodes, not by the clock), also for a part whose
+    services sit today in a site forced out of it, and the plan holds every rule."""
+    est, times, scen, problem, solver = _two_boroughs_one_site_forced_out(
+        tmp_path, _busiest_movable_site_of_p1)
+    forced = _busiest_movable_site_of_p1(est.services)
     assert len(optimise.parts.parts(problem, 3)) == 2
     plan = optimise.solve(problem, dataclasses.replace(solver, time_limit_s=1e-9))
     assert plan.stopped_by_clock and plan.work["parts"] == 2
     assert not plan.keep[list(problem.site_ids).index(forced)]
     assert check.check_plan(est, times, scen, plan).ok
+
+
+def test_a_service_that_can_go_nowhere_is_named_not_dropped(tmp_path: Path) -> None:
+    """An immovable service in a site forced out has no candidate pair: the search says
+    so (before, a decomposed search dropped it and failed on writing its plan)."""
+    *_, problem, solver = _two_boroughs_one_site_forced_out(
+        tmp_path, lambda services: str(services.set_index("service_id").at["P1V00", "site_id"]),
+        immovable="P1V00")
+    with pytest.raises(InfeasibleError, match=r"^service P1V00 can be placed nowhere: no site "
+                       r"it may occupy \(an immovable service in a site forced out"):
+        optimise.solve(problem, solver)
 
 
 def test_a_service_whose_site_lies_in_another_part_is_placed_by_the_start(

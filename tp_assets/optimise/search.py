@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tp_assets import _interrupt
-from tp_assets._errors import InfeasibleError, InputError, NoPlanError
+from tp_assets._errors import InfeasibleError, InputError, NoPlanError, shortlist
 from tp_assets.optimise.model import (
     Model,
     dual_bound,
@@ -416,6 +416,12 @@ def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
     if solver.backend == "cpsat" and problem.splittable.any():
         raise InputError("[solver] backend = \"cpsat\" cannot place splittable services "
                          "(CP-SAT has no continuous variables); use \"highs\" or \"scip\"")
+    nowhere = np.setdiff1d(np.arange(len(problem.service_ids)), problem.pair_service)
+    if len(nowhere):  # (the pipeline's precheck says why in the scenario's words)
+        raise InfeasibleError(
+            f"service{'s' * (len(nowhere) > 1)} {shortlist(list(problem.service_ids[nowhere]))} "
+            "can be placed nowhere: no site it may occupy (an immovable service in a site "
+            "forced out, or no site in reach that may host it)")
     started = time.perf_counter()
     given = problem.keep_fixed
     exact = len(problem.pair_site) < solver.exact_max_pairs
