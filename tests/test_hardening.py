@@ -37,12 +37,15 @@ def _no_traceback(stderr: str) -> None:
 # --- Ctrl-C ------------------------------------------------------------------------------
 
 def _children(pid: int) -> set[int]:
-    """Live child processes of ``pid`` (from /proc)."""
+    """Live child processes of ``pid`` (each process's parent, from /proc/*/stat)."""
     found = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with_children = task / "children"
-        if with_children.exists():
-            found |= {int(c) for c in with_children.read_text().split()}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue  # ended while we looked
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
     return found
 
 
