@@ -21,6 +21,7 @@ MAX_TEXT_CHARS = 1_000
 #: Leading characters that make spreadsheet software treat a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 # C0 controls but newline and tab, DEL, C1 controls, and the bidirectional controls
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
@@ -55,12 +56,13 @@ def bidi_problem(text: str) -> str | None:
         E.g. ``"character 7 is U+202E RIGHT-TO-LEFT OVERRIDE, which reorders how the
         text shows on screen; delete it (retype the text)"``; ``None`` if there is none.
     """
-    for k, char in enumerate(text, start=1):
-        if char in BIDI_CONTROLS:
-            return (f"character {k} is U+{ord(char):04X} {unicodedata.name(char)}, which "
-                    "reorders how the text shows on screen (a name could display as another); "
-                    "delete it (retype the text without it)")
-    return None
+    found = _BIDI.search(text)
+    if found is None:
+        return None
+    char = found[0]
+    return (f"character {found.start() + 1} is U+{ord(char):04X} {unicodedata.name(char)}, "
+            "which reorders how the text shows on screen (a name could display as another); "
+            "delete it (retype the text without it)")
 
 
 def formula_id_problem(value: str) -> str | None:

@@ -311,10 +311,15 @@ def _parse_bool(value: object) -> bool:
     raise ValueError("is not true or false (write true/false, yes/no or 1/0)")
 
 
-def _parse_id(value: object) -> str:
+def _id_text(value: object) -> str:
+    """An id as text: ``12.0`` read from a geodata file is ``"12"``."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    text = str(value).strip()
+    return str(value).strip()
+
+
+def _parse_id(value: object) -> str:
+    text = _id_text(value)
     refused = formula_id_problem(text)
     if refused:
         raise ValueError(refused)
@@ -398,7 +403,7 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[st
             problems.append(f"{table.path.name}: missing required column '{name}' for the {role} "
                             f"table{hint}; columns present: {present}; see data/README.md")
         return pd.DataFrame()
-    ids = cells[id_col].map(lambda v: None if _blank(v) else str(v).strip())
+    ids = cells[id_col].map(lambda v: None if _blank(v) else _id_text(v))
     _check_text(table, ids, id_col, problems, notes)
     out: dict[str, list[Any]] = {}
     for col in columns:

@@ -123,10 +123,6 @@ _LIMITS = {errno.ENOSPC: "the disk is full (no space left on device)",
            errno.EACCES: "permission denied", errno.EPERM: "permission denied",
            errno.ENAMETOOLONG: "the path is too long for the file system"}
 
-#: Words in a GDAL / SQLite message (raised by pyogrio without an errno) meaning a full disk.
-_FULL_WORDS = ("no space left on device", "database or disk is full", "disk i/o error")
-
-
 def _megabytes(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
@@ -176,9 +172,8 @@ def machine_limits(folder: Path, *, needed_bytes: int | None = None,
             raise
         raise InputError(_limit_message(folder, exc.errno, needed_bytes, option,
                                         exc.filename)) from None
-    except Exception as exc:  # pyogrio's errors carry GDAL's or SQLite's text, no errno
-        code = errno.ENOSPC if any(w in str(exc).lower() for w in _FULL_WORDS) else _probe(
-            folder, needed_bytes or 1_000_000)
+    except Exception:  # pyogrio's errors carry GDAL's or SQLite's text, no errno
+        code = _probe(folder, needed_bytes or 1_000_000)
         if code is None:
             raise
         raise InputError(_limit_message(folder, code, needed_bytes, option, None)) from None

@@ -172,10 +172,11 @@ def _needed_bytes(result: RunResult) -> int:
     """
     money = result.savings
     frames = (money.sites, money.moves, money.owners, money.cashflow, result.access_table)
-    csv = sum(len(frame.to_csv(index=False).encode()) for frame in frames)
+    sizes = [len(frame.to_csv(index=False).encode()) for frame in frames]
     zones = result.estate.zones
     coordinates = int(shapely.get_num_coordinates(zones.geometry.to_numpy()).sum())
-    gpkg = 160_000 + 3 * len(money.sites.to_csv(index=False).encode()) + 24 * coordinates
+    gpkg = 160_000 + 3 * sizes[0] + 24 * coordinates  # sizes[0]: the sites'
+    csv = sum(sizes)
     return csv + gpkg + 50_000
 
 
@@ -216,8 +217,8 @@ def check_output_paths(scen: scenario_mod.Scenario, results_dir: str | Path,
         A path longer than the file system takes, a read-only folder or one without
         permission to write (exit code 2).
     """
-    longest = max(["baseline_access/access_standards.csv", "savings_by_owner.csv"], key=len)
-    io.check_path(Path(results_dir) / f".{scen.name}.XXXXXXXX.tmp", longest)
+    io.check_path(Path(results_dir) / f".{scen.name}.XXXXXXXX.tmp",
+                  "baseline_access/access_standards.csv")  # the longest name a run writes
     io.check_writable(Path(results_dir))
     if maps_dir is not None:
         io.check_path(Path(maps_dir), f".{scen.name}.html.XXXXXXXX", option="--maps")

@@ -127,9 +127,8 @@ def greedy(problem: Problem, start: np.ndarray | None = None
         """Move service s off closed sites onto kept candidates; False if no room."""
         ks = pairs[s]
         origin = p.pair_site[ks[share[ks] > 0]]
-        rows = origin if len(origin) else [p.current[s]] if p.current[s] >= 0 else []
-        overlap = (np.asarray(together[p.service_type[s]][rows].sum(axis=0)).ravel()
-                   if len(rows) else np.zeros(n_b))
+        rows = origin if len(origin) else p.current[s:s + 1][p.current[s:s + 1] >= 0]
+        overlap = np.asarray(together[p.service_type[s]][rows].sum(axis=0)).ravel()
         share[ks] = 0.0
         used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
         room = p.capacity - used
