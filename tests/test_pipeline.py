@@ -112,7 +112,7 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert layer.crs.to_epsg() == 27700
     frame = pd.read_csv(folder / "cashflow.csv")
     assert list(frame.columns) == ["scenario", "owner", "site_id", "year", "fin_year",
-                                   "category", "kind", "gbp", "discounted_gbp"]
+                                   "category", "measure", "kind", "gbp", "discounted_gbp"]
     assert set(frame["kind"]) == {"one_off", "recurring", "receipt"}
     assert (frame["gbp"].round(2) == frame["gbp"]).all()
     summary = json.loads((folder / "summary.json").read_text())

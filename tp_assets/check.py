@@ -19,6 +19,7 @@ from tp_assets import finance as fin
 from tp_assets._errors import InternalError
 from tp_assets.access import TravelTimes
 from tp_assets.estate import Estate
+from tp_assets.measures import carbon_value
 from tp_assets.optimise.problem import Plan
 from tp_assets.scenario import Scenario, Standard
 
@@ -35,7 +36,10 @@ class CheckReport:
     failures
         One sentence per broken rule (empty when the plan is valid).
     npv_gbp
-        The plan's NPV recomputed year by year (GBP).
+        The plan's cash NPV recomputed year by year (GBP).
+    social_gbp
+        The carbon value the scenario puts in its objective, recomputed (GBP; 0 where
+        it values none): the objective is the two together.
     access
         Per standard: ``service_type``, ``rule``, ``demand_within_before``,
         ``demand_within_after``, ``share_before``, ``share_after``,
@@ -45,6 +49,7 @@ class CheckReport:
     failures: list[str] = field(default_factory=list)
     npv_gbp: float = 0.0
     access: pd.DataFrame = field(default_factory=pd.DataFrame)
+    social_gbp: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -242,10 +247,155 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
                          f"{minimum}")
     npv = sum(_site_npv(sites.loc[sid], scenario) for sid in keep.index[~keep.to_numpy()])
     npv -= one_off
-    if abs(npv - plan.objective_gbp) > 1e-6 * max(1.0, abs(npv)) + 0.01:
+    energy_cash, social = _check_energy(sites, scenario, plan, keep, fails)
+    npv += energy_cash
+    objective = npv + social
+    if abs(objective - plan.objective_gbp) > 1e-6 * max(1.0, abs(objective)) + 0.01:
         fails.append(f"the plan's objective £{plan.objective_gbp:,.2f} differs from its NPV "
-                     f"recomputed year by year, £{npv:,.2f}")
-    return _finish(CheckReport(fails, npv, pd.DataFrame(rows)), raise_on_failure)
+                     f"recomputed year by year, £{objective:,.2f}")
+    return _finish(CheckReport(fails, npv, pd.DataFrame(rows), social), raise_on_failure)
+
+
+def _check_energy(sites: pd.DataFrame, scenario: Scenario, plan: Plan, keep: pd.Series,
+                  fails: list[str]) -> tuple[float, float]:
+    """The plan's measures against the ``[energy]`` rules, and their money, year by year.
+
+    Recomputed from the measures table and the sites, apart from
+    :mod:`tp_assets.measures`: each building's energy after its measures, every year's
+    cash and emissions, the budgets, the carbon target and the fuel rule.
+
+    Returns
+    -------
+    cash, social
+        The cash NPV of the measures and offsets, and the carbon value the objective
+        counts (GBP).
+    """
+    energy, f = scenario.energy, scenario.finance
+    if not energy.active:
+        if len(plan.measures):
+            fails.append("the plan fits measures, but the scenario has none")
+        return 0.0, 0.0
+    table = {m.measure: m for m in energy.measures}
+    prices = f.energy_prices_gbp_per_kwh
+    start, horizon = f.start_date.year, f.horizon_years
+
+    def grid(year: int) -> float:  # the series' nearest year outside it
+        known = sorted(energy.grid_kg_per_kwh)
+        return float(energy.grid_kg_per_kwh[min(max(year, known[0]), known[-1])])
+
+    def factor(fuel: str, year: int) -> float:
+        if fuel == "electric":
+            return grid(year)
+        return 0.0 if fuel == "none" else float(f.carbon_kg_per_kwh.get(fuel, 0.0))
+
+    def value(year: int) -> float:
+        return carbon_value(energy.carbon_value, year, energy.price_base_year)
+
+    # energy a year and tonnes by site and year, with and without the plan
+    use: dict[str, tuple[float, float, int]] = {}  # after measures: elec, heat, from year
+    spend = np.zeros(horizon + 1)
+    cash = 0.0
+    for sid, ids, fit in zip(plan.measures["site_id"], plan.measures["measures"],
+                             plan.measures["fit_year"], strict=True):
+        site = sites.loc[sid]
+        chosen = [table.get(m) for m in str(ids).split("+")]
+        if not keep.get(sid, False):
+            fails.append(f"site {sid} is disposed of but fits measures {ids}")
+        if any(m is None for m in chosen):
+            fails.append(f"site {sid} fits {ids}, not all in the measures table")
+            continue
+        fitted = set(str(site.get("measures_fitted", "") or "").split())
+        barred = fitted | set(str(site.get("measures_impossible", "") or "").split())
+        names = {m.measure for m in chosen}  # type: ignore[union-attr]
+        for m in chosen:
+            assert m is not None
+            if m.measure in barred or m.excludes & (names | fitted):
+                fails.append(f"site {sid} fits {m.measure}, which it already has, cannot "
+                             "take, or which excludes another of its measures")
+            if m.categories is not None and site["benchmark"] not in m.categories:
+                fails.append(f"site {sid} ({site['benchmark']}) fits {m.measure}, which does "
+                             "not suit its category")
+            if m.kind == "heat_pump" and site["heat_fuel"] not in ("gas", "oil"):
+                fails.append(f"site {sid} fits a heat pump but heats with {site['heat_fuel']}")
+        if int(fit) not in energy.fit_years:
+            fails.append(f"site {sid} fits measures in year {fit}, not one of fit_years")
+        elec, heat = float(site["electricity_kwh_pa"]), float(site["heat_kwh_pa"])
+        gia, fuel = float(site["gia_m2"]), str(site["heat_fuel"])
+        kinds = {"demand": 0, "heat_pump": 1, "pv": 2}
+        costs: list[tuple[float, int]] = []
+        for m in sorted(chosen, key=lambda m: kinds[m.kind]):  # type: ignore[union-attr]
+            assert m is not None
+            cost = m.capex_fixed_gbp + m.capex_gbp_per_m2 * gia
+            if m.kind == "demand":
+                elec, heat = elec * (1 - m.electricity_saving_share), \
+                    heat * (1 - m.heat_saving_share)
+            elif m.kind == "heat_pump":
+                cost += m.capex_gbp_per_kw * heat * m.boiler_efficiency / m.full_load_hours
+                elec, heat = elec + heat * m.boiler_efficiency / m.scop, 0.0
+            else:
+                kwp = m.kwp_per_m2_gia * gia
+                cost += m.capex_gbp_per_kwp * kwp
+                elec = max(0.0, elec - kwp * m.kwh_per_kwp)
+            costs.append((cost, m.lifetime_years))
+        use[sid] = (elec, heat, int(fit))
+        heat_price = prices.get("electricity" if fuel == "electric" else fuel, 0.0)
+        saving = ((float(site["electricity_kwh_pa"]) - elec) * prices["electricity"]
+                  + (float(site["heat_kwh_pa"]) - heat) * heat_price)
+        for year in range(int(fit), horizon + 1):
+            cash += saving / (1 + f.discount_rate) ** year
+        for cost, life in costs:
+            year = int(fit)
+            while year <= horizon:
+                spend[year] += cost * (1 + f.optimism_bias)
+                cash -= cost * (1 + f.optimism_bias) / (1 + f.discount_rate) ** year
+                last = year
+                year += life
+            left = last + life - 1 - horizon
+            if left > 0:
+                cash += cost * left / life / (1 + f.discount_rate) ** horizon
+    if energy.capital_gbp is not None and spend.sum() > energy.capital_gbp + 0.01:
+        fails.append(f"measures cost £{spend.sum():,.2f}, above [energy.budget] capital_gbp")
+    if energy.capital_gbp_per_year is not None and (
+            spend > energy.capital_gbp_per_year + 0.01).any():
+        fails.append("measures cost more than [energy.budget] capital_gbp_per_year in a year")
+    first_year = {sid: next((y for y in range(1, horizon + 1)
+                             if _year_start(f.start_date, y) >= row["lease_end"].date()),
+                            horizon + 1)
+                  if row["tenure"] == "leasehold" and not pd.isna(row["lease_end"]) else 1
+                  for sid, row in sites.iterrows()}
+    tonnes = np.zeros((2, horizon + 1))  # baseline, plan; by year
+    social = 0.0
+    offsets = energy.target.offset_gbp_per_tco2e if energy.target is not None else None
+    for sid, row in sites.iterrows():
+        fuel = str(row["heat_fuel"])
+        for year in range(1, horizon + 1):
+            c = start + year - 1
+            before = (row["electricity_kwh_pa"] * grid(c) + row["heat_kwh_pa"]
+                      * factor(fuel, c)) / 1000
+            after = before
+            if not keep[str(sid)] and year >= first_year[sid]:
+                after = 0.0
+            elif sid in use and year >= use[sid][2]:
+                after = (use[sid][0] * grid(c) + use[sid][1] * factor(fuel, c)) / 1000
+            tonnes[:, year] += (before, after)
+            social += (before - after) * value(c) / (1 + f.discount_rate) ** year
+            if offsets is not None and energy.target is not None and c >= energy.target.year:
+                cash -= offsets * after / (1 + f.discount_rate) ** year
+    target = energy.target
+    if target is not None and offsets is None:
+        allowed = target.share_of_baseline * tonnes[0, 1]
+        reached = tonnes[1, target.year - start + 1]
+        if reached > allowed + 1e-6:
+            fails.append(f"the estate emits {reached:,.3f} tCO2e in {target.year}, above the "
+                         f"target of {allowed:,.3f}")
+    if energy.fossil_heating_until is not None:
+        rule = energy.fossil_heating_until - start + 1
+        for sid, row in sites.iterrows():
+            if (keep[str(sid)] and row["heat_fuel"] in ("gas", "oil") and row["heat_kwh_pa"] > 0
+                    and not (sid in use and use[sid][1] == 0.0 and use[sid][2] <= rule)):
+                fails.append(f"site {sid} is kept and still heats with {row['heat_fuel']} in "
+                             f"{energy.fossil_heating_until}")
+    return cash, social
 
 
 def _finish(report: CheckReport, raise_on_failure: bool) -> CheckReport:

@@ -137,6 +137,11 @@ def site_columns() -> tuple[Column, ...]:
                doc="Receipt expected on disposal of a freehold"),
         Column("status", "enum", default="candidate", choices=settings.STATUSES,
                doc="candidate: the optimiser decides; retain / dispose: forced"),
+        Column("measures_fitted", "text", default="",
+               doc="Energy measures the building already has (measure ids, separated by "
+                   "spaces, e.g. led pv)"),
+        Column("measures_impossible", "text", default="",
+               doc="Energy measures it cannot take (e.g. glazing on a listed building)"),
     )
 
 

@@ -127,6 +127,8 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     zone_layers = _access_layers(fmap, estate, times, scenario, minutes, folium)
     _isochrones(fmap, estate, times, scenario, plan, isochrone_service, folium, cache_dir)
     _moves(fmap, estate, savings, folium)
+    if scenario.energy.active:
+        _measures(fmap, estate, savings, folium)
     owners = {o: SHAPES[k % len(SHAPES)] for k, o in enumerate(sorted(set(sites["owner"])))}
     _sites(fmap, estate, sites, savings.moves, owners, folium, plugins)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
@@ -264,6 +266,33 @@ def _moves(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
                  + (f", {m.share:.0%}" if m.share < 1 else ""))
         folium.PolyLine([[a.y, a.x], [b.y, b.x]], color="#6a3d9a", weight=2, opacity=0.8,
                         tooltip=label).add_to(layer)
+    layer.add_to(fmap)
+
+
+#: Name of the map layer of energy measures.
+MEASURES_LAYER = "Energy measures fitted"
+
+
+def _measures(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
+    """A ring at each site that fits measures: what, when, for how much, what it saves."""
+    layer = folium.FeatureGroup(name=MEASURES_LAYER, show=True)
+    pts = _lonlat(estate.sites.set_index("site_id").geometry)
+    table = savings.measures
+    for sid, rows in table.groupby("site_id", sort=True):
+        first = rows.iloc[0]
+        listed: list[Any] = list(rows.itertuples())
+        items = "".join(
+            f"<li>{_e(r.measure_name)}: {format_gbp(r.capex_gbp)}, saves "
+            f"{format_gbp(r.gbp_saved_pa)}/yr and {r.tco2e_saved_first_year:,.1f} tCO2e in "
+            f"its first year</li>" for r in listed)
+        text = (f"<b>{_e(first.site_name)}</b> ({_e(sid)}, {_e(first.owner)})<br>Measures "
+                f"fitted in {_e(first.fit_fin_year)}:<ul>{items}</ul>NPV of the measures: "
+                f"{format_gbp(float(rows['npv_gbp'].sum()))}")
+        point = pts[sid]
+        folium.CircleMarker([point.y, point.x], radius=11, color="#1a9850", weight=3,
+                            fill=False, tooltip=f"{_e(first.site_name)}: "
+                            f"{_e(', '.join(rows['measure_name']))}",
+                            popup=folium.Popup(text, max_width=320)).add_to(layer)
     layer.add_to(fmap)
 
 
@@ -451,12 +480,35 @@ def _summary(scenario: Scenario, plan: Plan, savings: Savings,
             f"<tr><th>NPV, {scenario.finance.horizon_years} years at "
             f"{scenario.finance.discount_rate:.1%}</th><td>{format_gbp(t['npv_gbp'])}</td></tr>"
             f"<tr><th>Carbon saved</th><td>{t['tco2e_saved_pa']:,.0f} tCO2e/yr</td></tr>"
+            + (_carbon_rows(scenario, t) if scenario.energy.active else "") +
             f"<tr><th>Sites kept / disposed</th><td>{t['sites_kept']} / "
             f"{t['sites_disposed']}</td></tr>"
             f"<tr><th>Solver</th><td>{_e(plan.status)}, {gap}"
             + "".join(f"<br><b>{_e(c)}</b>" for c in plan.caveats) + "</td></tr></table>"
             f'<table class="tpa-access"><tr><th>Within standard</th><th>before</th>'
             f"<th>after</th></tr>{rows}</table></div>")
+
+
+def _carbon_rows(scenario: Scenario, t: dict[str, Any]) -> str:
+    """The summary's energy rows: measures, their capital, emissions and the target."""
+    first, last = min(t["carbon_plan_tco2e_by_year"]), max(t["carbon_plan_tco2e_by_year"])
+    rows = (f"<tr><th>Energy measures</th><td>{t['measures_fitted']:,} fitted, "
+            f"{format_gbp(t['measures_capex_gbp'])} capital</td></tr>"
+            f"<tr><th>Emissions {first} / {last}</th><td>"
+            f"{t['carbon_plan_tco2e_by_year'][first]:,.0f} / "
+            f"{t['carbon_plan_tco2e_by_year'][last]:,.0f} tCO2e (no plan: "
+            f"{t['carbon_baseline_tco2e_by_year'][last]:,.0f} in {last})</td></tr>")
+    target = t.get("carbon_target")
+    if target is not None:
+        rows += (f"<tr><th>Carbon target {target['year']}</th><td>at most "
+                 f"{target['allowed_tco2e']:,.0f} tCO2e: "
+                 + ("met" if target["met"] else "not met")
+                 + (f" (offsets at {format_gbp(target['offset_gbp_per_tco2e'])}/t)"
+                    if target["offset_gbp_per_tco2e"] is not None else "") + "</td></tr>")
+    if scenario.energy.carbon_value != "none":
+        rows += (f"<tr><th>Carbon value (social, not cash)</th><td>"
+                 f"{format_gbp(t['social_carbon_value_gbp'])}</td></tr>")
+    return rows
 
 
 _CSS = """

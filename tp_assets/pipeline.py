@@ -177,7 +177,15 @@ def _needed_bytes(result: RunResult) -> int:
     coordinates = int(shapely.get_num_coordinates(zones.geometry.to_numpy()).sum())
     gpkg = 160_000 + 3 * sizes[0] + 24 * coordinates  # sizes[0]: the sites'
     csv = sum(sizes)
+    if result.scenario.energy.active:  # measures.csv, carbon.csv and four chart files
+        csv += sum(len(f.to_csv(index=False).encode()) for f in (money.measures, money.carbon))
+        csv += CHART_BYTES
     return csv + gpkg + 50_000
+
+
+#: Room the cost-curve and trajectory charts take (bytes): two offline pages of about
+#: 0.9 MB each (the chart library inlined) and two PNGs of about 0.4 MB, measured.
+CHART_BYTES = 3_000_000
 
 
 def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.Estate]:
@@ -378,7 +386,10 @@ def _versions() -> dict[str, str]:
 
 
 _DECIMALS = {"share": 6, "fte": 2, "area_m2": 2, "tco2e_saved_pa": 4,
-             "electricity_kwh_saved_pa": 1, "heat_kwh_saved_pa": 1}
+             "electricity_kwh_saved_pa": 1, "heat_kwh_saved_pa": 1, "generated_kwh_pa": 1,
+             "heat_pump_kw": 2, "pv_kwp": 2, "tco2e_saved_first_year": 4,
+             "tco2e_saved_horizon": 4, "baseline_tco2e": 4, "plan_tco2e": 4,
+             "saved_tco2e": 4}
 
 
 def _decimals(frame: pd.DataFrame) -> dict[str, int]:
@@ -386,6 +397,60 @@ def _decimals(frame: pd.DataFrame) -> dict[str, int]:
     out.update({c: d for c, d in _DECIMALS.items() if c in frame.columns})
     out.update({c: 6 for c in frame.columns if c.startswith("share")})
     return out
+
+
+def _energy_summary(scen: scenario_mod.Scenario) -> dict[str, Any]:
+    """The ``energy`` block of summary.json: the settings the measures were decided under."""
+    e = scen.energy
+    return {
+        "measures": [m.measure for m in e.measures],
+        "measures_file": e.measures_file.name if e.measures_file else "shipped",
+        "fit_years": list(e.fit_years), "carbon_value": e.carbon_value,
+        "carbon_values_source": "DESNZ, Valuation of energy use and greenhouse gas "
+        f"emissions for appraisal (2023), table 3, rebased to {e.price_base_year} prices",
+        "price_base_year": e.price_base_year, "grid_factors_source": e.grid_source,
+        "capital_gbp": e.capital_gbp, "capital_gbp_per_year": e.capital_gbp_per_year,
+        "target": None if e.target is None else dataclasses.asdict(e.target),
+        "fossil_heating_until": e.fossil_heating_until,
+        "social_line": "carbon values are a social benefit, reported apart: never in "
+        "npv_gbp or cashflow.csv" + ("; the objective adds them" if e.carbon_value != "none"
+                                     else ""),
+    }
+
+
+def write_energy(result: RunResult, folder: Path) -> None:
+    """Write measures.csv, carbon.csv, the cost curve and the carbon trajectory charts.
+
+    Parameters
+    ----------
+    result
+        The run.
+    folder
+        An existing (temporary) folder.
+    """
+    from tp_assets import charts
+
+    money, scen = result.savings, result.scenario
+    io.write_csv(money.measures, folder / "measures.csv", decimals=_decimals(money.measures))
+    io.write_csv(money.carbon, folder / "carbon.csv", decimals=_decimals(money.carbon))
+    m = money.measures
+    curve = pd.DataFrame({
+        "label": m["site_id"].astype(str) + " " + m["measure_name"].astype(str),
+        "tco2e_pa": m["tco2e_saved_horizon"] / (scen.finance.horizon_years - m["fit_year"] + 1),
+        "gbp_per_tco2e": m["gbp_per_tco2e"]})
+    curve = curve[(curve["tco2e_pa"] > 0) & curve["gbp_per_tco2e"].notna()]
+    charts.write_macc(curve.reset_index(drop=True), folder / "macc.png", folder / "macc.html",
+                      f"{scen.name}: cost of each tonne the measures save")
+    by_year = money.carbon.groupby("calendar_year")[["baseline_tco2e", "plan_tco2e"]].sum()
+    path = pd.DataFrame({"year": by_year.index.astype(int),
+                         "baseline_tco2e": by_year["baseline_tco2e"].to_numpy(),
+                         "plan_tco2e": by_year["plan_tco2e"].to_numpy()})
+    target = money.totals.get("carbon_target")
+    if target is not None:
+        path["target_tco2e"] = np.where(path["year"] >= target["year"],
+                                        target["allowed_tco2e"], np.nan)
+    charts.write_trajectory(path, folder / "carbon.png", folder / "carbon.html",
+                            f"{scen.name}: the estate's emissions a year")
 
 
 def write_results(result: RunResult, folder: Path) -> None:
@@ -460,6 +525,9 @@ def write_results(result: RunResult, folder: Path) -> None:
         "inputs": inputs, "versions": _versions(),
         "warnings": result.warnings, "notes": est.notes,
     }
+    if scen.energy.active:
+        summary["energy"] = _energy_summary(scen)
+        write_energy(result, folder)
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
                                          encoding="utf-8")
     # what differs between two runs of the same inputs: kept apart from the results

@@ -18,6 +18,7 @@ from tp_assets import settings
 from tp_assets._errors import InputError
 from tp_assets._toml import Sources, check_keys, line_of, locate, read_toml, shown
 from tp_assets.finance import Finance
+from tp_assets.measures import CARBON_SERIES, Energy, Target, deflator_years
 from tp_assets.suitability import HostRule, Suitability
 from tp_assets.suitability import default as suitability_default
 
@@ -206,9 +207,9 @@ class Scenario:
         Access standard per service type.
     description
         Free text.
-    finance, rules, caps, solver
+    finance, rules, caps, solver, energy
         See :class:`~tp_assets.finance.Finance`, :class:`Rules`, :class:`Caps`,
-        :class:`SolverSettings`.
+        :class:`SolverSettings`, :class:`~tp_assets.measures.Energy`.
     retain, dispose
         Site ids forced to be kept / disposed (on top of the sites' ``status``).
     retain_all
@@ -229,6 +230,7 @@ class Scenario:
     rules: Rules = field(default_factory=Rules)
     caps: Caps = field(default_factory=Caps)
     solver: SolverSettings = field(default_factory=SolverSettings)
+    energy: Energy = field(default_factory=Energy)
     retain: tuple[str, ...] = ()
     dispose: tuple[str, ...] = ()
     retain_all: bool = False
@@ -246,7 +248,7 @@ class Scenario:
 
 
 TOP_KEYS = ("name", "description", "extends", "place", "network", "standards", "finance",
-            "rules", "caps", "solver", "status")
+            "rules", "caps", "solver", "status", "energy")
 BACKENDS: tuple[str, ...] = ("highs", "scip", "cpsat")
 NETWORK_KEYS = ("source", "path", "network_type")
 STANDARD_KEYS = ("max_minutes", "mode", "demand", "rule", "coverage")
@@ -305,6 +307,7 @@ def load(path: str | Path) -> Scenario:
     rules = _rules(r, r.table(data, "rules"))
     caps = _caps(r, r.table(data, "caps"))
     solver = _solver(r, r.table(data, "solver"))
+    energy = _energy(r, r.table(data, "energy"), base, finance)
     status = r.table(data, "status")
     r.keys(status, ("retain", "dispose", "retain_all"), "status")
     retain_all = r.get(status, "retain_all", bool, False, "status", "true or false")
@@ -322,7 +325,8 @@ def load(path: str | Path) -> Scenario:
     assert place is not None
     return Scenario(name=name, path=path, place=place, network=network, standards=standards,
                     description=str(data.get("description", "")), finance=finance,
-                    rules=rules, caps=caps, solver=solver, retain=retain, dispose=dispose,
+                    rules=rules, caps=caps, solver=solver, energy=energy, retain=retain,
+                    dispose=dispose,
                     retain_all=retain_all, sources=tuple(sources))
 
 
@@ -548,6 +552,117 @@ def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
         max_disposals=r.get(t, "max_disposals", int, None, "caps",
                             "a whole number of sites, 0 or more", minimum=0),
         min_sites_per_owner=mins)
+
+
+ENERGY_KEYS = ("measures", "fit_years", "carbon_value", "price_base_year", "grid_factors",
+               "budget", "target", "rules")
+
+
+def _energy(r: _Reader, t: dict[str, Any], base: Path, finance: Finance) -> Energy:
+    """``[energy]``: measures, carbon values, budgets, a target and a fuel rule."""
+    from tp_assets import measures as me
+
+    r.keys(t, ENERGY_KEYS, "energy")
+    d = Energy()
+    first, last = finance.start_date.year, finance.start_date.year + finance.horizon_years - 1
+    horizon = (f"the appraisal's years, {first} to {last} ([finance] start_date and "
+               "horizon_years)")
+    chosen: tuple[me.Measure, ...] = ()
+    file = None
+    given = t.get("measures", False)
+    if given is True:
+        chosen = me.shipped_measures()
+    elif isinstance(given, str) and given:
+        file = base / given
+        if not file.exists():
+            r.problems.append(f"{r.where('measures', 'energy')}measures file {given!r} not "
+                              f"found (looked for {file}); paths are relative to the scenario "
+                              "file, or write measures = true for the shipped table")
+        else:
+            try:
+                chosen = me.read_measures(file)
+            except InputError as exc:
+                r.problems += exc.problems
+    elif given is not False:
+        r.problems.append(f"{r.where('measures', 'energy')}measures = {shown(given)} must be "
+                          'true (the shipped table), false, or a CSV path, e.g. measures = '
+                          '"my_measures.csv"')
+    years = r.get(t, "fit_years", list, list(d.fit_years), "energy",
+                  "a list of appraisal years, e.g. fit_years = [1, 3]")
+    if not years or not all(isinstance(y, int) and not isinstance(y, bool)
+                            and 1 <= y <= finance.horizon_years for y in years):
+        r.problems.append(f"{r.where('fit_years', 'energy')}fit_years = {shown(years)} must "
+                          f"list appraisal years from 1 to {finance.horizon_years} "
+                          "([finance] horizon_years), e.g. fit_years = [1, 3]")
+        years = list(d.fit_years)
+    series = r.get(t, "carbon_value", str, d.carbon_value, "energy",
+                   "one of " + ", ".join(CARBON_SERIES))
+    if series not in CARBON_SERIES:
+        r.problems.append(f"{r.where('carbon_value', 'energy')}carbon_value = {shown(series)} "
+                          f"must be one of {', '.join(CARBON_SERIES)} (the appraisal carbon "
+                          "value series; none leaves carbon out of the objective)")
+        series = d.carbon_value
+    low, high = deflator_years()
+    price_base = r.get(t, "price_base_year", int, d.price_base_year, "energy",
+                       f"a year from {low} to {high} (the GDP deflator's years)",
+                       minimum=low, maximum=high)
+    grid, grid_source = d.grid_kg_per_kwh, d.grid_source
+    grid_file = r.get(t, "grid_factors", str, None, "energy",
+                      'a CSV path, e.g. grid_factors = "grid.csv"')
+    if grid_file:
+        path = base / grid_file
+        try:
+            grid, grid_source = me.read_grid(path), f"scenario: {grid_file}"
+        except InputError as exc:
+            r.problems += [f"{r.where('grid_factors', 'energy')}{p}" for p in exc.problems]
+    budget = r.table(t, "budget", "energy")
+    r.keys(budget, ("capital_gbp", "capital_gbp_per_year"), "energy.budget")
+    money = {key: r.get(budget, key, _NUMBER, None, "energy.budget",
+                        "a sum in GBP, 0 or more, written without quotes, e.g. "
+                        f"{key} = 2000000", minimum=0.0)
+             for key in ("capital_gbp", "capital_gbp_per_year")}
+    target = None
+    raw = r.table(t, "target", "energy")
+    r.keys(raw, ("year", "share_of_baseline", "offset_gbp_per_tco2e"), "energy.target")
+    if raw:
+        where = f"{locate(r.sources, '', 'energy.target')}: [energy.target]"
+        year = r.get(raw, "year", int, None, "energy.target", f"a calendar year within {horizon}")
+        if "year" not in raw:
+            r.problems.append(f"{where} needs year = <calendar year>, e.g. year = {first + 3}")
+        elif year is not None and not first <= year <= last:
+            r.problems.append(f"{r.where('year', 'energy.target')}year = {year} is outside "
+                              f"{horizon}; pick a year within them or lengthen horizon_years")
+            year = None
+        share = r.get(raw, "share_of_baseline", _NUMBER, None, "energy.target",
+                      "a share between 0 and 1 (0 = net zero, 0.5 = half the baseline)",
+                      minimum=0.0, maximum=1.0)
+        if "share_of_baseline" not in raw:
+            r.problems.append(f"{where} needs share_of_baseline = <0-1>, e.g. "
+                              "share_of_baseline = 0.5 (0 = net zero)")
+        offset = r.get(raw, "offset_gbp_per_tco2e", _NUMBER, None, "energy.target",
+                       "a price in GBP per tCO2e, 0 or more", minimum=0.0)
+        if offset is not None and share not in (None, 0, 0.0):
+            r.problems.append(f"{r.where('offset_gbp_per_tco2e', 'energy.target')}offsets "
+                              "buy every tonne still emitted, so they go with net zero: set "
+                              "share_of_baseline = 0, or drop offset_gbp_per_tco2e for a hard "
+                              "target")
+        if year is not None and share is not None:
+            target = Target(int(year), float(share),
+                            None if offset is None else float(offset))
+    rules = r.table(t, "rules", "energy")
+    r.keys(rules, ("fossil_heating_until",), "energy.rules")
+    fossil = r.get(rules, "fossil_heating_until", int, None, "energy.rules",
+                   f"a calendar year within {horizon}")
+    if fossil is not None and not first <= fossil <= last:
+        r.problems.append(f"{r.where('fossil_heating_until', 'energy.rules')}"
+                          f"fossil_heating_until = {fossil} is outside {horizon}; pick a year "
+                          "within them")
+        fossil = None
+    return Energy(measures=chosen, measures_file=file, fit_years=tuple(sorted(set(years))),
+                  carbon_value=series, price_base_year=price_base, grid_kg_per_kwh=grid,
+                  grid_source=grid_source, capital_gbp=money["capital_gbp"],
+                  capital_gbp_per_year=money["capital_gbp_per_year"], target=target,
+                  fossil_heating_until=fossil)
 
 
 #: ``[solver]`` keys of whole numbers: (smallest, largest, what they count).

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import pandas as pd
 
 from tp_assets import finance as fin
+from tp_assets import measures as me
 from tp_assets._errors import InputError, shortlist
 from tp_assets._toml import Sources, locate, locate_value, suggest
 from tp_assets.access import TravelTimes, sites_offering, walk_minutes_between
 from tp_assets.estate import Estate, tm46_benchmarks
-from tp_assets.optimise.problem import AccessRule, Problem
+from tp_assets.optimise.problem import AccessRule, OptionRow, OptionSet, Problem
 from tp_assets.scenario import Scenario
 
 
@@ -234,9 +236,13 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
             group_zones=[[str(zone_ids[z]) for z in zs] for zs in members],
             total_demand=float(demand.sum()), max_minutes=st.max_minutes, demand=st.demand))
     conflicts = [(type_code[a], type_code[b]) for a, b in scenario.rules.incompatible]
+    disposal_value, base_value, options = energy_terms(
+        sites, values["vacate_year"].to_numpy(dtype=int), scenario,
+        values["npv_gbp"].to_numpy(dtype=float),
+        estate.files["sites"].name if "sites" in estate.files else "sites")
     return Problem(
         site_ids=site_ids, service_ids=services["service_id"].to_numpy(dtype=object),
-        disposal_value=values["npv_gbp"].to_numpy(dtype=float), capacity=capacity,
+        disposal_value=disposal_value, capacity=capacity,
         keep_fixed=keep_fixed, area=area, splittable=services["splittable"].to_numpy(bool),
         current=current, service_type=service_type, type_names=types,
         pair_service=pair_service, pair_site=pair_site, pair_cost=pair_cost,
@@ -245,7 +251,122 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
         site_owner=sites["owner"].map(owner_code).to_numpy(dtype=int), owner_names=owners,
         min_sites_per_owner={owner_code[o]: n for o, n in
                              scenario.caps.min_sites_per_owner.items()},
-        seen_conflicts=seen, movable=movable, barred=barred)
+        seen_conflicts=seen, movable=movable, barred=barred, base_value=base_value,
+        options=options)
+
+
+def energy_terms(sites: pd.DataFrame, vacate: np.ndarray, scenario: Scenario,
+                 disposal_value: np.ndarray, sites_file: str = "sites"
+                 ) -> tuple[np.ndarray, np.ndarray | None, OptionSet | None]:
+    """What the scenario's ``[energy]`` adds to the problem.
+
+    Disposing of a site also saves, where carbon is valued, the carbon value of its
+    emissions from its vacate year, and with a net-zero target and offsets, the
+    offsets it would buy. Each site's measures become options; without rules that tie
+    them together, a site's best option is folded in (its value is part of every
+    plan that keeps the site: ``base_value`` gains it and ``disposal_value`` loses
+    it). With such rules (a budget, a hard target, a fuel rule) the options and the
+    rules' rows go into the model.
+
+    Parameters
+    ----------
+    sites
+        Sites table (index 0..n-1).
+    vacate
+        Vacate year of each site (1-based; horizon + 1 where never).
+    scenario
+        The scenario (finance and energy).
+    disposal_value
+        NPV of disposing of each site without energy terms (GBP).
+    sites_file
+        Name of the sites file, for messages.
+
+    Returns
+    -------
+    disposal_value, base_value, options
+    """
+    energy, f = scenario.energy, scenario.finance
+    target = energy.target
+    if not energy.measures and energy.carbon_value == "none" and target is None \
+            and energy.fossil_heating_until is None:
+        return disposal_value, None, None
+    horizon = f.horizon_years
+    years = np.arange(1, horizon + 1)
+    disc = f.discount(years)
+    emitted = me.emissions(sites, energy, f)  # sites x years, tCO2e
+    gone = years[None, :] >= vacate[:, None]  # years a disposed site no longer emits
+    value = np.array([me.carbon_value(energy.carbon_value, me.calendar_year(f, int(t)),
+                                      energy.price_base_year) for t in years])
+    disposal_value = disposal_value + (emitted * gone * value * disc).sum(axis=1)
+    base = np.zeros(len(sites))
+    price = target.offset_gbp_per_tco2e if target is not None else None
+    target_t = None if target is None else target.year - f.start_date.year + 1
+    if price is not None and target_t is not None:
+        after = years >= target_t
+        disposal_value = disposal_value + price * (emitted * gone * after * disc).sum(axis=1)
+        base -= price * (emitted * after * disc).sum(axis=1)
+    opts = me.options(sites, energy, f, sites_file) if energy.measures else None
+    table = opts.table if opts is not None else None
+    site = (np.zeros(0, dtype=int) if table is None
+            else table["site"].to_numpy(dtype=int))
+    option_value = (np.zeros(0) if table is None else table["value_gbp"].to_numpy(dtype=float))
+    rows: list[OptionRow] = []
+    index = np.arange(len(site))
+    texts = scenario.texts
+    if opts is not None and energy.capital_gbp is not None:
+        where = at_line(texts, 'capital_gbp', 'energy.budget')
+        rows.append(OptionRow("capital", None, f"[energy.budget] capital_gbp = "
+                              f"{energy.capital_gbp:,.0f}{where}",
+                              index, opts.capex_by_year.sum(axis=1), np.zeros(0, dtype=int),
+                              np.zeros(0), float(energy.capital_gbp)))
+    if opts is not None and energy.capital_gbp_per_year is not None:
+        where = at_line(texts, 'capital_gbp_per_year', 'energy.budget')
+        for t in years:
+            spend = opts.capex_by_year[:, t - 1]
+            if spend.any():
+                rows.append(OptionRow(
+                    "capital_year", int(t), f"[energy.budget] capital_gbp_per_year = "
+                    f"{energy.capital_gbp_per_year:,.0f}{where} in {f.fin_year(int(t))}",
+                    index, spend, np.zeros(0, dtype=int), np.zeros(0),
+                    float(energy.capital_gbp_per_year)))
+    if target is not None and price is None and target_t is not None:
+        at_t = emitted[:, target_t - 1]
+        out = vacate <= target_t  # disposing of these stops their emissions by then
+        baseline = float(emitted[:, 0].sum())
+        allowed = target.share_of_baseline * baseline
+        cut = (np.zeros(0) if opts is None else opts.cut_by_year[:, target_t - 1])
+        rows.append(OptionRow(
+            "carbon", target_t,
+            f"the carbon target{at_line(texts, 'year', 'energy.target')}: estate emissions in "
+            f"{target.year} at most {allowed:,.1f} tCO2e ({target.share_of_baseline:.0%} of "
+            f"the {baseline:,.1f} tCO2e of {f.start_date.year})",
+            index, -cut, np.flatnonzero(out), at_t[out],
+            allowed - float(at_t[~out].sum())))
+    if energy.fossil_heating_until is not None:
+        rule_t = energy.fossil_heating_until - f.start_date.year + 1
+        where = at_line(texts, 'fossil_heating_until', 'energy.rules')
+        fossil = (sites["heat_fuel"].isin(me.FOSSIL_FUELS).to_numpy()
+                  & (sites["heat_kwh_pa"].to_numpy(dtype=float) > 0))
+        removes = (np.zeros(0, dtype=bool) if table is None else
+                   table["removes_fossil"].to_numpy(dtype=bool)
+                   & (table["fit_year"].to_numpy(dtype=int) <= rule_t))
+        for b in np.flatnonzero(fossil):
+            on = np.flatnonzero((site == b) & removes)
+            rows.append(OptionRow(
+                "fossil", int(b), f"[energy.rules] fossil_heating_until = "
+                f"{energy.fossil_heating_until}{where}", on, np.ones(len(on)),
+                np.array([b]), np.array([-1.0]), 0.0, ">="))
+    if table is None and not rows:
+        return disposal_value, base, None
+    measures = [] if table is None else table["measures"].astype(str).tolist()
+    fit = np.zeros(0, dtype=int) if table is None else table["fit_year"].to_numpy(dtype=int)
+    options = OptionSet(site, option_value, measures, fit, rows)
+    if not rows:  # each site's one option, folded in
+        folded = np.zeros(len(sites))
+        np.add.at(folded, site, option_value)
+        base += folded
+        disposal_value = disposal_value - folded
+    return disposal_value, base, options
 
 
 def _tm46_categories() -> set[str]:

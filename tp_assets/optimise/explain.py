@@ -23,7 +23,7 @@ from tp_assets.access import TravelTimes, walk_minutes_between
 from tp_assets.estate import Estate
 from tp_assets.optimise.adapter import at_line, build_problem, forced_by
 from tp_assets.optimise.model import Model, reason
-from tp_assets.optimise.problem import Problem
+from tp_assets.optimise.problem import OptionRow, Problem
 from tp_assets.optimise.search import feasible_start
 from tp_assets.scenario import Scenario, SolverSettings
 from tp_assets.suitability import Suitability
@@ -287,6 +287,9 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
             out.append(f"{owner} cannot keep its minimum of {p.min_sites_per_owner[int(key)]} "
                        f"sites{at_line(sources, owner, 'caps.min_sites_per_owner')} (short by "
                        f"{_up(value)})")
+        elif kind in ("capital", "capital_year", "carbon", "fossil"):
+            assert p.options is not None
+            out.append(_energy_words(p, p.options.rows[int(key)], value, names))
         elif kind == "conflict":
             t1, t2, b = key
             out.append(f"{p.type_names[t1]} and {p.type_names[t2]} would have to share "
@@ -295,6 +298,23 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
     if not out:
         return ["the solver reported the rules infeasible but no single rule gives way"], heading
     return out, heading
+
+
+def _energy_words(problem: Problem, row: OptionRow, shortfall: float,
+                  names: dict[str, str]) -> str:
+    """What a rule over measures that gives way says, and by how much it falls short."""
+    if row.kind == "carbon":
+        return (f"{row.words} cannot be met with the other rules: the estate would still "
+                f"emit {shortfall:,.1f} tCO2e too much that year; more capital for measures, "
+                "a later target year, or disposing of more of the largest emitters would "
+                "close it")
+    if row.kind == "fossil":
+        b = int(row.key or 0)
+        return (f"{row.words}: {_why_not(problem, b, names)} would still heat with gas or "
+                "oil; it can take no heat pump within the other rules (none suits it, or "
+                "the budget cannot pay for one), and it cannot be disposed of")
+    return (f"{row.words} is too low by £{_up(shortfall):,} for the measures the other rules "
+            "require")
 
 
 def explain_both(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,

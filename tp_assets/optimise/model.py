@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tp_assets.optimise.problem import Problem, clean_shares, minimal_groups
+from tp_assets.optimise.problem import OptionRow, Problem, clean_shares, minimal_groups
 from tp_assets.scenario import SolverSettings
 
 
@@ -175,6 +175,29 @@ class Model:
             if elastic:
                 expr = expr + self._slack("owner", owner, float(minimum))
             m.add_linear_constraint(expr >= float(minimum))
+        self.z: list[Any] = []
+        options = p.coupled_options
+        option_value = 0.0
+        if options is not None:
+            self.z = [m.add_binary_variable(name=f"measures[{p.site_ids[b]},{ids}@{year}]")
+                      for b, ids, year in zip(options.site, options.measures,
+                                              options.fit_year, strict=True)]
+            for b in np.unique(options.site):  # at most one option, on a kept site
+                at = np.flatnonzero(options.site == b)
+                m.add_linear_constraint(fast_sum(self.z[k] for k in at) <= self.x[int(b)])
+            for r_index, row in enumerate(options.rows):
+                expr = _row_expr(row, self.z, self.x)
+                if elastic:  # keyed by the row's index in options.rows
+                    most = float(np.abs(row.option_coef).sum() + np.abs(row.site_coef).sum()
+                                 + abs(row.rhs))
+                    slack = self._slack(row.kind, r_index, most)
+                    expr = expr - slack if row.sense == "<=" else expr + slack
+                if row.sense == "<=":
+                    m.add_linear_constraint(expr <= row.rhs)
+                else:
+                    m.add_linear_constraint(expr >= row.rhs)
+            option_value = fast_sum(float(v) * z for v, z in zip(options.value, self.z,
+                                                                   strict=True) if v != 0.0)
         if elastic:  # fewest rows giving way (then least_slack())
             self.gives_way = fast_sum((_UNPLACED_WEIGHT if kind == "unplaced" else 1.0) * gives
                                       for _, gives, kind, _, _ in self.slacks)
@@ -182,9 +205,12 @@ class Model:
         else:
             value = fast_sum(float(p.disposal_value[b]) * (1.0 - self.x[b])
                              for b in range(p.n_sites) if p.disposal_value[b] != 0.0)
-            m.maximize(value - spend)
-        self.size = {"variables": len(self.x) + len(self.y) + len(self.h),
+            base = 0.0 if p.base_value is None else float(p.base_value.sum())
+            m.maximize(value - spend + option_value + base)
+        self.size = {"variables": len(self.x) + len(self.y) + len(self.h) + len(self.z),
                      "keep_variables": len(self.x), "placement_variables": len(self.y)}
+        if self.z:
+            self.size["measure_variables"] = len(self.z)
 
     def least_slack(self, gives_way: float) -> None:
         """Elastic model: keep to ``gives_way`` (the fewest found), minimise the slack.
@@ -215,8 +241,19 @@ class Model:
         return keep, clean_shares(self.p, np.asarray(result.variable_values(self.y),
                                                      dtype=float))
 
-    def hint(self, start: tuple[np.ndarray, np.ndarray] | None) -> Any:
-        """A solution hint: ``start`` (keep flags, pair shares), else the status quo."""
+    def taken(self, result: Any) -> np.ndarray:
+        """Indices of the options a solved model takes (none where the model has none)."""
+        if not self.z:
+            return np.zeros(0, dtype=int)
+        return np.flatnonzero(np.asarray(result.variable_values(self.z)) > 0.5)
+
+    def hint(self, start: tuple[np.ndarray, np.ndarray] | None,
+             solver: SolverSettings | None = None) -> Any:
+        """A solution hint: ``start`` (keep flags, pair shares), else the status quo.
+
+        Where the model decides measures, the options :func:`choose_options` takes for
+        the hinted keep flags are hinted with them (none where it finds no choice).
+        """
         p = self.p
         if (p.current < 0).any() or self.elastic:
             return None
@@ -233,6 +270,12 @@ class Model:
         for (t, b), var in self.h.items():
             ks = (p.pair_site == b) & (p.service_type[p.pair_service] == t)
             values[var] = 1.0 if (share[ks] > 0).any() else 0.0
+        if self.z:
+            chosen = choose_options(p, np.asarray(keep, dtype=bool), solver or SolverSettings())
+            if chosen is not None:
+                on = set(chosen[0].tolist())
+                for k, var in enumerate(self.z):
+                    values[var] = 1.0 if k in on else 0.0
         return self.mo.SolutionHint(variable_values=values)
 
     def solve(self, solver: SolverSettings, *, node_limit: int | None = None,
@@ -277,7 +320,7 @@ class Model:
         else:  # one thread: a multi-threaded search is not reproducible
             kwargs["threads"] = 1
         params = mathopt.SolveParameters(**kwargs)
-        guess = self.hint(start) if hint else None
+        guess = self.hint(start, solver) if hint else None
         if values is not None:
             guess = mathopt.SolutionHint(variable_values=values)
         model_params = (mathopt.ModelSolveParameters(solution_hints=[guess]) if guess
@@ -285,6 +328,88 @@ class Model:
         backend = getattr(mathopt.SolverType, _BACKENDS[solver.backend])
         with _native_stdout_silenced():
             return mathopt.solve(self.model, backend, params=params, model_params=model_params)
+
+
+def _row_expr(row: OptionRow, z: list[Any], x: list[Any]) -> Any:
+    """The left-hand side of an option row over option variables ``z`` and keep flags ``x``."""
+    from ortools.math_opt.python import mathopt
+
+    terms = [float(c) * z[int(k)] for k, c in zip(row.option_index, row.option_coef,
+                                                   strict=True) if c != 0.0]
+    terms += [float(c) * x[int(b)] for b, c in zip(row.site_index, row.site_coef, strict=True)
+              if c != 0.0]
+    return mathopt.fast_sum(terms) if terms else mathopt.LinearSum([])
+
+
+def choose_options(problem: Problem, keep: np.ndarray, solver: SolverSettings
+                   ) -> tuple[np.ndarray, float] | None:
+    """The best options a plan's kept sites can take under the rules that tie them.
+
+    A small model of the options alone (the keep flags fixed), solved to a proved
+    optimum within ``solver.exact_nodes`` nodes, so the choice is a function of the
+    keep flags: the measures every search's plans carry. Where no rule ties options
+    together, each kept site's one option (:func:`~.problem.options_taken`).
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep
+        Keep flag per site.
+    solver
+        Seed, backend and work budget.
+
+    Returns
+    -------
+    (indices, value) or None
+        The options taken and their value (GBP); ``None`` where no choice keeps every
+        rule (a carbon target out of reach with these sites, say).
+    """
+    from tp_assets.optimise.problem import options_taken
+
+    o = problem.options
+    if o is None:
+        return np.zeros(0, dtype=int), 0.0
+    if not o.coupled:
+        taken = options_taken(problem, keep)
+        return taken, 0.0  # already in base_value
+    from ortools.math_opt.python import mathopt
+
+    m = mathopt.Model(name="tp-assets measures")
+    live = np.flatnonzero(keep[o.site])
+    z: list[Any] = [None] * len(o.site)
+    for k in live:
+        z[k] = m.add_binary_variable()
+    for b in np.unique(o.site[live]):
+        m.add_linear_constraint(mathopt.fast_sum(z[k] for k in live[o.site[live] == b]) <= 1.0)
+    for row in o.rows:
+        on = keep[row.site_index]
+        rhs = row.rhs - float(row.site_coef[on].sum())
+        terms = [float(c) * z[int(k)] for k, c in zip(row.option_index, row.option_coef,
+                                                       strict=True)
+                 if c != 0.0 and z[int(k)] is not None]
+        expr = mathopt.fast_sum(terms) if terms else mathopt.LinearSum([])
+        if row.sense == "<=":
+            if not terms and rhs < -1e-9:
+                return None
+            m.add_linear_constraint(expr <= rhs)
+        else:
+            if not terms and rhs > 1e-9:
+                return None
+            m.add_linear_constraint(expr >= rhs)
+    m.maximize(mathopt.fast_sum(float(o.value[k]) * z[k] for k in live) if len(live)
+               else mathopt.LinearSum([]))
+    params = mathopt.SolveParameters(random_seed=solver.seed, relative_gap_tolerance=1e-9,
+                                     node_limit=int(solver.exact_nodes))
+    with _native_stdout_silenced():
+        result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params)
+    if not result.has_primal_feasible_solution():
+        return None
+    if not len(live):
+        return np.zeros(0, dtype=int), 0.0
+    values = np.asarray(result.variable_values([z[k] for k in live]), dtype=float)
+    taken = live[values > 0.5]
+    return taken, float(o.value[taken].sum())
 
 
 def stopped_by_clock(result: Any) -> bool:

@@ -141,7 +141,8 @@ def restrict(problem: Problem, part: Part, rules: list[AccessRule], caps: Caps) 
         max_one_off_gbp=one_off, max_disposals=disposals,
         site_owner=sub(p.site_owner, part.sites), min_sites_per_owner=minimums,
         seen_conflicts=[], movable=sub(p.movable, part.services),
-        barred=sub(p.barred, part.services))
+        barred=sub(p.barred, part.services), base_value=sub(p.base_value, part.sites),
+        options=None)  # (parts are searched only where no rule ties measures together)
 
 
 def _groups(rule: AccessRule, part: Part, n_sites: int) -> np.ndarray:

@@ -52,6 +52,69 @@ class AccessRule:
 
 
 @dataclass
+class OptionRow:
+    """One rule over the measure options (and the keep decisions) of a problem.
+
+    ``sum(option_coef * z[option_index]) + sum(site_coef * x[site_index])`` is at most
+    (``sense`` ``"<="``) or at least (``">="``) ``rhs``, where ``z`` says which options
+    are taken and ``x`` which sites are kept.
+
+    Attributes
+    ----------
+    kind
+        ``{"capital", "capital_year", "carbon", "fossil"}``.
+    key
+        The year (appraisal, 1-based) or site index the row is about.
+    words
+        What the rule says, in the scenario's words (for explanations).
+    """
+
+    kind: str
+    key: int | None
+    words: str
+    option_index: np.ndarray
+    option_coef: np.ndarray
+    site_index: np.ndarray
+    site_coef: np.ndarray
+    rhs: float
+    sense: str = "<="
+
+
+@dataclass
+class OptionSet:
+    """The energy measures a plan may fit: options (a bundle of measures and a year) per site.
+
+    Attributes
+    ----------
+    site
+        Site index of each option; a site takes at most one, and only if kept.
+    value
+        Each option's value (GBP: discounted cash, plus carbon valued where the
+        scenario says so).
+    measures
+        Each option's measure ids joined by ``+``, e.g. ``"led+pv"``.
+    fit_year
+        Each option's appraisal year of fitting (1-based).
+    rows
+        Rules that tie options together (budgets, a carbon target, a fuel rule). With
+        none, each site's single option is already folded into
+        :attr:`Problem.base_value` and :attr:`Problem.disposal_value`, and the model has
+        no option variables.
+    """
+
+    site: np.ndarray
+    value: np.ndarray
+    measures: list[str]
+    fit_year: np.ndarray
+    rows: list[OptionRow] = field(default_factory=list)
+
+    @property
+    def coupled(self) -> bool:
+        """Whether rules tie the options together (the model then decides them)."""
+        return bool(self.rows)
+
+
+@dataclass
 class Problem:
     r"""A co-location and disposal problem in arrays.
 
@@ -113,6 +176,12 @@ class Problem:
     barred
         Whether ``[rules] not_hosted`` forbids each service's type at its own site today
         (it must move), for messages; ``None`` where unknown.
+    base_value
+        Value (GBP) every plan gets from each site whatever is decided (the measures
+        a kept site would take, less the offsets it would buy, as folded into
+        ``disposal_value``); ``None``: none.
+    options
+        Energy measures to decide with the plan; ``None``: none.
     """
 
     site_ids: np.ndarray
@@ -138,6 +207,13 @@ class Problem:
     seen_conflicts: list[str] = field(default_factory=list)
     movable: np.ndarray | None = None
     barred: np.ndarray | None = None
+    base_value: np.ndarray | None = None
+    options: OptionSet | None = None
+
+    @property
+    def coupled_options(self) -> OptionSet | None:
+        """The options where rules tie them together (the model decides them), else ``None``."""
+        return self.options if self.options is not None and self.options.coupled else None
 
     @property
     def n_sites(self) -> int:
@@ -185,6 +261,10 @@ class Plan:
     work
         The work the search did: branch-and-bound nodes, neighbourhood rounds, and the
         site the search was split on (``None`` where it was not).
+    measures
+        The energy measures the plan fits: ``site_id``, ``measures`` (ids joined by
+        ``+``) and ``fit_year`` (appraisal year, 1-based), one row per site that takes
+        any; empty where the scenario has none.
     """
 
     site_ids: np.ndarray
@@ -201,6 +281,7 @@ class Plan:
     found_by: str = "solver"
     stopped_by_clock: bool = False
     work: dict[str, int | str | None] = field(default_factory=dict)
+    measures: pd.DataFrame = field(default_factory=lambda: no_measures())
 
     @property
     def disposed(self) -> list[str]:
@@ -269,6 +350,9 @@ SHARE_EPS = 1e-7
 def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:
     """NPV of a plan against the status quo (GBP): disposal values less one-off costs.
 
+    Where measures are decided with the plan and rules tie them together, their value is
+    added by the search (:func:`tp_assets.optimise.model.choose_options`).
+
     Parameters
     ----------
     problem
@@ -276,7 +360,38 @@ def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:
     keep, share
         Keep flag per site and share per candidate pair.
     """
-    return float(problem.disposal_value[~keep].sum() - share @ problem.pair_cost)
+    base = 0.0 if problem.base_value is None else float(problem.base_value.sum())
+    return float(problem.disposal_value[~keep].sum() - share @ problem.pair_cost + base)
+
+
+def no_measures() -> pd.DataFrame:
+    """An empty :attr:`Plan.measures` table."""
+    return pd.DataFrame({"site_id": pd.Series(dtype=str), "measures": pd.Series(dtype=str),
+                         "fit_year": pd.Series(dtype=int)})
+
+
+def measures_frame(problem: Problem, taken: np.ndarray) -> pd.DataFrame:
+    """The :attr:`Plan.measures` table of the options ``taken`` (indices), by site."""
+    o = problem.options
+    taken = np.asarray(taken, dtype=int)
+    if o is None or not len(taken):
+        return no_measures()
+    order = taken[np.argsort(o.site[taken], kind="stable")]
+    return pd.DataFrame({"site_id": problem.site_ids[o.site[order]].astype(str),
+                         "measures": [o.measures[k] for k in order],
+                         "fit_year": o.fit_year[order].astype(int)})
+
+
+def options_taken(problem: Problem, keep: np.ndarray) -> np.ndarray:
+    """Indices of the options a plan takes where no rule ties them: each kept site's one.
+
+    With rules tying them (:attr:`OptionSet.coupled`) the model chooses; see
+    :func:`tp_assets.optimise.model.choose_options`.
+    """
+    o = problem.options
+    if o is None:
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(keep[o.site])
 
 
 def minimal_groups(rule: AccessRule) -> list[int]:

@@ -36,6 +36,7 @@ from tp_assets import _interrupt
 from tp_assets._errors import InfeasibleError, InputError, NoPlanError, shortlist
 from tp_assets.optimise.model import (
     Model,
+    choose_options,
     dual_bound,
     node_count,
     reason,
@@ -43,12 +44,56 @@ from tp_assets.optimise.model import (
     stopped_by_clock,
 )
 from tp_assets.optimise.parts import Part, apportion, couples, parts, relax, restrict
-from tp_assets.optimise.problem import Plan, Problem, assignment_frame, pair_shares, plan_value
+from tp_assets.optimise.problem import (
+    Plan,
+    Problem,
+    assignment_frame,
+    measures_frame,
+    pair_shares,
+    plan_value,
+)
 from tp_assets.scenario import SolverSettings
 
 
-def greedy(problem: Problem, start: np.ndarray | None = None
-           ) -> tuple[np.ndarray, np.ndarray] | None:
+def _value(problem: Problem, keep: np.ndarray, share: np.ndarray,
+           solver: SolverSettings) -> float:
+    """NPV of a plan (GBP) with the measures its kept sites take.
+
+    ``-inf`` where no choice of measures keeps the rules that tie them
+    (:func:`choose_options`).
+    """
+    value = plan_value(problem, keep, share)
+    if problem.coupled_options is None:
+        return value
+    chosen = choose_options(problem, keep, solver)
+    return -np.inf if chosen is None else value + chosen[1]
+
+
+def _unsafe(problem: Problem) -> np.ndarray:
+    """Sites whose disposal could break a rule over measures.
+
+    Such a site would still emit in the target year, vacating after it, while its
+    measures would cut what it emits. Disposing of any other site keeps a choice of
+    measures that held: its measures go, and with them no more than its own
+    emissions, spend or fuel-rule row.
+    """
+    o = problem.coupled_options
+    unsafe = np.zeros(problem.n_sites, dtype=bool)
+    if o is None:
+        return unsafe
+    for row in o.rows:
+        if row.kind != "carbon":
+            continue
+        coef = np.zeros(problem.n_sites)
+        coef[row.site_index] = row.site_coef
+        cut = np.zeros(problem.n_sites)
+        np.maximum.at(cut, o.site[row.option_index], -row.option_coef)
+        unsafe |= cut > coef + 1e-9
+    return unsafe
+
+
+def greedy(problem: Problem, start: np.ndarray | None = None,
+           solver: SolverSettings | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """A feasible plan built greedily, to give the solver a good start.
 
     Starts from the status quo, re-homes the services of sites forced out, then tries
@@ -65,6 +110,10 @@ def greedy(problem: Problem, start: np.ndarray | None = None
         Shares per candidate pair of a feasible plan that keeps every site not forced
         out (see :func:`repair`); by default the status quo with the services of
         forced-out sites re-homed greedily.
+    solver
+        Settings for choosing measures where rules tie them (:func:`choose_options`);
+        the start must then allow a choice, and sites whose disposal could break one
+        (:func:`_unsafe`) are left to the MIP search.
 
     Returns
     -------
@@ -160,6 +209,10 @@ def greedy(problem: Problem, start: np.ndarray | None = None
             return None
     if not feasible(share, keep):
         return None
+    solver = solver or SolverSettings()
+    if _value(p, keep, share, solver) == -np.inf:
+        return None
+    unsafe = _unsafe(p)
     hosted_area = np.bincount(p.pair_site, weights=share * p.area[p.pair_service],
                               minlength=n_b)
     orders = (np.argsort(-p.disposal_value, kind="stable"),
@@ -169,7 +222,7 @@ def greedy(problem: Problem, start: np.ndarray | None = None
         k_keep, k_share = keep.copy(), share.copy()
         for _ in range(2):  # a second pass picks up sites freed by later moves
             for b in order:
-                if p.keep_fixed[b] != -1 or not k_keep[b]:
+                if p.keep_fixed[b] != -1 or not k_keep[b] or unsafe[b]:
                     continue
                 trial_keep, trial_share = k_keep.copy(), k_share.copy()
                 trial_keep[b] = False
@@ -177,7 +230,7 @@ def greedy(problem: Problem, start: np.ndarray | None = None
                 if all(rehome(int(s), trial_share, trial_keep) for s in movers) and feasible(
                         trial_share, trial_keep):
                     k_keep, k_share = trial_keep, trial_share
-        value = plan_value(p, k_keep, k_share)
+        value = _value(p, k_keep, k_share, solver)
         if best is None or value > best[0]:
             best = (value, k_keep, k_share)
     assert best is not None
@@ -221,7 +274,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
                                   shape=(len(p.service_ids), p.n_sites))
     links = (incidence.T @ incidence).tocsr()  # sites sharing candidate services
     rng = np.random.default_rng(solver.seed)
-    best = plan_value(p, keep, share)
+    best = _value(p, keep, share, solver)
     rounds = 0
     while rounds < solver.rounds and len(free):
         if time.time() >= deadline:
@@ -245,7 +298,7 @@ def improve(problem: Problem, keep: np.ndarray, share: np.ndarray, solver: Solve
         new_share = share.copy()
         new_share[np.isin(p.pair_service, loose)] = 0.0
         new_keep, new_share[pairs] = model.plan(result)
-        value = plan_value(p, new_keep, new_share)
+        value = _value(p, new_keep, new_share, solver)
         if value > best + 1e-6:
             best, keep, share = value, new_keep, new_share
         if (inside[free].all() and len(loose) == len(p.service_ids)
@@ -372,10 +425,10 @@ def feasible_start(problem: Problem, solver: SolverSettings
     solver
         Settings for the repair model (bounded by nodes, never cut by the clock).
     """
-    start = greedy(problem)
+    start = greedy(problem, solver=solver)
     if start is None:  # sites forced out, barred moves, or a status quo that breaks a rule
         placed = repair(problem, solver)
-        start = None if placed is None else greedy(problem, placed)
+        start = None if placed is None else greedy(problem, placed, solver)
     return start
 
 
@@ -407,7 +460,12 @@ def solve(problem: Problem, solver: SolverSettings | None = None) -> Plan:
         A backend that cannot handle the problem (CP-SAT with splittable services).
     """
     solver = solver or SolverSettings()
-    return _solve(problem, solver, time.time() + solver.time_limit_s)
+    plan = _solve(problem, solver, time.time() + solver.time_limit_s)
+    if problem.options is not None:
+        chosen = choose_options(problem, plan.keep, solver)
+        assert chosen is not None  # the plan's own measures keep every rule
+        plan.measures = measures_frame(problem, chosen[0])
+    return plan
 
 
 def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
@@ -424,7 +482,7 @@ def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
     started = time.perf_counter()
     given = problem.keep_fixed
     exact = len(problem.pair_site) < solver.exact_max_pairs
-    if solver.decompose and not exact:
+    if solver.decompose and not exact and problem.coupled_options is None:
         cut = parts(problem, solver.part_min_sites)
         if len(cut) > 1:
             plan = _solve_in_parts(problem, solver, cut, deadline)
@@ -713,7 +771,7 @@ def _search(problem: Problem, solver: SolverSettings, deadline: float,
     if start is None:
         start = feasible_start(problem, solver)
     if start is not None and time.time() >= deadline:  # the safety stop before the search
-        return _Outcome("TIME_LIMIT", plan_value(problem, *start), np.inf, *start, {},
+        return _Outcome("TIME_LIMIT", _value(problem, *start, solver), np.inf, *start, {},
                         "greedy start", clock=True)
     model = Model(problem, integer_coverage=solver.backend == "cpsat")
     result = model.solve(solver, node_limit=solver.exact_nodes if exact else solver.root_nodes,
@@ -729,17 +787,18 @@ def _search(problem: Problem, solver: SolverSettings, deadline: float,
         keep, y = model.plan(result)
         found_by = "solver"
         if why == "OPTIMAL":
-            return _Outcome(why, plan_value(problem, keep, y), bound, keep, y, model.size,
+            return _Outcome(why, _value(problem, keep, y, solver), bound, keep, y, model.size,
                             nodes=nodes, clock=clock)
-        if start is not None and plan_value(problem, *start) >= plan_value(problem, keep, y):
+        if start is not None and (_value(problem, *start, solver)
+                                  >= _value(problem, keep, y, solver)):
             (keep, y), found_by = start, "greedy start"
     rounds = 0
     if not exact and not clock and solver.rounds > 0:
-        before = plan_value(problem, keep, y)
+        before = _value(problem, keep, y, solver)
         keep, y, rounds, clock, proved = improve(problem, keep, y, solver, deadline)
-        if plan_value(problem, keep, y) > before + 1e-6:
+        if _value(problem, keep, y, solver) > before + 1e-6:
             found_by = "neighbourhood search"
         if proved:
-            why, bound = "OPTIMAL", plan_value(problem, keep, y)
-    return _Outcome(why, plan_value(problem, keep, y), bound, keep, y, model.size, found_by,
+            why, bound = "OPTIMAL", _value(problem, keep, y, solver)
+    return _Outcome(why, _value(problem, keep, y, solver), bound, keep, y, model.size, found_by,
                     nodes, rounds, clock)
