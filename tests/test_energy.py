@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from optimise_cases import load, random_place
 
-from tp_assets import cli, measures, optimise, pipeline, scenario
+from tp_assets import check, cli, measures, optimise, pipeline, scenario
 from tp_assets._errors import InfeasibleError, InputError
 from tp_assets.optimise.problem import Problem, plan_value
 
@@ -115,8 +115,11 @@ def test_hand_worked_heat_pump_forced_by_the_fuel_rule(tmp_path: Path) -> None:
     assert capex == pytest.approx(98500.0)
     assert cash == pytest.approx(925.73, abs=0.005)  # data/README.md works it through
 
-    result = pipeline.run(scen_path, results_dir=tmp_path / "results", maps_dir=None)
+    result = pipeline.run(scen_path, results_dir=tmp_path / "results", maps_dir=tmp_path / "maps")
     plan = result.plan
+    page = (tmp_path / "maps" / "hand.html").read_text(encoding="utf-8")
+    assert "Energy measures fitted" in page and "Heat pump" in page
+    assert "Emissions 2027 / 2028" in page and "55 / 12 tCO2e" in page
     assert plan.measures.to_dict("records") == [
         {"site_id": "A", "measures": "led+fabric+hp", "fit_year": 2}]
     assert plan.keep.tolist() == [True, False]  # B (empty, FM GBP 1,000 a year) goes
@@ -233,6 +236,38 @@ def test_brute_force_equals_the_optimiser(tmp_path: Path, seed: int) -> None:
     plan = optimise.solve(problem, scen.solver)
     assert plan.objective_gbp == pytest.approx(expected, abs=1e-4)
     assert plan.status == "OPTIMAL"
+
+
+@pytest.mark.parametrize("seed", [2, 5, 11])
+def test_priced_search_is_bounded_honestly(tmp_path: Path, seed: int) -> None:
+    """The search at scale (forced here on a small case): the rules priced into the
+    objective, the plan's measures chosen under the real rules. Its plan keeps every
+    rule, is no better than the best there is, and its bound is no lower."""
+    place = random_place(tmp_path / "p", seed, n_sites=5, n_services=3)
+    services = pd.read_csv(place / "services.csv")
+    services.assign(movable=False).to_csv(place / "services.csv", index=False)
+    table = [m for m in measures.shipped_measures() if m.measure in ("led", "fabric", "ashp")]
+    rng = np.random.default_rng(seed)
+    energy = measures.Energy(measures=tuple(table), capital_gbp=float(rng.uniform(2e4, 8e4)),
+                             target=measures.Target(2029, float(rng.uniform(0.55, 0.8))))
+    large = scenario.SolverSettings(relative_gap=0.0, exact_max_pairs=0, rounds=2,
+                                    split=False)
+    scen = scenario.Scenario(
+        name="priced", path=place / "place.toml", place=place,
+        network=scenario.NetworkSpec(source="straight_line"),
+        standards={"library": scenario.Standard("library", 20.0, mode="straight_line")},
+        solver=large, energy=energy)
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    best = _brute(problem)
+    if best == -math.inf:
+        return
+    plan = optimise.solve(problem, large)
+    assert plan.objective_gbp <= best + 1e-4
+    assert plan.best_bound_gbp >= best - 1e-4
+    assert "rules priced" in plan.solver
+    report = check.check_plan(est, times, scen, plan)  # raises where a rule is broken
+    assert report.ok
 
 
 # --------------------------------------------------------------------------- bad input

@@ -244,3 +244,45 @@ def shown(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {shown(v)}" for k, v in value.items()) + "}"
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+#: Number types a TOML value may take where a number is expected.
+NUMBER = (int, float)
+
+
+class Reader:
+    """Typed access to TOML tables that records problems with key and line."""
+
+    def __init__(self, problems: list[str], sources: Sources) -> None:
+        self.problems, self.sources = problems, sources
+
+    def where(self, key: str, table: str | None) -> str:
+        return f"{locate(self.sources, key, table)}: " + (f"[{table}] " if table else "")
+
+    def table(self, data: dict[str, Any], key: str, parent: str | None = None) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.problems.append(f"{self.where(key, parent)}'{key}' must be a table "
+                                 f"([{key}] followed by key = value lines)")
+            return {}
+        return value
+
+    def keys(self, data: dict[str, Any], allowed: tuple[str, ...], table: str) -> None:
+        self.problems += check_keys(data, allowed, self.sources, table=table)
+
+    def get(self, data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
+            table: str | None, expected: str, *, minimum: float | None = None,
+            maximum: float | None = None) -> Any:
+        if key not in data:
+            return default
+        value = data[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+        if ok and isinstance(value, int | float) and not isinstance(value, bool):
+            ok = (not (isinstance(value, float) and not math.isfinite(value))
+                  and (minimum is None or value >= minimum)
+                  and (maximum is None or value <= maximum))
+        if not ok:
+            self.problems.append(f"{self.where(key, table)}{key} = {shown(value)} must be "
+                                 f"{expected}")
+            return default
+        return value

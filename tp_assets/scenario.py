@@ -16,9 +16,9 @@ from typing import Any
 
 from tp_assets import settings
 from tp_assets._errors import InputError
-from tp_assets._toml import Sources, check_keys, line_of, locate, read_toml, shown
+from tp_assets._toml import NUMBER, Reader, Sources, check_keys, line_of, locate, read_toml, shown
 from tp_assets.finance import Finance
-from tp_assets.measures import CARBON_SERIES, Energy, Target, deflator_years
+from tp_assets.measures import Energy, read_energy
 from tp_assets.suitability import HostRule, Suitability
 from tp_assets.suitability import default as suitability_default
 
@@ -163,6 +163,10 @@ class SolverSettings:
     explain_forced, explain_try_nodes, explain_nodes
         Explaining an infeasible scenario: forced disposals tried kept, the nodes each
         relaxed rule may search, and the nodes of each elastic solve.
+    measure_sites
+        Choosing energy measures where rules tie them and options are many: the sites
+        whose choice is re-solved exactly after the relaxation
+        (:func:`tp_assets.optimise.model.choose_options`).
     """
 
     backend: str = settings.SOLVER_BACKEND
@@ -187,6 +191,7 @@ class SolverSettings:
     explain_forced: int = settings.EXPLAIN_MAX_FORCED
     explain_try_nodes: int = settings.EXPLAIN_TRY_NODES
     explain_nodes: int = settings.EXPLAIN_NODES
+    measure_sites: int = settings.MEASURE_SITES
 
 
 @dataclass(frozen=True)
@@ -275,7 +280,7 @@ def load(path: str | Path) -> Scenario:
     path = Path(path)
     data, sources = _read_extended(path, frozenset())
     problems = check_keys(data, TOP_KEYS, sources)
-    r = _Reader(problems, sources)
+    r = Reader(problems, sources)
     base = path.parent
     name = r.get(data, "name", str, path.stem, None, "text") or path.stem
     if not _plain_name(name):
@@ -307,7 +312,7 @@ def load(path: str | Path) -> Scenario:
     rules = _rules(r, r.table(data, "rules"))
     caps = _caps(r, r.table(data, "caps"))
     solver = _solver(r, r.table(data, "solver"))
-    energy = _energy(r, r.table(data, "energy"), base, finance)
+    energy = read_energy(r, r.table(data, "energy"), base, finance)
     status = r.table(data, "status")
     r.keys(status, ("retain", "dispose", "retain_all"), "status")
     retain_all = r.get(status, "retain_all", bool, False, "status", "true or false")
@@ -382,48 +387,9 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _Reader:
-    """Typed access to TOML tables that records problems with key and line."""
-
-    def __init__(self, problems: list[str], sources: Sources) -> None:
-        self.problems, self.sources = problems, sources
-
-    def where(self, key: str, table: str | None) -> str:
-        return f"{locate(self.sources, key, table)}: " + (f"[{table}] " if table else "")
-
-    def table(self, data: dict[str, Any], key: str, parent: str | None = None) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            self.problems.append(f"{self.where(key, parent)}'{key}' must be a table "
-                                 f"([{key}] followed by key = value lines)")
-            return {}
-        return value
-
-    def keys(self, data: dict[str, Any], allowed: tuple[str, ...], table: str) -> None:
-        self.problems += check_keys(data, allowed, self.sources, table=table)
-
-    def get(self, data: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
-            table: str | None, expected: str, *, minimum: float | None = None,
-            maximum: float | None = None) -> Any:
-        if key not in data:
-            return default
-        value = data[key]
-        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
-        if ok and isinstance(value, int | float) and not isinstance(value, bool):
-            ok = (not (isinstance(value, float) and not math.isfinite(value))
-                  and (minimum is None or value >= minimum)
-                  and (maximum is None or value <= maximum))
-        if not ok:
-            self.problems.append(f"{self.where(key, table)}{key} = {shown(value)} must be "
-                                 f"{expected}")
-            return default
-        return value
 
 
-_NUMBER = (int, float)
-
-
-def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
+def _finance(r: Reader, t: dict[str, Any]) -> Finance:
     keys = ("start_date", "horizon_years", "discount_rate", "energy_prices_gbp_per_kwh",
             "carbon_kg_per_kwh", "carbon_factor_years", "relocation_gbp_per_fte",
             "fitout_gbp_per_m2", "disposal_cost_share", "optimism_bias")
@@ -431,15 +397,15 @@ def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
     d = Finance()
     fuels = tuple(d.energy_prices_gbp_per_kwh)
     maps = {}
-    for key, kind, minimum in (("energy_prices_gbp_per_kwh", _NUMBER, 0.0),
-                               ("carbon_kg_per_kwh", _NUMBER, 0.0),
+    for key, kind, minimum in (("energy_prices_gbp_per_kwh", NUMBER, 0.0),
+                               ("carbon_kg_per_kwh", NUMBER, 0.0),
                                ("carbon_factor_years", int, 1990)):
         sub = r.table(t, key, "finance")
         r.keys(sub, fuels, f"finance.{key}")
         merged = dict(getattr(d, key))
         for fuel in fuels:
             merged[fuel] = r.get(sub, fuel, kind, merged[fuel], f"finance.{key}",
-                                 "a number, 0 or more" if kind is _NUMBER else "a year",
+                                 "a number, 0 or more" if kind is NUMBER else "a year",
                                  minimum=minimum)
         maps[key] = merged
     start = r.get(t, "start_date", date, d.start_date, "finance",
@@ -457,27 +423,27 @@ def _finance(r: _Reader, t: dict[str, Any]) -> Finance:
         start_date=start,
         horizon_years=r.get(t, "horizon_years", int, d.horizon_years, "finance",
                             "a whole number of years from 1 to 60", minimum=1, maximum=60),
-        discount_rate=r.get(t, "discount_rate", _NUMBER, d.discount_rate, "finance",
+        discount_rate=r.get(t, "discount_rate", NUMBER, d.discount_rate, "finance",
                             "a yearly rate between 0 and 0.2 (0.035 = 3.5 %)",
                             minimum=0.0, maximum=0.2),
         energy_prices_gbp_per_kwh=maps["energy_prices_gbp_per_kwh"],
         carbon_kg_per_kwh=maps["carbon_kg_per_kwh"],
         carbon_factor_years=maps["carbon_factor_years"],
-        relocation_gbp_per_fte=r.get(t, "relocation_gbp_per_fte", _NUMBER,
+        relocation_gbp_per_fte=r.get(t, "relocation_gbp_per_fte", NUMBER,
                                      d.relocation_gbp_per_fte, "finance",
                                      "a cost in GBP, 0 or more", minimum=0.0),
-        fitout_gbp_per_m2=r.get(t, "fitout_gbp_per_m2", _NUMBER, d.fitout_gbp_per_m2,
+        fitout_gbp_per_m2=r.get(t, "fitout_gbp_per_m2", NUMBER, d.fitout_gbp_per_m2,
                                 "finance", "a cost in GBP per m2, 0 or more", minimum=0.0),
-        disposal_cost_share=r.get(t, "disposal_cost_share", _NUMBER, d.disposal_cost_share,
+        disposal_cost_share=r.get(t, "disposal_cost_share", NUMBER, d.disposal_cost_share,
                                   "finance", "a share between 0 and 1", minimum=0.0,
                                   maximum=1.0),
-        optimism_bias=r.get(t, "optimism_bias", _NUMBER, d.optimism_bias, "finance",
+        optimism_bias=r.get(t, "optimism_bias", NUMBER, d.optimism_bias, "finance",
                             "a share between 0 and 5 (0.2 = +20 %, not 20)", minimum=0.0,
                             maximum=5.0),
     )
 
 
-def _suitability(r: _Reader, t: dict[str, Any]) -> Suitability:
+def _suitability(r: Reader, t: dict[str, Any]) -> Suitability:
     """``[rules.suitability]`` over the shipped table (``default = false`` drops it).
 
     Each key but ``default`` is a service type whose table maps site categories to
@@ -509,7 +475,7 @@ def _suitability(r: _Reader, t: dict[str, Any]) -> Suitability:
     return (suitability_default() if shipped else Suitability()).overridden(changes)
 
 
-def _rules(r: _Reader, t: dict[str, Any]) -> Rules:
+def _rules(r: Reader, t: dict[str, Any]) -> Rules:
     r.keys(t, ("incompatible", "not_hosted", "max_move_minutes", "max_candidates",
                "suitability"), "rules")
     pairs = r.get(t, "incompatible", list, [], "rules",
@@ -531,7 +497,7 @@ def _rules(r: _Reader, t: dict[str, Any]) -> Rules:
             r.problems.append(f"{r.where(category, 'rules.not_hosted')}{category} must list "
                               'service types, e.g. emergency_services = ["youth"]')
     return Rules(incompatible=tuple(clean), not_hosted=not_hosted,
-                 max_move_minutes=r.get(t, "max_move_minutes", _NUMBER,
+                 max_move_minutes=r.get(t, "max_move_minutes", NUMBER,
                                         settings.MAX_MOVE_MINUTES, "rules",
                                         "a number of minutes greater than 0", minimum=1e-9),
                  max_candidates=r.get(t, "max_candidates", int, settings.MAX_CANDIDATES,
@@ -539,7 +505,7 @@ def _rules(r: _Reader, t: dict[str, Any]) -> Rules:
                  suitability=_suitability(r, r.table(t, "suitability", "rules")))
 
 
-def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
+def _caps(r: Reader, t: dict[str, Any]) -> Caps:
     r.keys(t, ("max_one_off_gbp", "max_disposals", "min_sites_per_owner"), "caps")
     owners = r.table(t, "min_sites_per_owner", "caps")
     mins = {}
@@ -547,122 +513,11 @@ def _caps(r: _Reader, t: dict[str, Any]) -> Caps:
         mins[owner] = r.get(owners, owner, int, 0, "caps.min_sites_per_owner",
                             "a whole number of sites, 0 or more", minimum=0)
     return Caps(
-        max_one_off_gbp=r.get(t, "max_one_off_gbp", _NUMBER, None, "caps",
+        max_one_off_gbp=r.get(t, "max_one_off_gbp", NUMBER, None, "caps",
                               "a sum in GBP, 0 or more", minimum=0.0),
         max_disposals=r.get(t, "max_disposals", int, None, "caps",
                             "a whole number of sites, 0 or more", minimum=0),
         min_sites_per_owner=mins)
-
-
-ENERGY_KEYS = ("measures", "fit_years", "carbon_value", "price_base_year", "grid_factors",
-               "budget", "target", "rules")
-
-
-def _energy(r: _Reader, t: dict[str, Any], base: Path, finance: Finance) -> Energy:
-    """``[energy]``: measures, carbon values, budgets, a target and a fuel rule."""
-    from tp_assets import measures as me
-
-    r.keys(t, ENERGY_KEYS, "energy")
-    d = Energy()
-    first, last = finance.start_date.year, finance.start_date.year + finance.horizon_years - 1
-    horizon = (f"the appraisal's years, {first} to {last} ([finance] start_date and "
-               "horizon_years)")
-    chosen: tuple[me.Measure, ...] = ()
-    file = None
-    given = t.get("measures", False)
-    if given is True:
-        chosen = me.shipped_measures()
-    elif isinstance(given, str) and given:
-        file = base / given
-        if not file.exists():
-            r.problems.append(f"{r.where('measures', 'energy')}measures file {given!r} not "
-                              f"found (looked for {file}); paths are relative to the scenario "
-                              "file, or write measures = true for the shipped table")
-        else:
-            try:
-                chosen = me.read_measures(file)
-            except InputError as exc:
-                r.problems += exc.problems
-    elif given is not False:
-        r.problems.append(f"{r.where('measures', 'energy')}measures = {shown(given)} must be "
-                          'true (the shipped table), false, or a CSV path, e.g. measures = '
-                          '"my_measures.csv"')
-    years = r.get(t, "fit_years", list, list(d.fit_years), "energy",
-                  "a list of appraisal years, e.g. fit_years = [1, 3]")
-    if not years or not all(isinstance(y, int) and not isinstance(y, bool)
-                            and 1 <= y <= finance.horizon_years for y in years):
-        r.problems.append(f"{r.where('fit_years', 'energy')}fit_years = {shown(years)} must "
-                          f"list appraisal years from 1 to {finance.horizon_years} "
-                          "([finance] horizon_years), e.g. fit_years = [1, 3]")
-        years = list(d.fit_years)
-    series = r.get(t, "carbon_value", str, d.carbon_value, "energy",
-                   "one of " + ", ".join(CARBON_SERIES))
-    if series not in CARBON_SERIES:
-        r.problems.append(f"{r.where('carbon_value', 'energy')}carbon_value = {shown(series)} "
-                          f"must be one of {', '.join(CARBON_SERIES)} (the appraisal carbon "
-                          "value series; none leaves carbon out of the objective)")
-        series = d.carbon_value
-    low, high = deflator_years()
-    price_base = r.get(t, "price_base_year", int, d.price_base_year, "energy",
-                       f"a year from {low} to {high} (the GDP deflator's years)",
-                       minimum=low, maximum=high)
-    grid, grid_source = d.grid_kg_per_kwh, d.grid_source
-    grid_file = r.get(t, "grid_factors", str, None, "energy",
-                      'a CSV path, e.g. grid_factors = "grid.csv"')
-    if grid_file:
-        path = base / grid_file
-        try:
-            grid, grid_source = me.read_grid(path), f"scenario: {grid_file}"
-        except InputError as exc:
-            r.problems += [f"{r.where('grid_factors', 'energy')}{p}" for p in exc.problems]
-    budget = r.table(t, "budget", "energy")
-    r.keys(budget, ("capital_gbp", "capital_gbp_per_year"), "energy.budget")
-    money = {key: r.get(budget, key, _NUMBER, None, "energy.budget",
-                        "a sum in GBP, 0 or more, written without quotes, e.g. "
-                        f"{key} = 2000000", minimum=0.0)
-             for key in ("capital_gbp", "capital_gbp_per_year")}
-    target = None
-    raw = r.table(t, "target", "energy")
-    r.keys(raw, ("year", "share_of_baseline", "offset_gbp_per_tco2e"), "energy.target")
-    if raw:
-        where = f"{locate(r.sources, '', 'energy.target')}: [energy.target]"
-        year = r.get(raw, "year", int, None, "energy.target", f"a calendar year within {horizon}")
-        if "year" not in raw:
-            r.problems.append(f"{where} needs year = <calendar year>, e.g. year = {first + 3}")
-        elif year is not None and not first <= year <= last:
-            r.problems.append(f"{r.where('year', 'energy.target')}year = {year} is outside "
-                              f"{horizon}; pick a year within them or lengthen horizon_years")
-            year = None
-        share = r.get(raw, "share_of_baseline", _NUMBER, None, "energy.target",
-                      "a share between 0 and 1 (0 = net zero, 0.5 = half the baseline)",
-                      minimum=0.0, maximum=1.0)
-        if "share_of_baseline" not in raw:
-            r.problems.append(f"{where} needs share_of_baseline = <0-1>, e.g. "
-                              "share_of_baseline = 0.5 (0 = net zero)")
-        offset = r.get(raw, "offset_gbp_per_tco2e", _NUMBER, None, "energy.target",
-                       "a price in GBP per tCO2e, 0 or more", minimum=0.0)
-        if offset is not None and share not in (None, 0, 0.0):
-            r.problems.append(f"{r.where('offset_gbp_per_tco2e', 'energy.target')}offsets "
-                              "buy every tonne still emitted, so they go with net zero: set "
-                              "share_of_baseline = 0, or drop offset_gbp_per_tco2e for a hard "
-                              "target")
-        if year is not None and share is not None:
-            target = Target(int(year), float(share),
-                            None if offset is None else float(offset))
-    rules = r.table(t, "rules", "energy")
-    r.keys(rules, ("fossil_heating_until",), "energy.rules")
-    fossil = r.get(rules, "fossil_heating_until", int, None, "energy.rules",
-                   f"a calendar year within {horizon}")
-    if fossil is not None and not first <= fossil <= last:
-        r.problems.append(f"{r.where('fossil_heating_until', 'energy.rules')}"
-                          f"fossil_heating_until = {fossil} is outside {horizon}; pick a year "
-                          "within them")
-        fossil = None
-    return Energy(measures=chosen, measures_file=file, fit_years=tuple(sorted(set(years))),
-                  carbon_value=series, price_base_year=price_base, grid_kg_per_kwh=grid,
-                  grid_source=grid_source, capital_gbp=money["capital_gbp"],
-                  capital_gbp_per_year=money["capital_gbp_per_year"], target=target,
-                  fossil_heating_until=fossil)
 
 
 #: ``[solver]`` keys of whole numbers: (smallest, largest, what they count).
@@ -674,7 +529,7 @@ _SOLVER_COUNTS: dict[str, tuple[int, int, str]] = {
     "split_candidates": (0, 10**6, "sites"), "probe_nodes": (0, 10**9, "nodes"),
     "explain_forced": (0, 10**6, "sites"), "explain_try_nodes": (1, 10**9, "nodes"),
     "explain_nodes": (1, 10**9, "nodes"), "part_min_sites": (1, 10**9, "sites"),
-    "seam_rounds": (0, 10**6, "rounds"),
+    "seam_rounds": (0, 10**6, "rounds"), "measure_sites": (0, 10**6, "sites"),
 }
 
 #: Keys of earlier versions, and what replaced them.
@@ -685,7 +540,7 @@ _SOLVER_RETIRED: dict[str, str] = {
 }
 
 
-def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
+def _solver(r: Reader, t: dict[str, Any]) -> SolverSettings:
     d = SolverSettings()
     for key, why in _SOLVER_RETIRED.items():
         if key in t:
@@ -703,21 +558,21 @@ def _solver(r: _Reader, t: dict[str, Any]) -> SolverSettings:
               for key, (low, high, what) in _SOLVER_COUNTS.items()}
     return SolverSettings(
         backend=backend,
-        time_limit_s=r.get(t, "time_limit_s", _NUMBER, d.time_limit_s, "solver",
+        time_limit_s=r.get(t, "time_limit_s", NUMBER, d.time_limit_s, "solver",
                            "seconds, greater than 0 (a safety stop)", minimum=1e-3),
-        relative_gap=r.get(t, "relative_gap", _NUMBER, d.relative_gap,
+        relative_gap=r.get(t, "relative_gap", NUMBER, d.relative_gap,
                            "solver", "a share between 0 and 1", minimum=0.0, maximum=1.0),
-        heuristic_effort=r.get(t, "heuristic_effort", _NUMBER, d.heuristic_effort, "solver",
+        heuristic_effort=r.get(t, "heuristic_effort", NUMBER, d.heuristic_effort, "solver",
                                "a share between 0 and 1", minimum=0.0, maximum=1.0),
         split=r.get(t, "split", bool, d.split, "solver", "true or false"),
         decompose=r.get(t, "decompose", bool, d.decompose, "solver", "true or false"),
-        split_min_value_share=r.get(t, "split_min_value_share", _NUMBER,
+        split_min_value_share=r.get(t, "split_min_value_share", NUMBER,
                                     d.split_min_value_share, "solver",
                                     "a share between 0 and 1", minimum=0.0, maximum=1.0),
         **counts)
 
 
-def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
+def _network(r: Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
     r.keys(raw, NETWORK_KEYS, "network")
     source = raw.get("source", "graphml")
     if source not in NETWORK_SOURCES:
@@ -741,7 +596,7 @@ def _network(r: _Reader, raw: dict[str, Any], base: Path) -> NetworkSpec:
     return NetworkSpec(source=source, path=file, network_type=network_type)
 
 
-def _standards(r: _Reader, raw: dict[str, Any]) -> dict[str, Standard]:
+def _standards(r: Reader, raw: dict[str, Any]) -> dict[str, Standard]:
     out: dict[str, Standard] = {}
     for service_type in raw:
         table = f"standards.{service_type}"

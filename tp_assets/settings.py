@@ -204,6 +204,14 @@ EXPLAIN_MAX_FORCED: int = 8
 EXPLAIN_TRY_NODES: int = 200
 EXPLAIN_NODES: int = 2000
 
+#: Choosing energy measures where a budget or a target ties them and the kept sites have
+#: more than ``SEARCH_EXACT_MAX_PAIRS / 5`` options: after the relaxation, this many
+#: sites (those whose best two options are nearest in value at the rules' prices) are
+#: re-solved exactly with the fractional ones, the rest fixed. On the demo's net-zero
+#: scenario (6,778 options): 10 sites 0.6 s, 0.43 % below the measures' proved optimum;
+#: 20 sites 1.1 s, 0.23 %; 40 sites 25 s, 0.13 %.
+MEASURE_SITES: int = 20
+
 #: The leaders' map outlines a zone whose trip to the nearest site of a service type gets
 #: this many minutes longer or more, though it stays within the standard.
 MAP_FURTHER_MINUTES = 5.0

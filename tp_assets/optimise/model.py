@@ -59,8 +59,12 @@ class Model:
     """
 
     def __init__(self, problem: Problem, *, elastic: bool = False,
-                 integer_coverage: bool = False):
-        """Build the model; ``integer_coverage`` makes coverage indicators binary (CP-SAT)."""
+                 integer_coverage: bool = False, relaxed: bool = False):
+        """Build the model.
+
+        ``integer_coverage`` makes coverage indicators binary (CP-SAT); ``relaxed``
+        makes every variable continuous (the linear relaxation).
+        """
         from ortools.math_opt.python import mathopt
 
         self.mo = mathopt
@@ -69,7 +73,9 @@ class Model:
         self.elastic = elastic
         #: (slack, gives-way indicator, kind, key, largest slack the row can need)
         self.slacks: list[tuple[Any, Any, str, Any, float]] = []
-        self.x = [m.add_binary_variable(name=f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
+        binary = ((lambda name: m.add_variable(lb=0.0, ub=1.0, name=name)) if relaxed
+                  else (lambda name: m.add_binary_variable(name=name)))
+        self.x = [binary(f"keep[{p.site_ids[b]}]") for b in range(p.n_sites)]
         for b, fixed in enumerate(p.keep_fixed):
             if fixed >= 0:
                 self.x[b].lower_bound = self.x[b].upper_bound = float(fixed)
@@ -79,7 +85,7 @@ class Model:
             if p.splittable[s]:
                 self.y.append(m.add_variable(lb=0.0, ub=1.0, name=name))
             else:
-                self.y.append(m.add_binary_variable(name=name))
+                self.y.append(binary(name))
         by_service: dict[int, list[int]] = defaultdict(list)
         by_site: dict[int, list[int]] = defaultdict(list)
         by_type_site: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -116,7 +122,7 @@ class Model:
         for (t, b), ks in by_type_site.items():
             if t not in needed_types:
                 continue
-            h = m.add_binary_variable(name=f"hosts[{p.type_names[t]},{p.site_ids[b]}]")
+            h = binary(f"hosts[{p.type_names[t]},{p.site_ids[b]}]")
             self.h[(t, b)] = h
             for k in ks:
                 m.add_linear_constraint(self.y[k] <= h)
@@ -176,10 +182,12 @@ class Model:
                 expr = expr + self._slack("owner", owner, float(minimum))
             m.add_linear_constraint(expr >= float(minimum))
         self.z: list[Any] = []
+        #: the option rows' constraints, each as ``... <= rhs`` (a ``>=`` row negated)
+        self.option_rows: list[Any] = []
         options = p.coupled_options
         option_value = 0.0
         if options is not None:
-            self.z = [m.add_binary_variable(name=f"measures[{p.site_ids[b]},{ids}@{year}]")
+            self.z = [binary(f"measures[{p.site_ids[b]},{ids}@{year}]")
                       for b, ids, year in zip(options.site, options.measures,
                                               options.fit_year, strict=True)]
             for b in np.unique(options.site):  # at most one option, on a kept site
@@ -193,9 +201,9 @@ class Model:
                     slack = self._slack(row.kind, r_index, most)
                     expr = expr - slack if row.sense == "<=" else expr + slack
                 if row.sense == "<=":
-                    m.add_linear_constraint(expr <= row.rhs)
+                    self.option_rows.append(m.add_linear_constraint(expr <= row.rhs))
                 else:
-                    m.add_linear_constraint(expr >= row.rhs)
+                    self.option_rows.append(m.add_linear_constraint(-expr <= -row.rhs))
             option_value = fast_sum(float(v) * z for v, z in zip(options.value, self.z,
                                                                    strict=True) if v != 0.0)
         if elastic:  # fewest rows giving way (then least_slack())
@@ -246,6 +254,19 @@ class Model:
         if not self.z:
             return np.zeros(0, dtype=int)
         return np.flatnonzero(np.asarray(result.variable_values(self.z)) > 0.5)
+
+    def row_prices(self) -> np.ndarray | None:
+        """The option rows' prices in the linear relaxation (GBP per unit of each row).
+
+        Solves this model (built ``relaxed``) as a linear programme; ``None`` where it
+        has no optimum (the rows cannot hold even relaxed).
+        """
+        params = self.mo.SolveParameters(random_seed=0)
+        with _native_stdout_silenced():
+            result = self.mo.solve(self.model, self.mo.SolverType.HIGHS, params=params)
+        if reason(result) != "OPTIMAL":
+            return None
+        return np.maximum(np.asarray(result.dual_values(self.option_rows), dtype=float), 0.0)
 
     def hint(self, start: tuple[np.ndarray, np.ndarray] | None,
              solver: SolverSettings | None = None) -> Any:
@@ -343,12 +364,20 @@ def _row_expr(row: OptionRow, z: list[Any], x: list[Any]) -> Any:
 
 def choose_options(problem: Problem, keep: np.ndarray, solver: SolverSettings
                    ) -> tuple[np.ndarray, float] | None:
-    """The best options a plan's kept sites can take under the rules that tie them.
+    """The options a plan's kept sites take under the rules that tie them.
 
-    A small model of the options alone (the keep flags fixed), solved to a proved
-    optimum within ``solver.exact_nodes`` nodes, so the choice is a function of the
-    keep flags: the measures every search's plans carry. Where no rule ties options
-    together, each kept site's one option (:func:`~.problem.options_taken`).
+    A function of the keep flags alone, so that every plan a search visits carries its
+    measures. Where the kept sites have at most ``solver.exact_max_pairs / 5`` options,
+    the model of the options (keep flags fixed) is solved as a MIP to a proved optimum
+    (within ``solver.exact_nodes`` nodes). Otherwise its linear relaxation is solved
+    first; every site's choice is then fixed as the relaxation has it, except the
+    fractional sites (at most one per rule: it is a multiple-choice knapsack) and the
+    ``solver.measure_sites`` sites whose best two options (or none) are nearest in
+    value at the relaxation's prices for the rules, and those are solved as a MIP,
+    within ``solver.exact_nodes`` nodes (figures: ``settings.MEASURE_SITES``; the whole
+    MIP's proof took 104 s on the demo's net-zero scenario, its root node 9 s). Where
+    no rule ties options together, each kept site's one option
+    (:func:`~.problem.options_taken`).
 
     Parameters
     ----------
@@ -357,7 +386,7 @@ def choose_options(problem: Problem, keep: np.ndarray, solver: SolverSettings
     keep
         Keep flag per site.
     solver
-        Seed, backend and work budget.
+        Seed and work budget.
 
     Returns
     -------
@@ -373,43 +402,105 @@ def choose_options(problem: Problem, keep: np.ndarray, solver: SolverSettings
     if not o.coupled:
         taken = options_taken(problem, keep)
         return taken, 0.0  # already in base_value
+    live = np.flatnonzero(keep[o.site])
+    rows = _fixed_rows(problem, keep)
+    if rows is None:
+        return None
+    if not len(live):
+        return (np.zeros(0, dtype=int), 0.0) if all(r >= -1e-9 for _, r in rows) else None
+    coef = np.array([c for c, _ in rows]).reshape(len(rows), len(o.site))
+    rhs = np.array([r for _, r in rows])
+    if len(live) <= solver.exact_max_pairs // 5:
+        found = _options_mip(o.site, o.value, coef, rhs, live, solver, binary=True)
+        return None if found is None else (found[0], float(o.value[found[0]].sum()))
+    relaxed = _options_mip(o.site, o.value, coef, rhs, live, solver, binary=False)
+    if relaxed is None:
+        return None
+    values, prices = relaxed
+    share = np.zeros(len(o.site))
+    share[live] = values
+    reduced = o.value - prices @ coef  # each option's value at the rules' prices
+    sites = o.site[live]
+    order = np.lexsort((live, -reduced[live], sites))  # by site, best reduced value first
+    ranked = live[order]
+    first = np.r_[True, sites[order][1:] != sites[order][:-1]]
+    top = np.flatnonzero(first)
+    ambiguity = {}
+    for start, stop in zip(top, [*top[1:], len(ranked)], strict=True):
+        values_here = sorted([0.0, *reduced[ranked[start:stop]].tolist()], reverse=True)
+        ambiguity[int(o.site[ranked[start]])] = values_here[0] - values_here[1]
+    fractional = {int(b) for b in sites[(values > 1e-6) & (values < 1 - 1e-6)]}
+    near = sorted(ambiguity, key=lambda b: (ambiguity[b], b))[:solver.measure_sites]
+    free = fractional | set(near)
+    loose = live[np.isin(sites, sorted(free))]
+    fixed = live[~np.isin(sites, sorted(free)) & (values > 0.5)]
+    found = _options_mip(o.site, o.value, coef, rhs - coef[:, fixed].sum(axis=1), loose, solver,
+                         binary=True)
+    if found is None:
+        return None
+    taken = np.sort(np.r_[fixed, found[0]]).astype(int)
+    return taken, float(o.value[taken].sum())
+
+
+def _fixed_rows(problem: Problem, keep: np.ndarray
+                ) -> list[tuple[np.ndarray, float]] | None:
+    """The option rows with the keep flags fixed, each as ``coef @ z <= rhs`` (dense).
+
+    ``None`` where a row no option enters does not hold (nothing to choose).
+    """
+    o = problem.options
+    assert o is not None
+    out = []
+    for row in o.rows:
+        sign = 1.0 if row.sense == "<=" else -1.0
+        coef = np.zeros(len(o.site))
+        coef[row.option_index] = sign * row.option_coef
+        on = keep[row.site_index]
+        rhs = sign * (row.rhs - float(row.site_coef[on].sum()))
+        coef[~keep[o.site]] = 0.0
+        if not coef.any():
+            if rhs < -1e-9:
+                return None
+            continue
+        out.append((coef, rhs))
+    return out
+
+
+def _options_mip(site: np.ndarray, value: np.ndarray, coef: np.ndarray, rhs: np.ndarray,
+                 live: np.ndarray, solver: SolverSettings, *, binary: bool
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Options ``live``, at most one per site, with ``coef @ z <= rhs``, of most value.
+
+    Returns, for a MIP (``binary``), the options taken, else each live option's relaxed
+    value; and the rules' prices (the relaxation's duals, zeros for a MIP). ``None``
+    where no choice keeps the rows.
+    """
     from ortools.math_opt.python import mathopt
 
     m = mathopt.Model(name="tp-assets measures")
-    live = np.flatnonzero(keep[o.site])
-    z: list[Any] = [None] * len(o.site)
-    for k in live:
-        z[k] = m.add_binary_variable()
-    for b in np.unique(o.site[live]):
-        m.add_linear_constraint(mathopt.fast_sum(z[k] for k in live[o.site[live] == b]) <= 1.0)
-    for row in o.rows:
-        on = keep[row.site_index]
-        rhs = row.rhs - float(row.site_coef[on].sum())
-        terms = [float(c) * z[int(k)] for k, c in zip(row.option_index, row.option_coef,
-                                                       strict=True)
-                 if c != 0.0 and z[int(k)] is not None]
+    z = [m.add_binary_variable() if binary else m.add_variable(lb=0.0, ub=1.0) for _ in live]
+    at = site[live]
+    for b in np.unique(at):
+        m.add_linear_constraint(mathopt.fast_sum(z[i] for i in np.flatnonzero(at == b)) <= 1.0)
+    constraints = []
+    for r in range(len(rhs)):
+        terms = [float(coef[r, k]) * z[i] for i, k in enumerate(live) if coef[r, k] != 0.0]
         expr = mathopt.fast_sum(terms) if terms else mathopt.LinearSum([])
-        if row.sense == "<=":
-            if not terms and rhs < -1e-9:
-                return None
-            m.add_linear_constraint(expr <= rhs)
-        else:
-            if not terms and rhs > 1e-9:
-                return None
-            m.add_linear_constraint(expr >= rhs)
-    m.maximize(mathopt.fast_sum(float(o.value[k]) * z[k] for k in live) if len(live)
-               else mathopt.LinearSum([]))
+        constraints.append(m.add_linear_constraint(expr <= float(rhs[r])))
+    m.maximize(mathopt.fast_sum(float(value[k]) * z[i] for i, k in enumerate(live))
+               if len(live) else mathopt.LinearSum([]))
     params = mathopt.SolveParameters(random_seed=solver.seed, relative_gap_tolerance=1e-9,
                                      node_limit=int(solver.exact_nodes))
     with _native_stdout_silenced():
         result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params)
     if not result.has_primal_feasible_solution():
         return None
-    if not len(live):
-        return np.zeros(0, dtype=int), 0.0
-    values = np.asarray(result.variable_values([z[k] for k in live]), dtype=float)
-    taken = live[values > 0.5]
-    return taken, float(o.value[taken].sum())
+    values = np.asarray(result.variable_values(z), dtype=float) if z else np.zeros(0)
+    if binary:
+        return live[values > 0.5], np.zeros(len(rhs))
+    prices = (np.asarray(result.dual_values(constraints), dtype=float) if constraints
+              else np.zeros(0))
+    return values, np.maximum(prices, 0.0)
 
 
 def stopped_by_clock(result: Any) -> bool:

@@ -482,6 +482,10 @@ def _solve(problem: Problem, solver: SolverSettings, deadline: float) -> Plan:
     started = time.perf_counter()
     given = problem.keep_fixed
     exact = len(problem.pair_site) < solver.exact_max_pairs
+    if problem.coupled_options is not None and not exact:
+        plan = _solve_priced(problem, solver, deadline)
+        if plan is not None:
+            return dataclasses.replace(plan, solve_seconds=time.perf_counter() - started)
     if solver.decompose and not exact and problem.coupled_options is None:
         cut = parts(problem, solver.part_min_sites)
         if len(cut) > 1:
@@ -599,6 +603,44 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
                 kept, found_by=found_by,
                 stopped_by_clock=clock or any(p.stopped_by_clock for p in answers if p),
                 work=work)
+
+
+def _solve_priced(problem: Problem, solver: SolverSettings, deadline: float) -> Plan | None:
+    """A plan of a problem whose measures rules tie together, searched with them priced.
+
+    :func:`~tp_assets.optimise.priced.priced_problem` prices the rules at the linear
+    relaxation's duals; its plan's sites take their measures under the real rules
+    (:func:`choose_options`), and its bound bounds the original (a Lagrangian bound).
+
+    Returns
+    -------
+    Plan or None
+        ``None`` where the relaxation has no optimum or the rules cannot hold with the
+        sites the priced plan keeps: the caller then searches the model with option
+        variables.
+    """
+    from tp_assets.optimise.priced import priced_problem
+
+    priced = priced_problem(problem)
+    if priced is None:
+        return None
+    plan = _solve(priced[0], solver, deadline)
+    share = pair_shares(problem, plan.assignment)
+    chosen = choose_options(problem, plan.keep, solver)
+    if chosen is None:
+        return None
+    objective = plan_value(problem, plan.keep, share) + chosen[1]
+    bound = max(plan.best_bound_gbp, objective)
+    gap = (abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound)
+           else np.inf)
+    status = "OPTIMAL" if gap <= solver.relative_gap else "FEASIBLE"
+    prices = ", ".join(f"{row.kind} {price:,.4g}" for row, price in
+                       zip(problem.options.rows, priced[1], strict=True)  # type: ignore[union-attr]
+                       if price > 0)
+    return dataclasses.replace(
+        plan, objective_gbp=objective, best_bound_gbp=bound, gap=gap, status=status,
+        solver=f"{plan.solver}, measures' rules priced ({prices or 'none binding'})",
+        work={**plan.work, "priced_rules": len(problem.options.rows)})  # type: ignore[union-attr]
 
 
 def no_plan_words(solver: SolverSettings, clock: bool, why: str) -> str:
