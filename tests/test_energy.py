@@ -210,8 +210,9 @@ def _brute(p: Problem) -> float:
     return best
 
 
-@pytest.mark.parametrize("seed", [2, 5, 11])
-def test_brute_force_equals_the_optimiser(tmp_path: Path, seed: int) -> None:
+def _random_case(tmp_path: Path, seed: int, solver: scenario.SolverSettings) -> tuple:
+    """Five random sites, three immovable services, LED, fabric and a heat pump, a random
+    capital budget and a carbon target for 2029: (estate, times, scenario, problem)."""
     place = random_place(tmp_path / "p", seed, n_sites=5, n_services=3)
     services = pd.read_csv(place / "services.csv")
     services.assign(movable=False).to_csv(place / "services.csv", index=False)
@@ -220,12 +221,17 @@ def test_brute_force_equals_the_optimiser(tmp_path: Path, seed: int) -> None:
     energy = measures.Energy(measures=tuple(table), capital_gbp=float(rng.uniform(2e4, 8e4)),
                              target=measures.Target(2029, float(rng.uniform(0.55, 0.8))))
     scen = scenario.Scenario(
-        name="brute", path=place / "place.toml", place=place,
+        name="random", path=place / "place.toml", place=place,
         network=scenario.NetworkSpec(source="straight_line"),
         standards={"library": scenario.Standard("library", 20.0, mode="straight_line")},
-        solver=scenario.SolverSettings(relative_gap=0.0), energy=energy)
+        solver=solver, energy=energy)
     est, times = load(place, scen)
-    problem = optimise.build_problem(est, times, scen)
+    return est, times, scen, optimise.build_problem(est, times, scen)
+
+
+@pytest.mark.parametrize("seed", [2, 5, 11])
+def test_brute_force_equals_the_optimiser(tmp_path: Path, seed: int) -> None:
+    _, _, scen, problem = _random_case(tmp_path, seed, scenario.SolverSettings(relative_gap=0.0))
     assert problem.options is not None and problem.options.coupled
     assert len(problem.options.site) >= 5  # options to choose between
     expected = _brute(problem)
@@ -243,22 +249,9 @@ def test_priced_search_is_bounded_honestly(tmp_path: Path, seed: int) -> None:
     """The search at scale (forced here on a small case): the rules priced into the
     objective, the plan's measures chosen under the real rules. Its plan keeps every
     rule, is no better than the best there is, and its bound is no lower."""
-    place = random_place(tmp_path / "p", seed, n_sites=5, n_services=3)
-    services = pd.read_csv(place / "services.csv")
-    services.assign(movable=False).to_csv(place / "services.csv", index=False)
-    table = [m for m in measures.shipped_measures() if m.measure in ("led", "fabric", "ashp")]
-    rng = np.random.default_rng(seed)
-    energy = measures.Energy(measures=tuple(table), capital_gbp=float(rng.uniform(2e4, 8e4)),
-                             target=measures.Target(2029, float(rng.uniform(0.55, 0.8))))
     large = scenario.SolverSettings(relative_gap=0.0, exact_max_pairs=0, rounds=2,
                                     split=False)
-    scen = scenario.Scenario(
-        name="priced", path=place / "place.toml", place=place,
-        network=scenario.NetworkSpec(source="straight_line"),
-        standards={"library": scenario.Standard("library", 20.0, mode="straight_line")},
-        solver=large, energy=energy)
-    est, times = load(place, scen)
-    problem = optimise.build_problem(est, times, scen)
+    est, times, scen, problem = _random_case(tmp_path, seed, large)
     best = _brute(problem)
     if best == -math.inf:
         return
