@@ -418,3 +418,39 @@ def test_shipped_factors_are_the_published_ones(shared_data: Path) -> None:
         deflator.set_index("year").loc[2019].iloc[0])
     table = {m.measure: m for m in measures.shipped_measures()}
     assert table["ashp"].capex_gbp_per_kw == pytest.approx(rebased, abs=1.0)
+
+
+def test_unreachable_target_names_what_would_reach_it(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    """Half the emissions by 2028 needs the heat pump, which GBP 50,000 cannot buy (LED and
+    fabric alone leave 8 + 30 = 38 t against 27.5 allowed): lifting the budget reaches it."""
+    _hand_place(tmp_path)
+    path = _hand_scenario(tmp_path, "[energy.budget]\ncapital_gbp = 50000\n[energy.target]\n"
+                                    "year = 2028\nshare_of_baseline = 0.5\n")
+    code = cli.main(["run", str(path), "--out", str(tmp_path / "results"),
+                     "--maps", str(tmp_path / "maps")])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "any one of these changes would let every other rule hold" in err
+    assert "lifting [energy.budget] capital_gbp = 50,000 (hand.toml line 19)" in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_compare_shows_the_measures_and_emissions(tmp_path: Path) -> None:
+    """Without measures and with them (the fuel rule), side by side."""
+    _hand_place(tmp_path)
+    plain = _hand_scenario(tmp_path)
+    rule = tmp_path / "rule.toml"
+    rule.write_text(plain.read_text().replace('name = "hand"', 'name = "rule"')
+                    + "[energy.rules]\nfossil_heating_until = 2028\n")
+    for path in (plain, rule):
+        pipeline.run(path, results_dir=tmp_path / "results", maps_dir=None)
+    headline, _ = pipeline.compare([tmp_path / "results" / "hand", tmp_path / "results" / "rule"])
+    row = headline.set_index("figure") if "figure" in headline.columns else headline
+    capex = row.loc["measures_capex_gbp"]
+    assert float(capex["rule"]) == pytest.approx(98500.0)  # LED, fabric and the heat pump
+    assert float(row.loc["plan_tco2e_last_year", "rule"]) == pytest.approx(12.5)
+    # with no rule, only what pays: LED and fabric (worked by hand above)
+    assert float(row.loc["plan_tco2e_last_year", "hand"]) == pytest.approx(
+        80000 * 0.1 / 1000 + 150000 * 0.2 / 1000)

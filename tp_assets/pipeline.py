@@ -399,6 +399,11 @@ def _decimals(frame: pd.DataFrame) -> dict[str, int]:
     return out
 
 
+def _last(by_year: dict[str, float] | None) -> float | None:
+    """The value of the last year in a ``{year: value}`` block (``None`` where absent)."""
+    return by_year[max(by_year, key=int)] if by_year else None
+
+
 def _energy_summary(scen: scenario_mod.Scenario) -> dict[str, Any]:
     """The ``energy`` block of summary.json: the settings the measures were decided under."""
     e = scen.energy
@@ -587,7 +592,12 @@ def compare(folders: list[Path], *, allow_different: bool = False
             "npv_gbp": t["npv_gbp"], "annual_saving_gbp_pa": t["annual_saving_gbp_pa"],
             "receipts_net_gbp": t["receipts_net_gbp"], "one_off_cost_gbp": t["one_off_cost_gbp"],
             "sites_disposed": t["sites_disposed"], "sites_kept": t["sites_kept"],
-            "services_moved": t["services_moved"], "tco2e_saved_pa": t["tco2e_saved_pa"]})
+            "services_moved": t["services_moved"], "tco2e_saved_pa": t["tco2e_saved_pa"],
+            # energy measures and the estate's emissions in the appraisal's last year
+            # (summaries from before the measures lack them: blank)
+            "measures_capex_gbp": t.get("measures_capex_gbp"),
+            "social_carbon_value_gbp": t.get("social_carbon_value_gbp"),
+            "plan_tco2e_last_year": _last(t.get("carbon_plan_tco2e_by_year"))})
         for a in s["access"]:
             rows[name][f"share_after_{a['service_type']}"] = a["share_after"]
         sites = pd.read_csv(folder / "sites.csv", usecols=["site_id", "name", "decision"],

@@ -347,10 +347,12 @@ class _Relaxation:
     estate: Estate
     scenario: Scenario
     says: Callable[[Problem, np.ndarray, float], str]
-    forced: bool = False  # a forced disposal kept: tried even with no new candidate site
+    forced: bool = False  # tried even with no new candidate site (a forced disposal kept,
+    # an energy rule relaxed)
     measure: Callable[[Problem], np.ndarray] | None = None
     floor: float = 0.0
     total: bool = False
+    group: str = ""  # of a group (later target years, say), only the first that works
 
 
 def culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
@@ -380,7 +382,10 @@ def culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
     exact = dataclasses.replace(quick, relative_gap=0.0)
     known = set(zip(problem.pair_service.tolist(), problem.pair_site.tolist(), strict=True))
     out = []
+    done: set[str] = set()
     for r in relaxations:
+        if r.group and r.group in done:
+            continue
         relaxed = build_problem(r.estate, times, r.scenario)
         new = set(zip(relaxed.pair_service.tolist(), relaxed.pair_site.tolist(),
                       strict=True)) - known
@@ -400,7 +405,48 @@ def culprits(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario,
             share, worth = _least(relaxed, found, r.measure(relaxed), r.floor, exact,
                                   deadline, total=r.total)
         out.append(r.says(relaxed, share, worth))
+        if r.group:
+            done.add(r.group)
     return out, untried
+
+
+def _energy_relaxations(estate: Estate, scenario: Scenario) -> list[_Relaxation]:
+    """The ``[energy]`` rules relaxed, each on its own.
+
+    The capital budget lifted; the carbon target, or the fuel rule, moved to each later
+    year in turn (only the first that works is named).
+    """
+    energy, f = scenario.energy, scenario.finance
+    last = f.start_date.year + f.horizon_years - 1
+    out = []
+
+    def changed(**kwargs: Any) -> Scenario:
+        return dataclasses.replace(scenario, energy=dataclasses.replace(energy, **kwargs))
+
+    if energy.capital_gbp is not None or energy.capital_gbp_per_year is not None:
+        keys = [k for k in ("capital_gbp", "capital_gbp_per_year")
+                if getattr(energy, k) is not None]
+        text = ("lifting [energy.budget] " + " and ".join(
+            f"{k} = {getattr(energy, k):,.0f}{at_line(scenario.texts, k, 'energy.budget')}"
+            for k in keys))
+        out.append(_Relaxation(estate, changed(capital_gbp=None, capital_gbp_per_year=None),
+                               lambda *_, text=text: text, forced=True))
+    target = energy.target
+    if target is not None and target.offset_gbp_per_tco2e is None:
+        where = at_line(scenario.texts, "year", "energy.target")
+        for year in range(target.year + 1, last + 1):
+            text = f"moving the carbon target{where} from {target.year} to {year}"
+            out.append(_Relaxation(estate, changed(target=dataclasses.replace(
+                target, year=year)), lambda *_, text=text: text, forced=True,
+                group="target"))
+    if energy.fossil_heating_until is not None:
+        where = at_line(scenario.texts, "fossil_heating_until", "energy.rules")
+        for year in range(energy.fossil_heating_until + 1, last + 1):
+            text = (f"moving [energy.rules] fossil_heating_until{where} from "
+                    f"{energy.fossil_heating_until} to {year}")
+            out.append(_Relaxation(estate, changed(fossil_heating_until=year),
+                                   lambda *_, text=text: text, forced=True, group="fossil"))
+    return out
 
 
 def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation], str]:
@@ -506,7 +552,7 @@ def _relaxations(estate: Estate, scenario: Scenario) -> tuple[list[_Relaxation],
 
         out.append(_Relaxation(dataclasses.replace(estate, services=services.assign(
             movable=True)), scenario, moved, measure=moves, total=True))
-    return out, untried
+    return out + _energy_relaxations(estate, scenario), untried
 
 
 def _least(problem: Problem, found: tuple[np.ndarray, np.ndarray], measure: np.ndarray,
