@@ -366,10 +366,12 @@ def test_site_naming_an_unknown_measure(tmp_path: Path) -> None:
     sites = pd.read_csv(place / "sites.csv")
     sites["measures_impossible"] = ["glazing", ""]
     sites.to_csv(place / "sites.csv", index=False)
-    with pytest.raises(InputError, match=r"sites.csv site A: measures_impossible names "
-                       r"'glazing', not a measure of the scenario's table; measures: led, "
-                       r"fabric, hp"):
+    says = (r"sites.csv site A: measures_impossible names 'glazing', not a measure of the "
+            r"scenario's table; measures: led, fabric, hp")
+    with pytest.raises(InputError, match=says):
         pipeline.run(_hand_scenario(tmp_path), results_dir=tmp_path / "r", maps_dir=None)
+    with pytest.raises(InputError, match=says):  # validate says so too, before any solve
+        pipeline.load(_hand_scenario(tmp_path))
 
 
 # --------------------------------------------------------------------------- shipped figures
@@ -454,3 +456,25 @@ def test_compare_shows_the_measures_and_emissions(tmp_path: Path) -> None:
     # with no rule, only what pays: LED and fabric (worked by hand above)
     assert float(row.loc["plan_tco2e_last_year", "hand"]) == pytest.approx(
         80000 * 0.1 / 1000 + 150000 * 0.2 / 1000)
+
+
+def test_energy_prices_by_year(tmp_path: Path) -> None:
+    """Electricity 10 % dearer in year 2: the depot's 10,000 kWh save GBP 2,500 in year 1
+    and GBP 2,750 in year 2, in the cash flow, the objective and the checker alike."""
+    place = _hand_place(tmp_path)
+    sites = pd.read_csv(place / "sites.csv", keep_default_na=False)
+    sites["electricity_kwh_pa"] = [100000, 10000]
+    sites["measures_impossible"] = ["led fabric hp", ""]
+    sites.to_csv(place / "sites.csv", index=False)
+    path = _hand_scenario(tmp_path)
+    path.write_text(path.read_text().replace(
+        "carbon_kg_per_kwh = {gas = 0.2}",
+        "carbon_kg_per_kwh = {gas = 0.2}\nenergy_price_growth = {electricity = 0.1}"))
+    result = pipeline.run(path, results_dir=tmp_path / "results", maps_dir=None)
+    cash = result.savings.cashflow
+    rows = cash[(cash["site_id"] == "B") & (cash["category"] == "electricity")]
+    assert rows["gbp"].tolist() == [2500.0, 2750.0]
+    d1, d2 = 1 / 1.035, 1 / 1.035**2
+    expected = 1000 * (d1 + d2) + 2500 * d1 + 2750 * d2  # FM and electricity
+    assert result.plan.objective_gbp == pytest.approx(expected, abs=0.01)
+    assert result.report.npv_gbp == pytest.approx(expected, abs=0.01)

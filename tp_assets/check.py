@@ -66,9 +66,15 @@ def _site_npv(site: pd.Series, scenario: Scenario) -> float:
     f = scenario.finance
     prices = f.energy_prices_gbp_per_kwh
     fuel = {"electric": "electricity"}.get(site["heat_fuel"], site["heat_fuel"])
-    annual = (site["rent_gbp_pa"] + site["rates_gbp_pa"] + site["fm_gbp_pa"]
-              + site["electricity_kwh_pa"] * prices["electricity"]
-              + site["heat_kwh_pa"] * prices.get(fuel, 0.0))
+    growth = f.energy_price_growth
+
+    def annual(year: int) -> float:  # energy at year 1's price, grown year by year
+        return float(site["rent_gbp_pa"] + site["rates_gbp_pa"] + site["fm_gbp_pa"]
+                     + site["electricity_kwh_pa"] * prices["electricity"]
+                     * (1 + growth.get("electricity", 0.0)) ** (year - 1)
+                     + site["heat_kwh_pa"] * prices.get(fuel, 0.0)
+                     * (1 + growth.get(fuel, 0.0)) ** (year - 1))
+
     first = 1
     if site["tenure"] == "leasehold" and not pd.isna(site["lease_end"]):
         first = next((y for y in range(1, f.horizon_years + 1)
@@ -77,7 +83,7 @@ def _site_npv(site: pd.Series, scenario: Scenario) -> float:
     total = 0.0
     for year in range(first, f.horizon_years + 1):
         factor = (1.0 + f.discount_rate) ** -year
-        total += annual * factor
+        total += annual(year) * factor
         if year == first:
             receipt = site["market_value_gbp"] if site["tenure"] == "freehold" else 0.0
             total += (receipt * (1.0 - f.disposal_cost_share) + site["backlog_gbp"]) * factor
@@ -338,10 +344,13 @@ def _check_energy(sites: pd.DataFrame, scenario: Scenario, plan: Plan, keep: pd.
                 elec = max(0.0, elec - kwp * m.kwh_per_kwp)
             costs.append((cost, m.lifetime_years))
         use[sid] = (elec, heat, int(fit))
-        heat_price = prices.get("electricity" if fuel == "electric" else fuel, 0.0)
-        saving = ((float(site["electricity_kwh_pa"]) - elec) * prices["electricity"]
-                  + (float(site["heat_kwh_pa"]) - heat) * heat_price)
+        key = "electricity" if fuel == "electric" else fuel
+        growth = f.energy_price_growth
         for year in range(int(fit), horizon + 1):
+            saving = ((float(site["electricity_kwh_pa"]) - elec) * prices["electricity"]
+                      * (1 + growth.get("electricity", 0.0)) ** (year - 1)
+                      + (float(site["heat_kwh_pa"]) - heat) * prices.get(key, 0.0)
+                      * (1 + growth.get(key, 0.0)) ** (year - 1))
             cash += saving / (1 + f.discount_rate) ** year
         for cost, life in costs:
             year = int(fit)

@@ -37,7 +37,11 @@ class Finance:
     discount_rate
         Real discount rate per year (0.035 = Green Book).
     energy_prices_gbp_per_kwh
-        Price per fuel: ``electricity``, ``gas``, ``oil``, ``district`` (GBP/kWh).
+        Price per fuel in appraisal year 1: ``electricity``, ``gas``, ``oil``,
+        ``district`` (GBP/kWh).
+    energy_price_growth
+        Real change of each fuel's price a year (0.02 = 2 % a year dearer; 0: constant):
+        year ``t`` pays year 1's price x ``(1 + growth) ** (t - 1)``.
     carbon_kg_per_kwh
         Conversion factor per fuel (kgCO2e/kWh).
     carbon_factor_years
@@ -57,6 +61,8 @@ class Finance:
     discount_rate: float = settings.GREEN_BOOK_RATE
     energy_prices_gbp_per_kwh: dict[str, float] = field(
         default_factory=lambda: dict(settings.ENERGY_PRICES_GBP_PER_KWH))
+    energy_price_growth: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(settings.ENERGY_PRICES_GBP_PER_KWH, 0.0))
     carbon_kg_per_kwh: dict[str, float] = field(
         default_factory=lambda: dict(settings.CARBON_KG_PER_KWH))
     carbon_factor_years: dict[str, int] = field(
@@ -69,6 +75,19 @@ class Finance:
     def discount(self, year: int | np.ndarray) -> np.ndarray:
         """Discount factor of appraisal year(s): ``1 / (1 + rate) ** year``."""
         return 1.0 / (1.0 + self.discount_rate) ** np.asarray(year, dtype=float)
+
+    def price_index(self, fuel: str | None, year: int | np.ndarray) -> np.ndarray:
+        """A fuel's price in appraisal year(s) ``year`` relative to year 1's.
+
+        Parameters
+        ----------
+        fuel
+            Price key (``electricity``, ``gas``, ...; ``None``: no fuel, index 1).
+        year
+            Appraisal year(s), 1-based.
+        """
+        growth = self.energy_price_growth.get(fuel or "", 0.0)
+        return (1.0 + growth) ** (np.asarray(year, dtype=float) - 1.0)
 
     def fin_year(self, year: int) -> str:
         """Financial-year label of appraisal year ``year`` (year 1 from 2027-04-01: 2027/28).
@@ -159,11 +178,13 @@ def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``vacate_year`` (1..horizon, or horizon + 1 when it cannot be vacated within
-        the appraisal), ``annual_saving_gbp`` (GBP/yr), ``receipt_gbp``,
+        the appraisal), ``annual_saving_gbp`` (GBP/yr, at year 1's prices),
+        ``receipt_gbp``,
         ``disposal_cost_gbp``, ``backlog_gbp`` and ``npv_gbp`` (discounted sum of
         recurring savings from the vacate year, net receipt and avoided backlog).
     """
-    annual = recurring_costs(sites, finance).sum(axis=1)
+    costs = recurring_costs(sites, finance)
+    annual = costs.sum(axis=1)
     years = np.array([vacate_year(finance, t, e) for t, e in
                       zip(sites["tenure"], sites["lease_end"], strict=True)])
     freehold = (sites["tenure"] == "freehold").to_numpy()
@@ -173,10 +194,18 @@ def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
     horizon = finance.horizon_years
     all_years = np.arange(1, horizon + 1)
     factors = finance.discount(all_years)
-    # sum of discount factors from vacate year to horizon
-    tail = np.array([factors[y - 1:].sum() if y <= horizon else 0.0 for y in years])
+    # discount factors from the vacate year to the horizon (energy's with its price path)
+    saved = all_years[None, :] >= years[:, None]
+    fuels = sites["heat_fuel"].map(heat_fuel_price_key).tolist()
+    heat_index = np.array([finance.price_index(f, all_years) for f in fuels]
+                          ).reshape(len(sites), horizon)
+    fixed = costs[["rent", "rates", "fm"]].sum(axis=1).to_numpy()
+    recurring = ((fixed[:, None] + costs["electricity"].to_numpy()[:, None]
+                  * finance.price_index("electricity", all_years)[None, :]
+                  + costs["heat"].to_numpy()[:, None] * heat_index)
+                 * factors[None, :] * saved).sum(axis=1)
     at_vacate = np.array([finance.discount(y) if y <= horizon else 0.0 for y in years])
-    npv = annual.to_numpy() * tail + (receipt - disposal_cost + backlog) * at_vacate
+    npv = recurring + (receipt - disposal_cost + backlog) * at_vacate
     return pd.DataFrame({"vacate_year": years, "annual_saving_gbp": annual.to_numpy(),
                          "receipt_gbp": receipt, "disposal_cost_gbp": disposal_cost,
                          "backlog_gbp": backlog, "npv_gbp": npv}, index=sites.index)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from tp_assets import __version__, access, check, io, maps, optimise, savings, settings
+from tp_assets import __version__, access, check, io, maps, measures, optimise, savings, settings
 from tp_assets import estate as estate_mod
 from tp_assets import scenario as scenario_mod
 from tp_assets._errors import InputError, InternalError
@@ -211,6 +211,9 @@ def load(scenario_path: str | Path) -> tuple[scenario_mod.Scenario, estate_mod.E
     scenario_mod.check_against_estate(scen, set(est.services["service_type"]),
                                       est.demand_columns)
     optimise.check_names(est, scen)
+    if scen.energy.measures:  # the measures sites name (fitted, impossible) must exist
+        sites_file = est.files["sites"].name if "sites" in est.files else "sites"
+        measures.site_measures(est.sites, scen.energy.measures, sites_file)
     access.check_network_file(scen.network, est)
     return scen, est
 
@@ -518,6 +521,7 @@ def write_results(result: RunResult, folder: Path) -> None:
                     "discount_rate": f.discount_rate,
                     "energy_prices_gbp_per_kwh": f.energy_prices_gbp_per_kwh,
                     "energy_prices_source": settings.ENERGY_PRICES_SOURCE,
+                    "energy_price_growth": f.energy_price_growth,
                     "carbon_kg_per_kwh": f.carbon_kg_per_kwh,
                     "carbon_factor_years": f.carbon_factor_years,
                     "relocation_gbp_per_fte": f.relocation_gbp_per_fte,

@@ -101,17 +101,21 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
     sites = estate.sites.reset_index(drop=True)
     keep = dict(zip(plan.site_ids, plan.keep, strict=True))
     disposed = ~sites["site_id"].map(keep).to_numpy(dtype=bool)
-    costs = fin.recurring_costs(sites, f)  # rounded to the penny once, as the rows are
-    costs = pd.DataFrame({c: _pence(costs[c]) for c in costs.columns}, index=costs.index)
+    gbp = fin.recurring_costs(sites, f)  # year 1's
+    costs = pd.DataFrame({c: _pence(gbp[c]) for c in gbp.columns}, index=gbp.index)
     values = fin.disposal_values(sites, f)
     rows: list[tuple[str, str, int, str, int, str]] = []  # owner, site, year, category, p, measure
     for i in np.flatnonzero(disposed):
         site = sites.iloc[i]
         first = int(values["vacate_year"].iloc[i])
         owner, sid = str(site["owner"]), str(site["site_id"])
+        fuel = {"electricity": "electricity",
+                "heat": fin.heat_fuel_price_key(str(site["heat_fuel"]))}
         for year in range(first, f.horizon_years + 1):
-            for cat in fin.RECURRING:
-                rows.append((owner, sid, year, cat, int(costs[cat].iloc[i]), ""))
+            for cat in fin.RECURRING:  # energy at its price path, each row to the penny
+                pence = (int(costs[cat].iloc[i]) if cat not in fuel else
+                         _p(float(gbp[cat].iloc[i]) * float(f.price_index(fuel[cat], year))))
+                rows.append((owner, sid, year, cat, pence, ""))
         if first <= f.horizon_years:
             receipt = float(values["receipt_gbp"].iloc[i])
             if receipt:
@@ -169,7 +173,8 @@ def _energy_rows(sites: pd.DataFrame, keep: np.ndarray, vacate: np.ndarray,
                              plan.measures["fit_year"], strict=True):
         site = sites.iloc[row_of[sid]]
         owner = str(site["owner"])
-        fuel_price = prices.get(fin.heat_fuel_price_key(str(site["heat_fuel"])) or "", 0.0)
+        fuel_key = fin.heat_fuel_price_key(str(site["heat_fuel"]))
+        fuel_price = prices.get(fuel_key or "", 0.0)
         for step in me.steps([by_id[m] for m in str(ids).split("+")], site["electricity_kwh_pa"],
                              site["heat_kwh_pa"], site["gia_m2"], str(site["heat_fuel"])):
             mid = step.measure.measure
@@ -184,11 +189,13 @@ def _energy_rows(sites: pd.DataFrame, keep: np.ndarray, vacate: np.ndarray,
                              _p(step.capex_gbp * left), mid))
             for year in range(int(fit), horizon + 1):
                 if step.electricity_kwh_saved:
-                    rows.append((owner, sid, year, "measure_electricity",
-                                 _p(step.electricity_kwh_saved * prices["electricity"]), mid))
+                    rows.append((owner, sid, year, "measure_electricity", _p(
+                        step.electricity_kwh_saved * prices["electricity"]
+                        * float(f.price_index("electricity", year))), mid))
                 if step.heat_kwh_saved:
-                    rows.append((owner, sid, year, "measure_heat",
-                                 _p(step.heat_kwh_saved * fuel_price), mid))
+                    rows.append((owner, sid, year, "measure_heat", _p(
+                        step.heat_kwh_saved * fuel_price
+                        * float(f.price_index(fuel_key, year))), mid))
     target = energy.target
     if target is not None and target.offset_gbp_per_tco2e is not None:
         emitted = me.plan_emissions(sites, keep, vacate, plan.measures, energy, f)

@@ -391,22 +391,26 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _finance(r: Reader, t: dict[str, Any]) -> Finance:
     keys = ("start_date", "horizon_years", "discount_rate", "energy_prices_gbp_per_kwh",
-            "carbon_kg_per_kwh", "carbon_factor_years", "relocation_gbp_per_fte",
+            "energy_price_growth", "carbon_kg_per_kwh", "carbon_factor_years",
+            "relocation_gbp_per_fte",
             "fitout_gbp_per_m2", "disposal_cost_share", "optimism_bias")
     r.keys(t, keys, "finance")
     d = Finance()
     fuels = tuple(d.energy_prices_gbp_per_kwh)
     maps = {}
-    for key, kind, minimum in (("energy_prices_gbp_per_kwh", NUMBER, 0.0),
-                               ("carbon_kg_per_kwh", NUMBER, 0.0),
-                               ("carbon_factor_years", int, 1990)):
+    for key, kind, minimum, expected in (
+            ("energy_prices_gbp_per_kwh", NUMBER, 0.0, "a number, 0 or more"),
+            ("energy_price_growth", NUMBER, -0.5,
+             "a real change a year between -0.5 and 0.5 (0.02 = 2 % a year dearer)"),
+            ("carbon_kg_per_kwh", NUMBER, 0.0, "a number, 0 or more"),
+            ("carbon_factor_years", int, 1990, "a year")):
         sub = r.table(t, key, "finance")
         r.keys(sub, fuels, f"finance.{key}")
         merged = dict(getattr(d, key))
         for fuel in fuels:
-            merged[fuel] = r.get(sub, fuel, kind, merged[fuel], f"finance.{key}",
-                                 "a number, 0 or more" if kind is NUMBER else "a year",
-                                 minimum=minimum)
+            merged[fuel] = r.get(sub, fuel, kind, merged[fuel], f"finance.{key}", expected,
+                                 minimum=minimum,
+                                 maximum=0.5 if key == "energy_price_growth" else None)
         maps[key] = merged
     start = r.get(t, "start_date", date, d.start_date, "finance",
                   "a date written without quotes, e.g. start_date = 2027-04-01")
@@ -427,6 +431,7 @@ def _finance(r: Reader, t: dict[str, Any]) -> Finance:
                             "a yearly rate between 0 and 0.2 (0.035 = 3.5 %)",
                             minimum=0.0, maximum=0.2),
         energy_prices_gbp_per_kwh=maps["energy_prices_gbp_per_kwh"],
+        energy_price_growth=maps["energy_price_growth"],
         carbon_kg_per_kwh=maps["carbon_kg_per_kwh"],
         carbon_factor_years=maps["carbon_factor_years"],
         relocation_gbp_per_fte=r.get(t, "relocation_gbp_per_fte", NUMBER,

@@ -105,6 +105,7 @@ def options(sites: pd.DataFrame, energy: Energy, finance: Finance,
     horizon = finance.horizon_years
     allowed = site_measures(sites, energy.measures, sites_file)
     disc = finance.discount(np.arange(1, horizon + 1))
+    elec_index = finance.price_index("electricity", np.arange(1, horizon + 1))
     cal = [calendar_year(finance, t) for t in range(1, horizon + 1)]
     grid = np.array([energy.grid(c) for c in cal])
     values = np.array([carbon_value(energy.carbon_value, c, energy.price_base_year)
@@ -128,12 +129,14 @@ def options(sites: pd.DataFrame, energy: Energy, finance: Finance,
         fuel = str(site.heat_fuel)
         heat_f = np.array([fuel_factor(energy, finance, fuel, c) for c in cal])
         fuel_price = prices.get(heat_fuel_price_key(fuel) or "", 0.0)
+        fuel_index = finance.price_index(heat_fuel_price_key(fuel), np.arange(1, horizon + 1))
         found: list[tuple[dict[str, object], np.ndarray, np.ndarray]] = []
         for bundle in bundles(allowed[b]):
             eff = effect(bundle, site.electricity_kwh_pa, site.heat_kwh_pa, site.gia_m2, fuel)
             d_e = float(site.electricity_kwh_pa) - eff.electricity_kwh
             d_h = float(site.heat_kwh_pa) - eff.heat_kwh
-            saving = d_e * prices["electricity"] + d_h * fuel_price
+            saving = (d_e * prices["electricity"] * elec_index  # GBP by year
+                      + d_h * fuel_price * fuel_index)
             cut = (d_e * grid + d_h * heat_f) / 1000.0
             for year in energy.fit_years:
                 if year > horizon:
