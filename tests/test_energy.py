@@ -119,6 +119,7 @@ def test_hand_worked_heat_pump_forced_by_the_fuel_rule(tmp_path: Path) -> None:
     plan = result.plan
     page = (tmp_path / "maps" / "hand.html").read_text(encoding="utf-8")
     assert "Energy measures fitted" in page and "Heat pump" in page
+    assert "energy measures fitted (click for which)" in page  # the legend's key
     assert "Emissions 2027 / 2028" in page and "55 / 12 tCO2e" in page
     assert plan.measures.to_dict("records") == [
         {"site_id": "A", "measures": "led+fabric+hp", "fit_year": 2}]

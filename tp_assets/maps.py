@@ -135,7 +135,7 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
     root: Any = fmap.get_root()
     root.title = _e(f"{scenario.name}: the plan (tp-assets)")
     root.header.add_child(folium.Element(f"<style>{_CSS}</style>"))
-    root.html.add_child(folium.Element(_legend(owners)))
+    root.html.add_child(folium.Element(_legend(owners, scenario.energy.active)))
     # the legend names the zone layer shown (none at first: the map opens on the decisions)
     root.script.add_child(folium.Element(
         f"window.addEventListener('load', function () {{ var zones = {json.dumps(zone_layers)},"
@@ -435,7 +435,7 @@ def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
                    show=False).add_to(fmap)
 
 
-def _legend(owners: dict[str, str]) -> str:
+def _legend(owners: dict[str, str], measures: bool = False) -> str:
     decisions = "".join(
         f'<div><span class="tpa-site tpa-circle tpa-key" style="--c:{c}"></span>{_e(label)}'
         "</div>" for c, label in DECISION_STYLE.values())
@@ -457,7 +457,10 @@ def _legend(owners: dict[str, str]) -> str:
             'access</div><div><span class="tpa-swatch tpa-further"></span>zone\'s trip '
             f"{settings.MAP_FURTHER_MINUTES:g}+ min longer (standard not crossed)</div>"
             '<div><span class="tpa-line"></span>service move</div>'
-            "<div>dashed outline: outside the standard; blue areas: isochrones</div></div>")
+            + ('<div><span class="tpa-site tpa-circle tpa-key" style="--c:#fff;'
+               'border:3px solid #1a9850"></span>energy measures fitted (click for '
+               "which)</div>" if measures else "")
+            + "<div>dashed outline: outside the standard; blue areas: isochrones</div></div>")
 
 
 def _summary(scenario: Scenario, plan: Plan, savings: Savings,
