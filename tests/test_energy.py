@@ -479,3 +479,22 @@ def test_energy_prices_by_year(tmp_path: Path) -> None:
     expected = 1000 * (d1 + d2) + 2500 * d1 + 2750 * d2  # FM and electricity
     assert result.plan.objective_gbp == pytest.approx(expected, abs=0.01)
     assert result.report.npv_gbp == pytest.approx(expected, abs=0.01)
+
+
+def test_carbon_shortfall_names_the_largest_emitters_that_may_go(tmp_path: Path) -> None:
+    """The words for a target that falls short name the free sites kept that emit most."""
+    from tp_assets.optimise import explain
+
+    place = _hand_place(tmp_path)
+    sites = pd.read_csv(place / "sites.csv", keep_default_na=False)
+    sites["electricity_kwh_pa"] = [100000, 10000]  # the depot: 10,000 x 0.1 = 1.0 t in 2028
+    sites.to_csv(place / "sites.csv", index=False)
+    path = _hand_scenario(tmp_path, "[energy.target]\nyear = 2028\nshare_of_baseline = 0\n")
+    scen, est = pipeline.load(path)
+    problem = optimise.build_problem(est, pipeline._times(scen, est, None), scen)
+    assert problem.options is not None
+    row = next(r for r in problem.options.rows if r.kind == "carbon")
+    words = explain._energy_words(problem, row, 13.5, {"A": "Library", "B": "Depot"},
+                                  np.ones(2, dtype=bool))
+    assert words.endswith("(the largest it keeps that may go: site B (Depot), 1.0 t)")
+    assert "still emit 13.5 tCO2e too much" in words

@@ -244,6 +244,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
              dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True)))
     out = []
     values = result.variable_values([v for v, *_ in model.slacks])
+    kept = np.asarray(result.variable_values(model.x), dtype=float) > 0.5
     for (_, _, kind, key, _), value in zip(model.slacks, values, strict=True):
         if value <= 1e-6:
             continue
@@ -289,7 +290,7 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
                        f"{_up(value)})")
         elif kind in ("capital", "capital_year", "carbon", "fossil"):
             assert p.options is not None
-            out.append(_energy_words(p, p.options.rows[int(key)], value, names))
+            out.append(_energy_words(p, p.options.rows[int(key)], value, names, kept))
         elif kind == "conflict":
             t1, t2, b = key
             out.append(f"{p.type_names[t1]} and {p.type_names[t2]} would have to share "
@@ -301,13 +302,23 @@ def explain(problem: Problem, solver: SolverSettings, estate: Estate | None = No
 
 
 def _energy_words(problem: Problem, row: OptionRow, shortfall: float,
-                  names: dict[str, str]) -> str:
-    """What a rule over measures that gives way says, and by how much it falls short."""
+                  names: dict[str, str], kept: np.ndarray) -> str:
+    """What a rule over measures that gives way says, and by how much it falls short.
+
+    For a carbon target, the largest emitters the elastic plan keeps that the rules let
+    go (free sites, vacated by the target year) are named: disposing of them would cut
+    the most.
+    """
     if row.kind == "carbon":
+        free = (problem.keep_fixed[row.site_index] == -1) & kept[row.site_index]
+        order = np.argsort(-row.site_coef[free], kind="stable")[:3]
+        big = [f"{_why_not(problem, int(b), names)}, {t:,.1f} t" for b, t in
+               zip(row.site_index[free][order], row.site_coef[free][order], strict=True)]
         return (f"{row.words} cannot be met with the other rules: the estate would still "
                 f"emit {shortfall:,.1f} tCO2e too much that year; more capital for measures, "
                 "a later target year, or disposing of more of the largest emitters would "
-                "close it")
+                "close it" + (f" (the largest it keeps that may go: {'; '.join(big)})"
+                               if big else ""))
     if row.kind == "fossil":
         b = int(row.key or 0)
         return (f"{row.words}: {_why_not(problem, b, names)} would still heat with gas or "
