@@ -498,3 +498,16 @@ def test_carbon_shortfall_names_the_largest_emitters_that_may_go(tmp_path: Path)
                                   np.ones(2, dtype=bool))
     assert words.endswith("(the largest it keeps that may go: site B (Depot), 1.0 t)")
     assert "still emit 13.5 tCO2e too much" in words
+
+
+def test_shipped_net_zero_scenario_loads_and_prices() -> None:
+    """optimisation/net_zero.toml: its settings as documented, and the baseline it starts from."""
+    root = Path(__file__).resolve().parent.parent
+    scen, est = pipeline.load(root / "optimisation" / "net_zero.toml")
+    e = scen.energy
+    assert (e.capital_gbp, e.target, e.carbon_value, e.fit_years) == (
+        15_000_000, measures.Target(2031, 0.35), "central", (1, 3))
+    assert [m.measure for m in e.measures] == ["led", "controls", "fabric", "glazing", "ashp",
+                                               "gshp", "pv"]
+    baseline = measures.emissions(est.sites, e, scen.finance)[:, 0].sum()
+    assert baseline == pytest.approx(8981.03, abs=0.01)  # tCO2e in 2027, README's figure
