@@ -511,3 +511,22 @@ def test_shipped_net_zero_scenario_loads_and_prices() -> None:
                                                "gshp", "pv"]
     baseline = measures.emissions(est.sites, e, scen.finance)[:, 0].sum()
     assert baseline == pytest.approx(8981.03, abs=0.01)  # tCO2e in 2027, README's figure
+
+
+def test_net_zero_with_offsets_buys_what_is_still_emitted(tmp_path: Path) -> None:
+    """Net zero from 2028 at GBP 100 a tonne, no measures: the library still emits
+    100,000 x 0.1 + 200,000 x 0.2 = 50 t in 2028, so GBP 5,000 of offsets that year."""
+    place = _hand_place(tmp_path)
+    sites = pd.read_csv(place / "sites.csv", keep_default_na=False)
+    sites["measures_impossible"] = ["led fabric hp", ""]
+    sites.to_csv(place / "sites.csv", index=False)
+    path = _hand_scenario(tmp_path, "[energy.target]\nyear = 2028\nshare_of_baseline = 0\n"
+                                    "offset_gbp_per_tco2e = 100\n")
+    result = pipeline.run(path, results_dir=tmp_path / "results", maps_dir=None)
+    cash = result.savings.cashflow
+    offsets = cash[cash["category"] == "offsets"]
+    assert offsets[["site_id", "year", "gbp"]].values.tolist() == [["A", 2, -5000.0]]
+    assert result.savings.totals["offsets_gbp"] == -5000.0
+    assert result.savings.totals["carbon_target"]["met"]  # offsets make up the rest
+    d1, d2 = 1 / 1.035, 1 / 1.035**2
+    assert result.plan.objective_gbp == pytest.approx(1000 * (d1 + d2) - 5000 * d2, abs=0.01)
