@@ -194,18 +194,21 @@ def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
     horizon = finance.horizon_years
     all_years = np.arange(1, horizon + 1)
     factors = finance.discount(all_years)
-    # discount factors from the vacate year to the horizon (energy's with its price path)
-    saved = all_years[None, :] >= years[:, None]
+    # sum of discount factors from vacate year to horizon; energy's also weighted by its
+    # price path (with no growth, the same sums: the annual figure times the tail)
+    tail = np.array([factors[y - 1:].sum() if y <= horizon else 0.0 for y in years])
+
+    def energy_tail(fuel: str | None, y: int) -> float:
+        return float((factors * finance.price_index(fuel, all_years))[y - 1:].sum()
+                     if y <= horizon else 0.0)
+
     fuels = sites["heat_fuel"].map(heat_fuel_price_key).tolist()
-    heat_index = np.array([finance.price_index(f, all_years) for f in fuels]
-                          ).reshape(len(sites), horizon)
-    fixed = costs[["rent", "rates", "fm"]].sum(axis=1).to_numpy()
-    recurring = ((fixed[:, None] + costs["electricity"].to_numpy()[:, None]
-                  * finance.price_index("electricity", all_years)[None, :]
-                  + costs["heat"].to_numpy()[:, None] * heat_index)
-                 * factors[None, :] * saved).sum(axis=1)
+    elec_tail = np.array([energy_tail("electricity", y) for y in years])
+    heat_tail = np.array([energy_tail(f, y) for f, y in zip(fuels, years, strict=True)])
     at_vacate = np.array([finance.discount(y) if y <= horizon else 0.0 for y in years])
-    npv = recurring + (receipt - disposal_cost + backlog) * at_vacate
+    npv = (annual.to_numpy() * tail + costs["electricity"].to_numpy() * (elec_tail - tail)
+           + costs["heat"].to_numpy() * (heat_tail - tail)
+           + (receipt - disposal_cost + backlog) * at_vacate)
     return pd.DataFrame({"vacate_year": years, "annual_saving_gbp": annual.to_numpy(),
                          "receipt_gbp": receipt, "disposal_cost_gbp": disposal_cost,
                          "backlog_gbp": backlog, "npv_gbp": npv}, index=sites.index)
