@@ -61,6 +61,20 @@ def _year_start(start: date, year: int) -> date:
     return start.replace(year=start.year + year - 1)
 
 
+def _first_free_year(site: pd.Series, scenario: Scenario) -> int:
+    """First appraisal year a site can stand empty.
+
+    1, or a leasehold's first year that starts on or after its ``lease_end`` (horizon + 1
+    where none does).
+    """
+    f = scenario.finance
+    if site["tenure"] != "leasehold" or pd.isna(site["lease_end"]):
+        return 1
+    return next((y for y in range(1, f.horizon_years + 1)
+                 if _year_start(f.start_date, y) >= site["lease_end"].date()),
+                f.horizon_years + 1)
+
+
 def _site_npv(site: pd.Series, scenario: Scenario) -> float:
     """NPV of disposing one site, summed year by year (independent of the optimiser)."""
     f = scenario.finance
@@ -75,11 +89,7 @@ def _site_npv(site: pd.Series, scenario: Scenario) -> float:
                      + site["heat_kwh_pa"] * prices.get(fuel, 0.0)
                      * (1 + growth.get(fuel, 0.0)) ** (year - 1))
 
-    first = 1
-    if site["tenure"] == "leasehold" and not pd.isna(site["lease_end"]):
-        first = next((y for y in range(1, f.horizon_years + 1)
-                      if _year_start(f.start_date, y) >= site["lease_end"].date()),
-                     f.horizon_years + 1)
+    first = _first_free_year(site, scenario)
     total = 0.0
     for year in range(first, f.horizon_years + 1):
         factor = (1.0 + f.discount_rate) ** -year
@@ -367,11 +377,7 @@ def _check_energy(sites: pd.DataFrame, scenario: Scenario, plan: Plan, keep: pd.
     if energy.capital_gbp_per_year is not None and (
             spend > energy.capital_gbp_per_year + 0.01).any():
         fails.append("measures cost more than [energy.budget] capital_gbp_per_year in a year")
-    first_year = {sid: next((y for y in range(1, horizon + 1)
-                             if _year_start(f.start_date, y) >= row["lease_end"].date()),
-                            horizon + 1)
-                  if row["tenure"] == "leasehold" and not pd.isna(row["lease_end"]) else 1
-                  for sid, row in sites.iterrows()}
+    first_year = {sid: _first_free_year(row, scenario) for sid, row in sites.iterrows()}
     tonnes = np.zeros((2, horizon + 1))  # baseline, plan; by year
     social = 0.0
     offsets = energy.target.offset_gbp_per_tco2e if energy.target is not None else None

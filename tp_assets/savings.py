@@ -132,9 +132,9 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
             amount = getattr(m, column)
             if amount:
                 rows.append((str(m.owner), str(m.to_site), 0, cat, -_p(amount), ""))
-    keep_flags = ~disposed
-    vacate = values["vacate_year"].to_numpy(dtype=int)
-    rows += _energy_rows(sites, keep_flags, vacate, scenario, plan)
+    emitted = me.plan_emissions(sites, ~disposed, values["vacate_year"].to_numpy(dtype=int),
+                                plan.measures, scenario.energy, f)  # tCO2e, sites x years
+    rows += _energy_rows(sites, emitted, scenario, plan)
     columns = ["owner", "site_id", "year", "category", "pence", "measure"]
     cash = pd.DataFrame(rows, columns=columns)
     keys = ["owner", "site_id", "year", "category", "measure"]
@@ -151,7 +151,6 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
     owners = _owner_table(cash, site_table)
     totals = _totals(cash, site_table, moves, scenario)
     measure_table = _measure_table(sites, cash, scenario, plan)
-    emitted = me.plan_emissions(sites, keep_flags, vacate, plan.measures, scenario.energy, f)
     carbon = _carbon_table(sites, emitted, scenario)
     totals.update(_carbon_totals(carbon, measure_table, scenario))
     out_cash = cash.assign(gbp=cash["pence"] / 100.0,
@@ -160,9 +159,13 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
     return Savings(out_cash, site_table, moves, owners, totals, measure_table, carbon)
 
 
-def _energy_rows(sites: pd.DataFrame, keep: np.ndarray, vacate: np.ndarray,
-                 scenario: Scenario, plan: Plan) -> list[tuple[str, str, int, str, int, str]]:
-    """Cash rows of the plan's measures (by measure) and of offsets bought (by site)."""
+def _energy_rows(sites: pd.DataFrame, emitted: np.ndarray, scenario: Scenario, plan: Plan
+                 ) -> list[tuple[str, str, int, str, int, str]]:
+    """Cash rows of the plan's measures (by measure) and of offsets bought (by site).
+
+    ``emitted``: what each site still emits, tCO2e, sites x years
+    (:func:`~tp_assets.measures.plan_emissions`).
+    """
     f, energy = scenario.finance, scenario.energy
     horizon = f.horizon_years
     prices = f.energy_prices_gbp_per_kwh
@@ -198,8 +201,7 @@ def _energy_rows(sites: pd.DataFrame, keep: np.ndarray, vacate: np.ndarray,
                         * float(f.price_index(fuel_key, year))), mid))
     target = energy.target
     if target is not None and target.offset_gbp_per_tco2e is not None:
-        emitted = me.plan_emissions(sites, keep, vacate, plan.measures, energy, f)
-        first = target.year - f.start_date.year + 1
+        first = me.appraisal_year(f, target.year)
         for b in np.flatnonzero(emitted[:, first - 1:].sum(axis=1) > 0):
             site = sites.iloc[b]
             for year in range(first, horizon + 1):
@@ -299,7 +301,7 @@ def _carbon_table(sites: pd.DataFrame, emitted: np.ndarray, scenario: Scenario
 def _carbon_totals(carbon: pd.DataFrame, measures: pd.DataFrame, scenario: Scenario
                    ) -> dict[str, Any]:
     """Headline carbon figures: baseline and plan tCO2e by year, the target, the social line."""
-    energy, f = scenario.energy, scenario.finance
+    energy = scenario.energy
     by_year = carbon.groupby("calendar_year")[["baseline_tco2e", "plan_tco2e"]].sum()
     out: dict[str, Any] = {
         "carbon_baseline_tco2e_by_year": {int(str(y)): round(float(v), 3) for y, v in
@@ -326,7 +328,6 @@ def _carbon_totals(carbon: pd.DataFrame, measures: pd.DataFrame, scenario: Scena
             "plan_tco2e": round(reached, 3), "met": bool(reached <= allowed + 1e-6)
             or target.offset_gbp_per_tco2e is not None,
             "offset_gbp_per_tco2e": target.offset_gbp_per_tco2e}
-    del f
     return out
 
 

@@ -208,8 +208,9 @@ EXPLAIN_NODES: int = 2000
 #: more than ``SEARCH_EXACT_MAX_PAIRS / 5`` options: after the relaxation, this many
 #: sites (those whose best two options are nearest in value at the rules' prices) are
 #: re-solved exactly with the fractional ones, the rest fixed. On the demo's net-zero
-#: scenario (6,778 options): 10 sites 0.6 s, 0.43 % below the measures' proved optimum;
-#: 20 sites 1.1 s, 0.23 %; 40 sites 25 s, 0.13 %.
+#: scenario (6,778 options), on a quiet 2-core machine: 10 sites 0.6 s, 0.43 % below the
+#: measures' proved optimum; 20 sites 1.1 s, 0.23 %; 40 sites 25 s, 0.13 % (seconds grow
+#: beside other work, the choice does not: it is bounded by nodes, not time).
 MEASURE_SITES: int = 20
 
 #: The leaders' map outlines a zone whose trip to the nearest site of a service type gets

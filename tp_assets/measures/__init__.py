@@ -45,6 +45,7 @@ from tp_assets.measures.carbon import (
     CARBON_SERIES,
     Energy,
     Target,
+    appraisal_year,
     calendar_year,
     carbon_value,
     deflator_years,
@@ -64,7 +65,7 @@ from tp_assets.measures.table import (
 )
 
 __all__ = ["CARBON_SERIES", "FOSSIL_FUELS", "KINDS", "MEASURE_COLUMNS", "Effect", "Energy",
-           "Measure", "Options", "Step", "Target", "bundles", "calendar_year", "carbon_value",
-           "deflator_years", "describe", "effect", "emissions", "fuel_factor", "installs",
-           "options", "ordered", "plan_emissions", "read_energy", "read_grid", "read_measures",
-           "shipped_grid", "shipped_measures", "site_measures", "steps", "suits"]
+           "Measure", "Options", "Step", "Target", "appraisal_year", "bundles", "calendar_year",
+           "carbon_value", "deflator_years", "describe", "effect", "emissions", "fuel_factor",
+           "installs", "options", "ordered", "plan_emissions", "read_energy", "read_grid",
+           "read_measures", "shipped_grid", "shipped_measures", "site_measures", "steps", "suits"]

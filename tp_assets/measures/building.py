@@ -170,7 +170,7 @@ def site_measures(sites: pd.DataFrame, measures: Sequence[Measure], sites_file: 
     problems = []
     out = []
     site: Any
-    for i, site in enumerate(sites.itertuples(index=False)):
+    for site in sites.itertuples(index=False):
         fitted = str(getattr(site, "measures_fitted", "") or "").split()
         impossible = str(getattr(site, "measures_impossible", "") or "").split()
         for column, named in (("measures_fitted", fitted), ("measures_impossible", impossible)):
@@ -184,7 +184,6 @@ def site_measures(sites: pd.DataFrame, measures: Sequence[Measure], sites_file: 
         out.append([m for m in measures if m.measure not in barred
                     and suits(m, str(site.benchmark), str(site.heat_fuel),
                               float(site.heat_kwh_pa))])
-        del i
     if problems:
         raise InputError(problems)
     return out

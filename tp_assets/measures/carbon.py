@@ -207,6 +207,11 @@ def calendar_year(finance: Finance, year: int) -> int:
     return finance.start_date.year + year - 1
 
 
+def appraisal_year(finance: Finance, calendar: int) -> int:
+    """Appraisal year (1-based) that starts in a calendar year (:func:`calendar_year` undone)."""
+    return calendar - finance.start_date.year + 1
+
+
 def fuel_factor(energy: Energy, finance: Finance, heat_fuel: str, year: int) -> float:
     """kgCO2e per kWh of a heating fuel in a calendar year (electric heating: the grid's)."""
     key = heat_fuel_price_key(heat_fuel)

@@ -17,7 +17,14 @@ from tp_assets.measures.building import (
     ordered,
     site_measures,
 )
-from tp_assets.measures.carbon import Energy, calendar_year, carbon_value, emissions, fuel_factor
+from tp_assets.measures.carbon import (
+    Energy,
+    appraisal_year,
+    calendar_year,
+    carbon_value,
+    emissions,
+    fuel_factor,
+)
 
 
 def plan_emissions(sites: pd.DataFrame, keep: np.ndarray, vacate: np.ndarray,
@@ -113,11 +120,11 @@ def options(sites: pd.DataFrame, energy: Energy, finance: Finance,
     prices = finance.energy_prices_gbp_per_kwh
     offset = (energy.target.offset_gbp_per_tco2e if energy.target is not None
               and energy.target.offset_gbp_per_tco2e is not None else 0.0)
-    offset_from = (_appraisal_year(finance, energy.target.year) if energy.target is not None
+    offset_from = (appraisal_year(finance, energy.target.year) if energy.target is not None
                    else horizon + 1)
     target_t = offset_from if energy.target is not None and not offset else None
     rule_t = (None if energy.fossil_heating_until is None
-              else _appraisal_year(finance, energy.fossil_heating_until))
+              else appraisal_year(finance, energy.fossil_heating_until))
     rows: list[dict[str, object]] = []
     capex_rows: list[np.ndarray] = []
     cut_rows: list[np.ndarray] = []
@@ -176,11 +183,6 @@ def options(sites: pd.DataFrame, energy: Energy, finance: Finance,
     return Options(pd.DataFrame(rows, columns=columns),
                    np.array(capex_rows).reshape(len(rows), horizon),
                    np.array(cut_rows).reshape(len(rows), horizon))
-
-
-def _appraisal_year(finance: Finance, calendar: int) -> int:
-    """Appraisal year (1-based) that starts in a calendar year."""
-    return calendar - finance.start_date.year + 1
 
 
 def _undominated(found: list[tuple[dict[str, object], np.ndarray, np.ndarray]],

@@ -300,7 +300,7 @@ def energy_terms(sites: pd.DataFrame, vacate: np.ndarray, scenario: Scenario,
     disposal_value = disposal_value + (emitted * gone * value * disc).sum(axis=1)
     base = np.zeros(len(sites))
     price = target.offset_gbp_per_tco2e if target is not None else None
-    target_t = None if target is None else target.year - f.start_date.year + 1
+    target_t = None if target is None else me.appraisal_year(f, target.year)
     if price is not None and target_t is not None:
         after = years >= target_t
         disposal_value = disposal_value + price * (emitted * gone * after * disc).sum(axis=1)
@@ -343,7 +343,7 @@ def energy_terms(sites: pd.DataFrame, vacate: np.ndarray, scenario: Scenario,
             index, -cut, np.flatnonzero(out), at_t[out],
             allowed - float(at_t[~out].sum())))
     if energy.fossil_heating_until is not None:
-        rule_t = energy.fossil_heating_until - f.start_date.year + 1
+        rule_t = me.appraisal_year(f, energy.fossil_heating_until)
         where = at_line(texts, 'fossil_heating_until', 'energy.rules')
         fossil = (sites["heat_fuel"].isin(me.FOSSIL_FUELS).to_numpy()
                   & (sites["heat_kwh_pa"].to_numpy(dtype=float) > 0))
