@@ -94,8 +94,13 @@ def test_totals_reconcile_to_the_penny(run: pipeline.RunResult) -> None:
 def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     folder = run.folder
     assert sorted(p.name for p in folder.iterdir()) == [
-        "access.csv", "cashflow.csv", "moves.csv", "plan.gpkg", "savings_by_owner.csv",
-        "sites.csv", "summary.json", "timings.json"]
+        "access.csv", "access_by_area.csv", "cashflow.csv", "moves.csv", "plan.gpkg",
+        "savings_by_owner.csv", "sites.csv", "summary.json", "timings.json"]
+    # zones without wards or deciles: the area breakdown is its header alone
+    assert (folder / "access_by_area.csv").read_text(encoding="utf-8-sig") == (
+        "service_type,breakdown,area,demand_column,zones,demand_total,demand_within_before,"
+        "demand_within_after,demand_losing,demand_gaining,mean_minutes_before,"
+        "mean_minutes_after,mean_minutes_change\n")
     # UTF-8 with a byte-order mark: Excel opens it by double-click, accents intact
     raw = (folder / "sites.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfsite_id,")

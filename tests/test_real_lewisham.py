@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 
 from tp_assets import estate, pipeline, sources
@@ -162,3 +165,146 @@ def test_age_bands_become_demand_columns(shared_data: Path) -> None:
             lew / "population" / "census2021_usual_residents_age6_lsoa21_lewisham.csv",
             boundary_code="LSOA21CD", table_code="lsoa21_code",
             population_column="usual_residents")
+
+
+def _build_many_services_place(lew: Path, place: Path, cwd: Path) -> None:
+    """The acceptance place from ../shared alone, through the import commands a borough runs."""
+    codepoint = lew / "lookups" / "codepoint_open_2025_lewisham_postcodes.csv"
+    boundary = lew / "boundaries" / "lewisham_borough_bng.geojson"
+    b = lew / "buildings"
+    steps = [
+        ("ons-zones", lew / "boundaries" / "lsoa2021_lewisham_bng.shp",
+         lew / "population" / "census2021_usual_residents_age6_lsoa21_lewisham.csv",
+         "--boundary-code", "LSOA21CD", "--table-code", "lsoa21_code", "--population-column",
+         "usual_residents", "--name-column", "LSOA21NM", "--band-column", "age_group",
+         "--out", place / "zones.gpkg"),
+        ("areas", place / "zones.gpkg", "--imd", lew / "deprivation" / "lbl_imd_2019_lsoa11.csv",
+         "--wards", lew / "lookups" / "lbl_lsoa11_wd22_proposed.csv", "--old-boundaries",
+         lew / "boundaries" / "lsoa2011_lewisham_bng.shp", "--out", place / "zones.gpkg"),
+        ("libraries", b / "libraries_england_2023_lewisham.csv", "--postcodes", codepoint,
+         "--authority", "Lewisham", "--out-dir", place),
+        ("nhs-ods", b / "gp_practices_epraccur_2025_lewisham.csv", "--kind", "gp",
+         "--postcodes", codepoint, "--boundary", boundary, "--out-dir", place, "--append"),
+        ("nhs-ods", b / "pharmacies_edispensary_2025_lewisham.csv", "--kind", "pharmacy",
+         "--postcodes", codepoint, "--boundary", boundary, "--out-dir", place, "--append"),
+        ("fire-stations", b / "fire_stations_homeoffice_2017_london.csv", "--service", "London",
+         "--boundary", boundary, "--out-dir", place, "--append"),
+    ]
+    for step in steps:
+        r = _cli("import", *map(str, step), cwd=cwd)
+        assert r.returncode == 0, (step[0], r.stderr)
+    (place / "place.toml").write_text(
+        f'name = "Lewisham public services"\ncrs = "EPSG:27700"\nboundary = "{boundary}"\n'
+        'sites = "sites.csv"\nservices = "services.csv"\nzones = "zones.gpkg"\n')
+    (place / "scenario.toml").write_text(
+        'name = "lewisham-services"\nplace = "."\n\n[network]\nsource = "straight_line"\n\n'
+        '[standards.library]\nmax_minutes = 20\nmode = "straight_line"\n\n'
+        '[standards.gp]\nmax_minutes = 15\nmode = "straight_line"\n\n'
+        '[standards.pharmacy]\nmax_minutes = 15\nmode = "straight_line"\n')
+
+
+def _raw_points(lew: Path) -> dict[str, np.ndarray]:
+    """Where each service is today, read straight from the raw files (postcode centroids)."""
+    b = lew / "buildings"
+    libs = pd.read_csv(b / "libraries_england_2023_lewisham.csv", dtype=str,
+                       keep_default_na=False)
+    libs = libs[libs["closed"].str.strip() == ""]
+    gp = pd.read_csv(b / "gp_practices_epraccur_2025_lewisham.csv", dtype=str,
+                     keep_default_na=False)
+    gp = gp[(gp["status_code"] == "A") & (gp["prescribing_setting"] == "4")
+            & ~gp["org_code"].str.startswith("Y")]
+    ph = pd.read_csv(b / "pharmacies_edispensary_2025_lewisham.csv", dtype=str,
+                     keep_default_na=False)
+    ph = ph[ph["status_code"] == "A"]
+    return {t: frame[["cpo_easting", "cpo_northing"]].to_numpy(float)
+            for t, frame in (("library", libs), ("gp", gp), ("pharmacy", ph))}
+
+
+def _raw_zones(lew: Path) -> gpd.GeoDataFrame:
+    """Zones with population, IMD decile and ward, joined in the test from the raw files."""
+    zones = gpd.read_file(lew / "boundaries" / "lsoa2021_lewisham_bng.shp")
+    pop = pd.read_csv(lew / "population" / "census2021_usual_residents_lsoa21_lewisham.csv")
+    zones = zones.merge(pop, left_on="LSOA21CD", right_on="lsoa21_code")
+    old = gpd.read_file(lew / "boundaries" / "lsoa2011_lewisham_bng.shp")[["LSOA11CD",
+                                                                          "geometry"]]
+    pieces = gpd.overlay(zones[["LSOA21CD", "geometry"]], old, how="intersection",
+                         keep_geom_type=False)
+    pieces["area"] = pieces.area
+    parent = pieces.sort_values("area").groupby("LSOA21CD")["LSOA11CD"].last()
+    zones["parent"] = np.where(zones["LSOA21CD"].isin(old["LSOA11CD"]), zones["LSOA21CD"],
+                               zones["LSOA21CD"].map(parent))
+    imd = pd.read_csv(lew / "deprivation" / "lbl_imd_2019_lsoa11.csv").set_index("LSOA11CD")
+    wards = pd.read_csv(lew / "lookups" / "lbl_lsoa11_wd22_proposed.csv").set_index("LSOA11CD")
+    zones["decile"] = zones["parent"].map(imd["IMD_decile"])
+    zones["ward"] = zones["parent"].map(wards["WD22NM_proposed"])
+    return zones
+
+
+def test_lewisham_many_services_acceptance(shared_data: Path, tmp_path: Path) -> None:
+    """Real zones with deprivation and wards; real libraries, GPs, pharmacies and fire
+    stations of their published owners; straight-line access; end to end."""
+    lew = shared_data / "lewisham"
+    place = tmp_path / "lewisham"
+    _build_many_services_place(lew, place, tmp_path)
+    r = _cli("validate", str(place), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "87 sites, 90 services, 175 zones, 300,535 residents" in r.stdout
+    assert "sites: gia_m2 (87 rows), tenure (87 rows)" in r.stdout
+    assert "zones with a ward: 175 of 175; with an IMD decile: 175 of 175" in r.stdout
+    result = pipeline.run(place / "scenario.toml", results_dir=tmp_path / "results",
+                          maps_dir=tmp_path / "maps", cache_dir="")
+    est = result.estate
+    owners = est.services.groupby("service_type")["owner"].agg(set)
+    assert owners["gp"] == {"NHS South East London"}
+    assert owners["fire_station"] == {"London Fire Brigade"}
+    assert "Lewisham Council" in owners["library"]
+    # 41 parent organisations (contractors) own the 47 pharmacies; two trade as OSBON PHARMACY
+    assert len(owners["pharmacy"]) == 40
+    assert result.report.ok
+    assert result.plan.status == "OPTIMAL"
+    # co-location across owners: services move, only into buildings that can host them
+    moves = result.savings.moves.merge(est.sites[["site_id", "benchmark"]],
+                                       left_on="to_site", right_on="site_id")
+    assert len(moves) > 0
+    hosts = {"gp": {"clinic", "hospital", "general_office", "schools_and_community",
+                    "cultural_activities", "public_buildings_light_usage"},
+             "pharmacy": {"clinic", "hospital", "general_retail", "high_street_agency",
+                          "cultural_activities", "schools_and_community"},
+             "library": set(est.sites["benchmark"]) - {"emergency_services", "hospital"}}
+    for kind, benchmark in zip(moves["service_type"], moves["benchmark"], strict=True):
+        assert benchmark in hosts[kind], (kind, benchmark)
+    # independently: residents within each standard today, per IMD decile and per ward
+    zones = _raw_zones(lew)
+    centroids = np.column_stack([zones.geometry.centroid.x, zones.geometry.centroid.y])
+    points = _raw_points(lew)
+    by_area = result.access_by_area
+    written = pd.read_csv(tmp_path / "results" / "lewisham-services" / "access_by_area.csv",
+                          dtype={"area": str})
+    assert len(written) == len(by_area) == 3 * (len(set(zones["decile"])) + 19)
+    for service_type, minutes in (("library", 20), ("gp", 15), ("pharmacy", 15)):
+        reach = minutes * 80 / 1.3
+        gaps = np.hypot(centroids[:, None, 0] - points[service_type][None, :, 0],
+                        centroids[:, None, 1] - points[service_type][None, :, 1])
+        within = gaps.min(axis=1) <= reach
+        for column, breakdown in (("decile", "imd_decile"), ("ward", "ward")):
+            expected = zones.loc[within].groupby(column)["usual_residents"].sum()
+            got = written[(written["service_type"] == service_type)
+                          & (written["breakdown"] == breakdown)].set_index("area")
+            for area, people in expected.items():
+                assert got.loc[str(area), "demand_within_before"] == people, (
+                    service_type, area)
+            assert got["demand_within_before"].sum() == zones.loc[within,
+                                                                   "usual_residents"].sum()
+            assert got["demand_total"].sum() == 300_535
+        # no zone within a standard today loses it: from the plan's placements
+        placed = result.plan.assignment.merge(est.services[["service_id", "service_type"]])
+        kept = est.sites.set_index("site_id").loc[
+            placed.loc[placed["service_type"] == service_type, "site_id"].unique()]
+        after = np.hypot(centroids[:, None, 0] - kept.geometry.x.to_numpy()[None, :],
+                         centroids[:, None, 1] - kept.geometry.y.to_numpy()[None, :])
+        assert (after.min(axis=1)[within] <= reach + 1e-6).all(), service_type
+    assert (written["demand_losing"] == 0).all()
+    deciles = written[written["breakdown"] == "imd_decile"]["area"]
+    assert list(deciles[:len(set(zones["decile"]))]) == [str(d) for d in
+                                                          sorted(set(zones["decile"]))]
+    assert any("straight line x 1.3 circuity" in w for w in result.warnings)

@@ -213,6 +213,47 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     path
         The CSV file.
     """
+    records = csv_records(path)
+    header = [c.strip() for c in records[0]]
+    while len(header) > 1 and header[-1] == "":  # a spreadsheet's empty columns at the end
+        header.pop()
+    if len(header) == 1 and ";" in header[0]:
+        raise InputError(f"{path.name}: columns are separated by ';' not ','; save it as "
+                         "comma-separated CSV")
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise InputError(f"{path.name} row 1: column{'s' * (len(twice) > 1)} "
+                         f"{', '.join(repr(c) for c in twice)} appear{'s' * (len(twice) == 1)} "
+                         "more than once in the header; keep one of each")
+    rows = []
+    for number, cells in enumerate(records[1:], start=2):
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            raise InputError(
+                f"{path.name} row {number}: has {len(cells)} cells where the header has "
+                f"{len(header)}; put a cell that holds a comma in double quotes, e.g. "
+                '"Library, Deptford" (a spreadsheet\'s Save As CSV does this), or remove the '
+                "extra commas")
+        rows.append((cells + [""] * len(header))[:len(header)])  # empty extra cells dropped
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame = frame[frame.apply(lambda col: col.str.strip() != "").any(axis=1)]
+    if len(frame) == 0:
+        raise InputError(f"{path.name}: has a header row but no data rows")
+    return frame
+
+
+def csv_records(path: Path) -> list[list[str]]:
+    """A CSV file's records as lists of text cells, header (if any) included.
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8, with or without a byte-order mark).
+
+    Raises
+    ------
+    InputError
+        The file is missing, a folder, unreadable, UTF-16, not UTF-8, empty or not CSV.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -241,35 +282,10 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     # a cell may hold far more than csv's default 128 kB: read it, then cut it with a note
     csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
-        records = list(csv.reader(io.StringIO(text), skipinitialspace=True))
+        return list(csv.reader(io.StringIO(text), skipinitialspace=True))
     except csv.Error as exc:
         raise InputError(f"{path.name}: not a readable CSV table ({exc}); use commas between "
                          "columns and one header row") from None
-    header = [c.strip() for c in records[0]]
-    while len(header) > 1 and header[-1] == "":  # a spreadsheet's empty columns at the end
-        header.pop()
-    if len(header) == 1 and ";" in header[0]:
-        raise InputError(f"{path.name}: columns are separated by ';' not ','; save it as "
-                         "comma-separated CSV")
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if twice:
-        raise InputError(f"{path.name} row 1: column{'s' * (len(twice) > 1)} "
-                         f"{', '.join(repr(c) for c in twice)} appear{'s' * (len(twice) == 1)} "
-                         "more than once in the header; keep one of each")
-    rows = []
-    for number, cells in enumerate(records[1:], start=2):
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            raise InputError(
-                f"{path.name} row {number}: has {len(cells)} cells where the header has "
-                f"{len(header)}; put a cell that holds a comma in double quotes, e.g. "
-                '"Library, Deptford" (a spreadsheet\'s Save As CSV does this), or remove the '
-                "extra commas")
-        rows.append((cells + [""] * len(header))[:len(header)])  # empty extra cells dropped
-    frame = pd.DataFrame(rows, columns=header, dtype=str)
-    frame = frame[frame.apply(lambda col: col.str.strip() != "").any(axis=1)]
-    if len(frame) == 0:
-        raise InputError(f"{path.name}: has a header row but no data rows")
-    return frame
 
 
 def _read_csv(path: Path, crs: str | None) -> RawTable:
@@ -415,3 +431,27 @@ def swapped_in_place(table: RawTable, i: int, place: shapely.Geometry) -> bool:
     if not (np.isfinite(sx) and np.isfinite(sy)):
         return False
     return bool(place.contains(shapely.Point(sx, sy)))
+
+
+def read_boundary(path: Path) -> shapely.Geometry:
+    """A place's boundary: the union of a polygon file's polygons, in EPSG:27700.
+
+    Parameters
+    ----------
+    path
+        Shapefile, GeoPackage or GeoJSON with a declared CRS.
+
+    Raises
+    ------
+    InputError
+        No polygon in the file, or only points or lines.
+    """
+    table = read_table(path)
+    geoms = [g for g in table.geometry if g is not None]
+    if not geoms:
+        raise InputError(f"{path.name}: the boundary file has no polygon")
+    merged = shapely.union_all(shapely.make_valid(np.asarray(geoms, dtype=object)))
+    if merged.area == 0:
+        raise InputError(f"{path.name}: the boundary must be a polygon, not "
+                         f"{merged.geom_type}")
+    return merged

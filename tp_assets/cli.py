@@ -124,6 +124,58 @@ def _parser() -> argparse.ArgumentParser:
     libs.add_argument("--authority", help="keep this library authority's libraries, e.g. "
                       "Lewisham (any case; a name the file lacks is refused, with the list)")
     libs.add_argument("--out-dir", type=Path, required=True)
+    libs.add_argument("--append", action="store_true", help=APPEND_HELP)
+    ods = kinds.add_parser("nhs-ods", help="NHS ODS GP practices (epraccur) or community "
+                           "pharmacies (edispensary), as published",
+                           epilog="Example: tp-assets import nhs-ods epraccur.csv --kind gp "
+                           "--postcodes codepoint.csv --boundary borough.geojson --out-dir "
+                           "place --append")
+    ods.add_argument("register", type=Path, help="epraccur.csv or edispensary.csv (27 columns, "
+                     "no header, as published; or with a header row naming the ODS fields)")
+    ods.add_argument("--kind", choices=("gp", "pharmacy"), required=True,
+                     help="gp: epraccur (active, prescribing setting 4); pharmacy: edispensary")
+    ods.add_argument("--postcodes", type=Path, required=True,
+                     help="OS Code-Point Open style CSV: Postcode, Eastings, Northings")
+    ods.add_argument("--include-y-codes", action="store_true",
+                     help="keep GP-setting rows with Y codes (special allocation schemes, "
+                     "federations), left out by default")
+    ods.add_argument("--owner", help="owner of every record (default: a GP's commissioner, "
+                     "a pharmacy's contractor)")
+    fire = kinds.add_parser("fire-stations", help="Home Office fire stations dataset (CSV)",
+                            epilog="Example: tp-assets import fire-stations "
+                            "fire-stations-dataset.csv --service London --boundary "
+                            "borough.geojson --out-dir place --append")
+    fire.add_argument("register", type=Path, help="the dataset's STATIONS sheet saved as CSV")
+    fire.add_argument("--service", help="keep this fire and rescue service's stations "
+                      "(FRS_FULLNAME, e.g. London)")
+    for register in (ods, fire):
+        register.add_argument("--boundary", type=Path, help="polygon file of the place: keep "
+                       "records inside it (the rest are counted)")
+        register.add_argument("--margin-m", type=float, default=0.0,
+                       help="distance outside the boundary still kept (m, default 0)")
+        register.add_argument("--out-dir", type=Path, required=True)
+        register.add_argument("--append", action="store_true", help=APPEND_HELP)
+    area = kinds.add_parser("areas", help="IMD deciles and wards joined to zones by area code",
+                            epilog="Example: tp-assets import areas place/zones.gpkg --imd "
+                            "imd2019_lsoa11.csv --wards lsoa11_ward22.csv --old-boundaries "
+                            "lsoa2011.shp --out place/zones.gpkg")
+    area.add_argument("zones", type=Path, help="zones file with zone_id (e.g. from ons-zones)")
+    area.add_argument("--imd", type=Path, help="IMD 2019 table by LSOA 2011 code")
+    area.add_argument("--imd-code", help="its LSOA code column (default: LSOA11CD or "
+                      "'LSOA code (2011)')")
+    area.add_argument("--imd-column", help="its decile column (default: IMD_decile or the "
+                      "published 'Index of Multiple Deprivation (IMD) Decile ...')")
+    area.add_argument("--wards", type=Path, help="lookup from LSOA code to ward")
+    area.add_argument("--ward-code", help="its LSOA code column (default: LSOA11CD)")
+    area.add_argument("--ward-column", help="its ward name column (default: the first WDyyNM...)")
+    area.add_argument("--ward-code-column", help="its ward code column (default: the first "
+                      "WDyyCD...)")
+    area.add_argument("--old-boundaries", type=Path, help="boundaries of the areas the tables' "
+                      "codes name (e.g. LSOA 2011): a zone whose code they lack takes the "
+                      "values of the area covering most of it")
+    area.add_argument("--old-code", default="LSOA11CD", help="code column of --old-boundaries")
+    area.add_argument("--out", type=Path, required=True, help="zones file to write (.gpkg; "
+                      "may be the input)")
     dec = kinds.add_parser("dec", help="metered energy from Display Energy Certificates",
                            epilog="Example: tp-assets import dec data/myplace/sites.csv "
                            "dec_certificates.csv --out data/myplace/sites_dec.csv")
@@ -144,6 +196,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="compare runs of different places or input files (refused "
                          "otherwise: their figures are not like for like)")
     return parser
+
+
+APPEND_HELP = ("add to the sites.csv and services.csv already in --out-dir (an id already "
+               "there is refused) instead of replacing them")
 
 
 def demo_scenario() -> Path:
@@ -288,17 +344,55 @@ def _import(args: argparse.Namespace, out: _Out) -> None:
             out.write(f"  check: the certificate's floor area and gia_m2 differ by more than "
                       f"half for {len(apart)} site(s): {', '.join(apart)}; the kWh are the "
                       "certificate's, for its floor area\n")
+    elif args.source == "areas":
+        _output_file(args.out, ".gpkg")
+        joined = sources.areas(args.zones, imd=args.imd, imd_code=args.imd_code,
+                               imd_column=args.imd_column, wards=args.wards,
+                               ward_code=args.ward_code, ward_column=args.ward_column,
+                               ward_code_column=args.ward_code_column,
+                               old_boundaries=args.old_boundaries, old_code=args.old_code)
+        with io.atomic_files(args.out) as (tmp,):
+            io.write_gpkg({"zones": joined.zones}, tmp)
+        out.write(f"{len(joined.zones)} zones written to {args.out}\n")
+        for line in joined.lines:
+            out.write(f"  {line}\n")
+    elif args.source == "nhs-ods":
+        register = sources.nhs_ods(args.register, args.postcodes, kind=args.kind,
+                                boundary=args.boundary, margin_m=args.margin_m,
+                                include_y_codes=args.include_y_codes, owner=args.owner)
+        what = {"gp": "GP practices", "pharmacy": "pharmacies"}[args.kind]
+        _write_register(register.sites, register.services, args, out, register.lines(what))
+    elif args.source == "fire-stations":
+        register = sources.fire_stations(args.register, service=args.service,
+                                         boundary=args.boundary, margin_m=args.margin_m)
+        _write_register(register.sites, register.services, args, out,
+                        register.lines("fire stations"))
     else:
         sites, services = sources.libraries(args.libraries, args.postcodes,
                                             authority=args.authority)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        with io.atomic_files(args.out_dir / "sites.csv", args.out_dir / "services.csv",
-                             option="--out-dir") as (site_tmp, service_tmp):
-            io.write_csv(sites, site_tmp)
-            io.write_csv(services, service_tmp)
-        out.write(f"{len(sites)} libraries written to {args.out_dir / 'sites.csv'} and "
-                  f"{args.out_dir / 'services.csv'} (x/y in EPSG:27700; GIA, tenure and "
-                  "service size are documented assumptions: edit them)\n")
+        _write_register(sites, services, args, out, [f"{len(sites)} libraries"])
+
+
+def _write_register(sites: pd.DataFrame, services: pd.DataFrame, args: argparse.Namespace,
+                    out: _Out, lines: list[str]) -> None:
+    """Write (or with --append, add to) a place's sites.csv and services.csv."""
+    from tp_assets import io, sources
+
+    folder: Path = args.out_dir
+    if args.append:
+        sites = sources.appended(folder / "sites.csv", sites, "site_id")
+        services = sources.appended(folder / "services.csv", services, "service_id")
+    folder.mkdir(parents=True, exist_ok=True)
+    with io.atomic_files(folder / "sites.csv", folder / "services.csv",
+                         option="--out-dir") as (site_tmp, service_tmp):
+        io.write_csv(sites, site_tmp)
+        io.write_csv(services, service_tmp)
+    out.write(f"{lines[0]} written to {folder / 'sites.csv'} and {folder / 'services.csv'}"
+              f"{' (added to what was there)' * args.append} (x/y in EPSG:27700)\n")
+    for line in lines[1:]:
+        out.write(f"  {line}\n")
+    out.write("  floor areas, tenure and service sizes are assumptions (each row's 'assumed' "
+              "column names them): replace them, then run tp-assets validate\n")
 
 
 def _compare(folders: list[Path], out_dir: Path, out: _Out, *,
@@ -374,6 +468,14 @@ def _print_validate(path: Path, out: _Out) -> None:
     w("  services by type:\n")
     for kind, n in s["services_by_type"].items():
         w(f"    {kind:<40} {n:>5}\n")
+    if s["assumed"]:
+        w("  assumed figures to replace with your own (the rows' 'assumed' column):\n")
+        for role, counts in s["assumed"].items():
+            w(f"    {role}: " + ", ".join(f"{c} ({n} rows)" for c, n in counts.items()) + "\n")
+    zones = est.zones
+    if zones["ward"].ne("").any() or zones["imd_decile"].notna().any():
+        w(f"  zones with a ward: {zones['ward'].ne('').sum()} of {len(zones)}; with an IMD "
+          f"decile: {zones['imd_decile'].notna().sum()} of {len(zones)}\n")
     if est.notes:
         w(f"  notes ({len(est.notes)}):\n")
         for note in est.notes[:20]:

@@ -34,6 +34,7 @@ from tp_assets._tables import (
     crs_fix,
     file_sha256,
     parse_crs,
+    read_boundary,
     read_table,
     record_unit,
     swapped_in_place,
@@ -142,8 +143,14 @@ def site_columns() -> tuple[Column, ...]:
                    "spaces, e.g. led pv)"),
         Column("measures_impossible", "text", default="",
                doc="Energy measures it cannot take (e.g. glazing on a listed building)"),
+        ASSUMED,
     )
 
+
+#: Which of a row's figures are assumptions (an importer's defaults) to replace.
+ASSUMED = Column("assumed", "text", default="",
+                 doc="Columns of this row whose values are assumptions to replace with "
+                     "your own figures (names separated by spaces, e.g. gia_m2 tenure)")
 
 SERVICE_COLUMNS: tuple[Column, ...] = (
     Column("service_id", "id", required=True, doc="Unique identifier of the service"),
@@ -159,6 +166,7 @@ SERVICE_COLUMNS: tuple[Column, ...] = (
     Column("splittable", "bool", default=False,
            doc="Whether it may be spread over several sites in proportion"),
     Column("name", "text", default="", doc="Name of the service"),
+    ASSUMED,
 )
 
 ZONE_COLUMNS: tuple[Column, ...] = (
@@ -169,6 +177,10 @@ ZONE_COLUMNS: tuple[Column, ...] = (
            doc="Population-weighted centroid, x in the file's CRS (within 1 km of the zone)"),
     Column("pwc_y", "number", "CRS units", default="polygon centroid", signed=True,
            doc="Population-weighted centroid, y in the file's CRS (within 1 km of the zone)"),
+    Column("ward", "text", default="", doc="Electoral ward the area lies in (its name)"),
+    Column("imd_decile", "number", default="blank",
+           doc="Index of Multiple Deprivation decile: 1 = the most deprived tenth of areas "
+               "in England, 10 = the least"),
 )
 
 #: Extra zone columns whose names start with these prefixes are demand columns
@@ -614,7 +626,7 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
     place: shapely.Geometry | None = None
     if boundary is not None:
         try:
-            place = _read_boundary(Path(boundary))
+            place = read_boundary(Path(boundary))
         except InputError as exc:
             problems += exc.problems
     if len(raw) < 3:
@@ -664,6 +676,9 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
             notes.append(f"{where}: capacity_m2 {row['capacity_m2']:,.0f} is more than its "
                          f"gia_m2 {row['gia_m2']:,.0f}; the plan uses capacity_m2 as given: "
                          "check the two figures")
+    for table, frame, id_col in registers.values():
+        _check_assumed(table, frame, id_col, problems)
+    _check_deciles(raw["zones"], z, problems)
     site_ids = {x for x in s["site_id"] if not _blank(x)}
     ids = s["site_id"][~s["site_id"].map(_blank)]
     overwritten = ids.duplicated().any() or len(ids) < len(s)
@@ -717,6 +732,8 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
                                    crs=settings.WORKING_CRS)
 
     _apply_defaults(z, ZONE_COLUMNS)
+    z["imd_decile"] = pd.array([None if _blank(d) else int(d) for d in z["imd_decile"]],
+                               dtype="Int64")
     zone_gdf = _zones_frame(raw["zones"], z, zone_ok, notes)
 
     load = s.groupby("site_id")["capacity_m2"].first()
@@ -733,6 +750,30 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
             for role, (table, frame, id_col) in registers.items()}
     return Estate(name=name, sites=site_gdf, services=service_gdf, zones=zone_gdf,
                   boundary=place, notes=notes, files=files, network=network, rows=rows)
+
+
+def _check_assumed(table: RawTable, frame: pd.DataFrame, id_col: str,
+                   problems: list[str]) -> None:
+    """Each name in a row's ``assumed`` cell must be a column of its table."""
+    columns = {str(c) for c in frame.columns}
+    for i, text in enumerate(frame["assumed"]):
+        unknown = [n for n in str(text or "").split() if n not in columns]
+        if unknown:
+            verb = "is" if len(unknown) == 1 else "are"
+            problems.append(f"{table.where(i, frame[id_col][i], id_col)}, column 'assumed': "
+                            f"{', '.join(map(repr, unknown))} {verb} not a column of the "
+                            "table; list the names of the columns whose "
+                            "values are assumptions, separated by spaces (e.g. gia_m2 tenure)")
+
+
+def _check_deciles(table: RawTable, zones: pd.DataFrame, problems: list[str]) -> None:
+    """An ``imd_decile`` is a whole number from 1 to 10."""
+    for i, d in enumerate(zones["imd_decile"]):
+        if not _blank(d) and not (float(d).is_integer() and 1 <= d <= 10):
+            problems.append(f"{table.where(i, zones['zone_id'][i], 'zone_id')}, column "
+                            f"'imd_decile': value {d:g} is not a decile; give a whole number "
+                            "from 1 (the most deprived tenth of areas in England) to 10 (the "
+                            "least), or leave it blank")
 
 
 def _check_spellings(tables: list[tuple[RawTable, pd.DataFrame, str]], column: str,
@@ -817,18 +858,6 @@ def _zones_frame(table: RawTable, z: pd.DataFrame, ok: np.ndarray,
         source[i] = "point" if g.geom_type == "Point" else "centroid"
     z["point_x"], z["point_y"], z["point_source"] = px, py, source
     return gpd.GeoDataFrame(z, geometry=geoms, crs=settings.WORKING_CRS)
-
-
-def _read_boundary(path: Path) -> shapely.Geometry:
-    table = read_table(path)
-    geoms = [g for g in table.geometry if g is not None]
-    if not geoms:
-        raise InputError(f"{path.name}: the boundary file has no polygon")
-    merged = shapely.union_all(shapely.make_valid(np.asarray(geoms, dtype=object)))
-    if merged.area == 0:
-        raise InputError(f"{path.name}: the boundary must be a polygon, not "
-                         f"{merged.geom_type}")
-    return merged
 
 
 # --------------------------------------------------------------------------- places
@@ -971,4 +1000,29 @@ def summary(estate: Estate) -> dict[str, Any]:
         **energy,
         "zones": len(estate.zones),
         "population": float(estate.zones["population"].sum()),
+        "assumed": {role: assumed_counts(frame) for role, frame in
+                    (("sites", sites), ("services", estate.services))
+                    if assumed_counts(frame)},
     }
+
+
+def assumed_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many rows of a table mark each column's value as assumed.
+
+    Parameters
+    ----------
+    frame
+        A loaded sites or services table (its ``assumed`` column: names separated by
+        spaces).
+
+    Returns
+    -------
+    dict
+        Column -> rows whose value in it is an assumption, in the table's column order.
+    """
+    counts: dict[str, int] = {}
+    for text in frame.get("assumed", pd.Series(dtype=object)).fillna(""):
+        for name in str(text).split():
+            counts[name] = counts.get(name, 0) + 1
+    order = {str(c): k for k, c in enumerate(frame.columns)}
+    return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))))

@@ -24,7 +24,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from tp_assets import __version__, access, check, io, maps, measures, optimise, savings, settings
+from tp_assets import (
+    __version__,
+    access,
+    areas,
+    check,
+    io,
+    maps,
+    measures,
+    optimise,
+    savings,
+    settings,
+)
 from tp_assets import estate as estate_mod
 from tp_assets import scenario as scenario_mod
 from tp_assets._errors import InputError, InternalError
@@ -68,6 +79,11 @@ class RunResult:
     access_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     map_path: Path | None = None
     minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def access_by_area(self) -> pd.DataFrame:
+        """Access gained and lost by ward and IMD decile (:func:`.areas.access_by_area`)."""
+        return areas.access_by_area(self.estate.zones, self.scenario.standards, self.minutes)
 
 
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
@@ -171,7 +187,8 @@ def _needed_bytes(result: RunResult) -> int:
     and 50 kB for the JSON files.
     """
     money = result.savings
-    frames = (money.sites, money.moves, money.owners, money.cashflow, result.access_table)
+    frames = (money.sites, money.moves, money.owners, money.cashflow, result.access_table,
+              result.access_by_area)
     sizes = [len(frame.to_csv(index=False).encode()) for frame in frames]
     zones = result.estate.zones
     coordinates = int(shapely.get_num_coordinates(zones.geometry.to_numpy()).sum())
@@ -392,7 +409,8 @@ _DECIMALS = {"share": 6, "fte": 2, "area_m2": 2, "tco2e_saved_pa": 4,
              "electricity_kwh_saved_pa": 1, "heat_kwh_saved_pa": 1, "generated_kwh_pa": 1,
              "heat_pump_kw": 2, "pv_kwp": 2, "tco2e_saved_first_year": 4,
              "tco2e_saved_horizon": 4, "baseline_tco2e": 4, "plan_tco2e": 4,
-             "saved_tco2e": 4}
+             "saved_tco2e": 4, "mean_minutes_before": 3, "mean_minutes_after": 3,
+             "mean_minutes_change": 3}
 
 
 def _decimals(frame: pd.DataFrame) -> dict[str, int]:
@@ -474,7 +492,8 @@ def write_results(result: RunResult, folder: Path) -> None:
     money, scen, est, plan = result.savings, result.scenario, result.estate, result.plan
     for name, frame in (("sites.csv", money.sites), ("moves.csv", money.moves),
                         ("savings_by_owner.csv", money.owners),
-                        ("cashflow.csv", money.cashflow), ("access.csv", result.access_table)):
+                        ("cashflow.csv", money.cashflow), ("access.csv", result.access_table),
+                        ("access_by_area.csv", result.access_by_area)):
         io.write_csv(frame, folder / name, decimals=_decimals(frame))
     geo = est.sites.set_index("site_id").geometry
     sites = gpd.GeoDataFrame(money.sites, geometry=money.sites["site_id"].map(geo).to_numpy(),

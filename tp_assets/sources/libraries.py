@@ -31,7 +31,8 @@ def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None 
     ``easting``/``northing``, recorded in ``located_by``) and fills
     what the dataset does not say with :data:`LIBRARY_ASSUMPTIONS` (GIA 600 m2,
     freehold, CIBSE TM46 "cultural activities", a 400 m2, 4 FTE library service),
-    written as plain values so a user can replace them.
+    written as plain values so a user can replace them, and named in each row's
+    ``assumed`` column.
 
     Parameters
     ----------
@@ -87,10 +88,11 @@ def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None 
         "uprn": rows.get("uprn", pd.Series("", index=rows.index)).to_numpy(),
         "gia_m2": a["gia_m2"], "tenure": a["tenure"], "heat_fuel": a["heat_fuel"],
         "benchmark": a["benchmark"], "status": "candidate",
+        "assumed": "gia_m2 tenure heat_fuel benchmark",
     })
     services = pd.DataFrame({
         "service_id": [f"{i}-library" for i in ids], "site_id": ids,
         "service_type": "library", "owner": owners, "area_m2": a["area_m2"], "fte": a["fte"],
-        "name": rows["name"].to_numpy(),
+        "name": rows["name"].to_numpy(), "assumed": "area_m2 fte",
     })
     return sites, services

@@ -41,14 +41,7 @@ def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: st
     InputError
         Listing every postcode not in the table, with its row.
     """
-    table = read_table(Path(codepoint))
-    missing = [c for c in ("Postcode", "Eastings", "Northings") if c not in table.cells.columns]
-    if missing:
-        raise InputError(f"{Path(codepoint).name}: no column(s) {', '.join(missing)}; expected "
-                         "OS Code-Point Open columns Postcode, Eastings, Northings")
-
-    lookup = {_postcode(p): (float(e), float(n)) for p, e, n in zip(
-        table.cells["Postcode"], table.cells["Eastings"], table.cells["Northings"], strict=True)}
+    lookup = postcode_table(codepoint)
     has_xy = (fallback[["x", "y"]].notna().all(axis=1) if fallback is not None
               else pd.Series(False, index=postcodes.index))
     unknown = [f"row {int(i) + 2}: {p!r}" for i, p, ok in zip(postcodes.index, postcodes, has_xy,
@@ -69,6 +62,33 @@ def geocode_postcodes(postcodes: pd.Series, codepoint: str | Path, *, source: st
     return pd.DataFrame(rows, columns=["x", "y", "located_by"], index=postcodes.index)
 
 
+
+
+def postcode_table(codepoint: str | Path) -> dict[str, tuple[float, float]]:
+    """Postcode -> (easting, northing) from an OS Code-Point Open style table.
+
+    Parameters
+    ----------
+    codepoint
+        CSV with columns ``Postcode``, ``Eastings``, ``Northings`` (EPSG:27700 metres).
+
+    Returns
+    -------
+    dict
+        Keyed by the postcode without spaces, in capitals (``"SE64RU"``).
+
+    Raises
+    ------
+    InputError
+        A column missing.
+    """
+    table = read_table(Path(codepoint))
+    missing = [c for c in ("Postcode", "Eastings", "Northings") if c not in table.cells.columns]
+    if missing:
+        raise InputError(f"{Path(codepoint).name}: no column(s) {', '.join(missing)}; expected "
+                         "OS Code-Point Open columns Postcode, Eastings, Northings")
+    return {_postcode(p): (float(e), float(n)) for p, e, n in zip(
+        table.cells["Postcode"], table.cells["Eastings"], table.cells["Northings"], strict=True)}
 
 
 def _postcode(value: object) -> str:

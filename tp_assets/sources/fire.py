@@ -1,0 +1,149 @@
+"""The Home Office fire stations dataset as sites and services.
+
+The Home Office "Fire stations dataset" (2017, one sheet ``STATIONS``: every fire
+station in England) has the columns ``FRS_FULLNAME`` (the fire and rescue service,
+e.g. ``London``), ``E_CODE`` (its code), ``STATION_NAME``, ``STATION_ADDRESS``,
+``STATION_POSTCODE``, ``STATION_EASTING`` and ``STATION_NORTHING`` (British National
+Grid metres, EPSG:27700). Save the sheet as CSV (UTF-8) to import it; other columns
+are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tp_assets._errors import InputError, shortlist
+from tp_assets._tables import read_csv_cells
+from tp_assets._toml import suggest
+from tp_assets.sources.registers import Register, assumed, outside
+
+COLUMNS = ("FRS_FULLNAME", "STATION_NAME", "STATION_ADDRESS", "STATION_POSTCODE",
+           "STATION_EASTING", "STATION_NORTHING")
+#: The extent of British National Grid coordinates over Great Britain (m).
+GB_EASTING = (0.0, 700_000.0)
+GB_NORTHING = (0.0, 1_300_000.0)
+#: Assumptions of tp-assets's, named in each row's ``assumed`` column: a station's
+#: floor area and facilities management (GBP 40 per m2 a year), the appliance bays and
+#: rooms its service occupies and its crews (a station of two pumps, four watches).
+#: Operational stations do not move (their response times): ``movable = false``.
+ASSUMPTIONS: dict[str, object] = {"gia_m2": 1200.0, "tenure": "freehold",
+                                  "benchmark": "emergency_services", "heat_fuel": "gas",
+                                  "fm_gbp_pa": 48_000.0, "area_m2": 900.0, "fte": 40.0}
+
+
+def service_name(frs: str) -> str:
+    """The fire and rescue service's name as an owner: ``London`` is the London Fire Brigade."""
+    return "London Fire Brigade" if frs.casefold() == "london" else (
+        f"{frs} Fire and Rescue Service")
+
+
+def fire_stations(path: str | Path, *, service: str | None = None,
+                  boundary: str | Path | None = None, margin_m: float = 0.0) -> Register:
+    """Fire stations from the Home Office dataset (saved as CSV), as sites and services.
+
+    Parameters
+    ----------
+    path
+        The dataset's STATIONS sheet as CSV.
+    service
+        Keep this fire and rescue service's stations (``FRS_FULLNAME``, e.g.
+        ``London``; any case).
+    boundary
+        Polygon file of the place: keep stations inside it.
+    margin_m
+        Distance outside the boundary still kept (m).
+
+    Returns
+    -------
+    Register
+        One site and one ``fire_station`` service (not movable) per station, owned by
+        the fire and rescue service (``London`` -> ``London Fire Brigade``), with the
+        assumed figures of :data:`ASSUMPTIONS` named in ``assumed``.
+
+    Raises
+    ------
+    InputError
+        A missing column, coordinates that are not numbers or lie outside Great
+        Britain's grid (each row named), an unknown service, no station left.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".ods", ".xlsx", ".xls"):
+        raise InputError(f"{path.name}: a spreadsheet; open it and save the STATIONS sheet as "
+                         "CSV UTF-8, then import that file")
+    cells = read_csv_cells(path)
+    missing = [c for c in COLUMNS if c not in cells.columns]
+    if missing:
+        raise InputError(f"{path.name}: no column(s) {', '.join(missing)}; expected the Home "
+                         f"Office fire stations dataset's columns ({', '.join(COLUMNS)}); "
+                         f"columns present: {shortlist([str(c) for c in cells.columns], 12)}")
+    cells = cells.apply(lambda col: col.str.strip())
+    rows = cells.index.to_numpy() + 2
+    problems = []
+    x = pd.to_numeric(cells["STATION_EASTING"], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(cells["STATION_NORTHING"], errors="coerce").to_numpy(float)
+    for k in range(len(cells)):
+        e, n = x[k], y[k]
+        where = f"{path.name} row {rows[k]} ({cells['STATION_NAME'].iloc[k]})"
+        if not (np.isfinite(e) and np.isfinite(n)):
+            problems.append(f"{where}: STATION_EASTING/STATION_NORTHING "
+                            f"{cells['STATION_EASTING'].iloc[k]!r}/"
+                            f"{cells['STATION_NORTHING'].iloc[k]!r} are not numbers; give the "
+                            "station's British National Grid coordinates in metres")
+        elif not (GB_EASTING[0] <= e <= GB_EASTING[1] and GB_NORTHING[0] <= n <= GB_NORTHING[1]):
+            swapped = (GB_EASTING[0] <= n <= GB_EASTING[1]
+                       and GB_NORTHING[0] <= e <= GB_NORTHING[1])
+            problems.append(f"{where}: easting {e:,.0f}, northing {n:,.0f} lie outside Great "
+                            f"Britain (British National Grid: eastings 0-700,000 m, northings "
+                            f"0-1,300,000 m); "
+                            + ("the two look swapped: swap them" if swapped else
+                               "give British National Grid metres (not degrees, not "
+                               "kilometres)"))
+    if problems:
+        raise InputError(problems)
+    left: dict[str, int] = {}
+    keep = np.ones(len(cells), dtype=bool)
+    if service:
+        frs = cells["FRS_FULLNAME"]
+        keep = (frs.str.casefold() == service.strip().casefold()).to_numpy().copy()
+        if not keep.any():
+            present = sorted(set(frs[frs != ""]))
+            raise InputError(f"{path.name}: no station of fire and rescue service {service!r}"
+                             f"{suggest(service, present)}; nothing was written. Services in "
+                             f"the file: {shortlist(present, 12)}")
+        if not keep.all():
+            left[f"of other fire and rescue services than {service}"] = int((~keep).sum())
+    far = outside(x, y, Path(boundary) if boundary else None, margin_m) & keep
+    if far.any():
+        left[f"located more than {margin_m:g} m outside {Path(boundary).name}"  # type: ignore[arg-type]
+             ] = int(far.sum())
+    keep &= ~far
+    if not keep.any():
+        raise InputError(f"{path.name}: no station is left to import ("
+                         + "; ".join(f"{n} {r}" for r, n in left.items())
+                         + "); check the service name and the boundary")
+    kept = cells[keep]
+    ids = [f"FS-{re.sub(r'[^A-Z0-9]+', '-', n.upper()).strip('-')}"
+           for n in kept["STATION_NAME"]]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    ids = [f"{i}-{k + 1}" if i in twice else i for k, i in enumerate(ids)]
+    owners = kept["FRS_FULLNAME"].map(service_name).to_numpy()
+    a = ASSUMPTIONS
+    site_values, site_assumed = assumed(**{k: a[k] for k in ("gia_m2", "tenure", "benchmark",
+                                                               "heat_fuel", "fm_gbp_pa")})
+    sites = pd.DataFrame({
+        "site_id": ids, "name": (kept["STATION_NAME"] + " Fire Station").to_numpy(),
+        "owner": owners, "x": x[keep], "y": y[keep],
+        "address": kept["STATION_ADDRESS"].to_numpy(),
+        "postcode": kept["STATION_POSTCODE"].to_numpy(), "located_by": "source coordinates",
+        **site_values, "status": "candidate", "assumed": site_assumed})
+    service_values, service_assumed = assumed(area_m2=a["area_m2"], fte=a["fte"],
+                                              movable=False)
+    services = pd.DataFrame({
+        "service_id": [f"{i}-fire_station" for i in ids], "site_id": ids,
+        "service_type": "fire_station", "owner": owners, **service_values,
+        "name": sites["name"].to_numpy(), "assumed": service_assumed})
+    return Register(sites, services, kept=len(sites), left_out=left)
