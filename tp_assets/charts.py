@@ -310,13 +310,14 @@ def _message_spec(message: str, title: str) -> dict[str, Any]:
 
 
 def _finish(chart: Any, title: str, rows: list[dict[str, Any]], *,
-            axes: bool = True) -> dict[str, Any]:
+            axes: bool = True, width: int = WIDTH_PX, height: int = HEIGHT_PX
+            ) -> dict[str, Any]:
     """The Vega-Lite spec of a chart: size, title and fonts set, no ``$schema`` URL.
 
     Altair checks the spec against Vega-Lite's schema before the rows (the dataset
     :data:`_ROWS`) go in: checking thousands of rows would take seconds.
     """
-    chart = chart.properties(width=WIDTH_PX, height=HEIGHT_PX,
+    chart = chart.properties(width=width, height=height,
                              title=_title(title)).configure_axis(
         labelFontSize=13, titleFontSize=14, grid=axes).configure_legend(
         labelFontSize=13, symbolSize=120).configure_view(stroke="#bdbdbd" if axes else None)
@@ -330,6 +331,124 @@ def _finish(chart: Any, title: str, rows: list[dict[str, Any]], *,
 def _title(title: str) -> dict[str, Any]:
     """The chart title's Vega-Lite settings (left-aligned, 18 px)."""
     return {"text": title, "anchor": "start", "fontSize": 18, "offset": 12}
+
+
+# --- the leaders' report's charts -----------------------------------------------------
+
+#: Bar colours of a savings waterfall, by kind of step.
+WATERFALL_STYLE = {"adds to the NPV": "#1a9850", "takes from the NPV": "#d73027",
+                   "discounting": "#969696", "NPV": "#2171b5"}
+
+
+def waterfall_spec(steps: Sequence[tuple[str, float]], npv_gbp: float, title: str,
+                   *, width: int = WIDTH_PX, height: int = 300) -> dict[str, Any]:
+    """A waterfall from the first step to the NPV: each bar starts where the last ended.
+
+    Parameters
+    ----------
+    steps
+        (label, GBP) in order, e.g. one-off costs (negative), receipts, each recurring
+        saving, then the discounting (the NPV less the sum of the cash steps).
+    npv_gbp
+        The total bar at the end (GBP).
+    title
+        Chart title (plain text).
+    width, height
+        Plotting area (CSS pixels).
+
+    Returns
+    -------
+    dict
+        A Vega-Lite spec with its rows inline (:func:`png` renders it).
+    """
+    import altair as alt
+
+    rows, level = [], 0.0
+    for k, (label, gbp) in enumerate(steps):
+        end = level + float(gbp)
+        kind = ("discounting" if label.startswith("discounting") else
+                "adds to the NPV" if gbp >= 0 else "takes from the NPV")
+        rows.append({"order": k, "step": str(label), "start": round(level, GBP_DECIMALS),
+                     "end": round(end, GBP_DECIMALS), "gbp": round(float(gbp), GBP_DECIMALS),
+                     "kind": kind})
+        level = end
+    rows.append({"order": len(rows), "step": "NPV", "start": 0.0,
+                 "end": round(float(npv_gbp), GBP_DECIMALS),
+                 "gbp": round(float(npv_gbp), GBP_DECIMALS), "kind": "NPV"})
+    kinds = [k for k in WATERFALL_STYLE if any(r["kind"] == k for r in rows)]
+    bars = alt.Chart(alt.NamedData(name=_ROWS)).mark_bar().encode(
+        x=alt.X("step:N", title=None, sort=[str(r["step"]) for r in rows],
+                axis=alt.Axis(labelAngle=-30, labelLimit=220)),
+        y=alt.Y("start:Q", title="£", axis=alt.Axis(format="~s")),
+        y2="end:Q",
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(
+            domain=kinds, range=[WATERFALL_STYLE[k] for k in kinds]),
+            legend=alt.Legend(orient="top", direction="horizontal")),
+        tooltip=[alt.Tooltip("step:N", title="step"),
+                 alt.Tooltip("gbp:Q", title="£", format=",.0f")],
+    )
+    zero = alt.Chart(alt.Data(values=[{"y": 0}])).mark_rule(color="#252525").encode(y="y:Q")
+    return _finish(alt.layer(bars, zero), title, rows, width=width, height=height)
+
+
+def grouped_bars_spec(frame: pd.DataFrame, *, category: str, group: str, value: str,
+                      title: str, value_title: str, height_per_bar: int = 14
+                      ) -> dict[str, Any]:
+    """Horizontal bars of a value by category, one bar per group (e.g. NPV by owner).
+
+    Parameters
+    ----------
+    frame
+        One row per category and group.
+    category, group, value
+        Its columns: the bars' labels (text), the groups side by side (text, e.g. the
+        scenario) and the length (GBP).
+    title, value_title
+        Chart and axis titles.
+    height_per_bar
+        CSS pixels per bar.
+    """
+    import altair as alt
+
+    rows = [{"category": str(c), "group": str(g), "value": round(float(v), GBP_DECIMALS)}
+            for c, g, v in zip(frame[category], frame[group], frame[value], strict=True)]
+    groups = [str(g) for g in dict.fromkeys(r["group"] for r in rows)]
+    order = [str(c) for c in dict.fromkeys(r["category"] for r in rows)]
+    bars = alt.Chart(alt.NamedData(name=_ROWS)).mark_bar().encode(
+        y=alt.Y("category:N", title=None, sort=order, axis=alt.Axis(labelLimit=260)),
+        yOffset=alt.YOffset("group:N", sort=groups),
+        x=alt.X("value:Q", title=value_title, axis=alt.Axis(format="~s")),
+        color=alt.Color("group:N", title=None, sort=groups,
+                        legend=alt.Legend(orient="top", direction="horizontal")),
+        tooltip=[alt.Tooltip("category:N", title=category),
+                 alt.Tooltip("group:N", title=group),
+                 alt.Tooltip("value:Q", title=value_title, format=",.0f")],
+    )
+    height = max(120, height_per_bar * len(rows))
+    return _finish(bars, title, rows, height=height)
+
+
+def png(spec: dict[str, Any]) -> bytes:
+    """A chart's PNG (``PNG_SCALE`` pixels per CSS pixel), for print."""
+    import vl_convert as vlc
+
+    image: bytes = vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=PNG_SCALE)
+    return image
+
+
+def embed_script() -> str:
+    """Vega, Vega-Lite and vega-embed in one script (defines ``vegaEmbed``), to inline once."""
+    return _javascript(_vl_version())
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside a ``<script>``: ``<``, ``>`` and ``&`` written as escapes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).translate(_SCRIPT_SAFE)
+
+
+#: vega-embed's options, for pages that embed charts.
+EMBED_OPTIONS = _EMBED_OPTIONS
 
 
 # --- output -------------------------------------------------------------------------

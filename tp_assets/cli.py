@@ -90,6 +90,18 @@ def _parser() -> argparse.ArgumentParser:
         "differently. Writes comparison.csv and differences.csv to --out.",
         epilog="Example: tp-assets compare results/baseline results/colocation results/hubs",
     )
+    report = sub.add_parser(
+        "report", help="the leaders' report: scenarios side by side in one offline page",
+        description="Write one self-contained HTML page setting runs side by side: headline "
+        "cards, savings waterfalls and NPV by owner, who gains and who loses access by IMD "
+        "decile and ward, one map with a scenario switch. Reads the results folders only "
+        "(nothing is solved again); refuses folders of different places or versions.",
+        epilog="Example: tp-assets report results/baseline results/colocation results/hubs "
+        "--out reports/cabinet.html",
+    )
+    report.add_argument("folders", type=Path, nargs="+", metavar="RESULTS_FOLDER")
+    report.add_argument("--out", type=Path, default=Path("reports") / "report.html",
+                        help="the HTML file to write (default: reports/report.html)")
     imp = sub.add_parser(
         "import", help="convert public open data into the input schema",
         description="Write input tables from public formats: ONS boundaries + census "
@@ -532,6 +544,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command in ("run", "demo"):
             path = args.scenario if args.command == "run" else demo_scenario()
             _run(path, args.out, args.maps, args.cache, args.quiet, out)
+        elif args.command == "report":
+            from tp_assets.report import write_report
+
+            if args.out.is_dir() or args.out.suffix.lower() != ".html":
+                from tp_assets._errors import InputError
+
+                raise InputError(f"--out {args.out}: give the HTML file to write, e.g. "
+                                 "--out reports/cabinet.html")
+            written = write_report(args.folders, args.out)
+            out.write(f"report of {len(args.folders)} scenario(s) written to {written}\n")
         elif args.command == "import":
             _import(args, out)
         elif args.command == "compare":

@@ -556,7 +556,8 @@ _CSS = """
 """
 
 
-def _asset(name: str) -> str:
+def static_text(name: str) -> str:
+    """A file shipped in ``tp_assets/static`` (Leaflet, the report's script), as text."""
     return (resources.files("tp_assets") / "static" / name).read_text(encoding="utf-8")
 
 
@@ -569,11 +570,11 @@ def _offline(page: str) -> str:
     """Drop every external script and stylesheet; inline Leaflet and marker clusters."""
     page = re.sub(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\s*', "", page)
     page = re.sub(r'<link[^>]+href="https?://[^"]+"[^>]*/?>\s*', "", page)
-    css = _asset("leaflet.css")
+    css = static_text("leaflet.css")
     for image in ("layers.png", "layers-2x.png"):
         css = css.replace(f"images/{image}", _data_uri(image))
-    css += _asset("MarkerCluster.css") + _asset("MarkerCluster.Default.css")
-    js = _asset("leaflet.js") + "\n" + _asset("leaflet.markercluster.js")
+    css += static_text("MarkerCluster.css") + static_text("MarkerCluster.Default.css")
+    js = static_text("leaflet.js") + "\n" + static_text("leaflet.markercluster.js")
     # folium builds popup content with jQuery's $(html)[0]; this shim does the same
     # without jQuery (the markup is ours, register text escaped; <template> is inert)
     shim = ("window.$ = window.$ || function (markup) { var t = document.createElement("

@@ -187,6 +187,24 @@ def _zones(rng: np.random.Generator, boundary: shapely.Polygon) -> list[dict[str
     return zones
 
 
+def _areas(zones: list[dict[str, object]], boundary: shapely.Polygon) -> None:
+    """Give each zone a synthetic ward and IMD decile (its own seed: nothing else moves).
+
+    The ward is the nearest town centre's name; the decile a smooth north-south
+    gradient (more deprived in the north, as in the real borough) with noise, 1-10.
+    Both are invented, for the leaders' report's who-gains-and-who-loses tables.
+    """
+    rng = np.random.default_rng(SEED + 1)
+    names = list(TOWN_CENTRES)
+    centres = np.array(list(TOWN_CENTRES.values()), dtype=float)
+    _, miny, _, maxy = boundary.bounds
+    for z in zones:
+        x, y = float(z["pwc_x"]), float(z["pwc_y"])  # type: ignore[arg-type]
+        z["ward"] = names[int(np.argmin(np.hypot(centres[:, 0] - x, centres[:, 1] - y)))]
+        south = (maxy - y) / (maxy - miny)
+        z["imd_decile"] = int(np.clip(round(1.5 + 5.0 * south + rng.normal(0.0, 1.3)), 1, 10))
+
+
 def _sites_and_services(rng: np.random.Generator, boundary: shapely.Polygon
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     centres = list(TOWN_CENTRES.items())
@@ -303,6 +321,7 @@ def main() -> None:
     boundary = _boundary()
     zones = _zones(rng, boundary)
     sites, services = _sites_and_services(rng, boundary)
+    _areas(zones, boundary)
     sites.to_csv(out / "sites.csv", index=False, lineterminator="\n")
     services.to_csv(out / "services.csv", index=False, lineterminator="\n")
     _geojson(zones, out / "zones.geojson")
