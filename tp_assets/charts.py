@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tp_assets._errors import InputError, shortlist
 
 if TYPE_CHECKING:
@@ -426,6 +428,73 @@ def grouped_bars_spec(frame: pd.DataFrame, *, category: str, group: str, value: 
     )
     height = max(120, height_per_bar * len(rows))
     return _finish(bars, title, rows, height=height)
+
+
+#: Bar colours of a tornado chart: the NPV at the low and at the high end of a range.
+TORNADO_STYLE = {"at the low end": "#d95f0e", "at the high end": "#2171b5"}
+
+
+def write_tornado(frame: pd.DataFrame, png: Path, html: Path, title: str) -> None:
+    """Write a tornado chart of a sensitivity table as a PNG and an HTML page.
+
+    Parameters
+    ----------
+    frame
+        One row per input: ``label``, ``low``, ``high`` (the range, in the input's
+        ``unit``), ``npv_base_gbp``, ``npv_low_gbp``, ``npv_high_gbp`` (GBP).
+    png, html
+        Files to write.
+    title
+        Chart title (plain text).
+    """
+    _check_columns(frame, ("label", "unit", "low", "high", "npv_base_gbp", "npv_low_gbp",
+                           "npv_high_gbp"), "sensitivity")
+    _write(tornado_spec(frame, title), png, html, title)
+
+
+def _range_text(value: float, unit: str) -> str:
+    if unit in ("rate", "share"):
+        return f"{value:.1%}"
+    if unit == "years":
+        return f"{value:g} years"
+    return f"x{value:g}"
+
+
+def tornado_spec(frame: pd.DataFrame, title: str) -> dict[str, Any]:
+    """The Vega-Lite spec of a tornado chart: inputs by swing, widest at the top."""
+    import altair as alt
+
+    if frame.empty:
+        return _message_spec("no inputs to move", title)
+    base = float(frame["npv_base_gbp"].iloc[0])
+    swing = (frame["npv_high_gbp"] - frame["npv_low_gbp"]).abs()
+    rows = []
+    for k in np.argsort(-swing.to_numpy(), kind="stable"):
+        row = frame.iloc[int(k)]
+        name = f"{row['label']} ({_range_text(float(row['low']), str(row['unit']))} to " \
+               f"{_range_text(float(row['high']), str(row['unit']))})"
+        for end, column in (("at the low end", "npv_low_gbp"), ("at the high end",
+                                                                 "npv_high_gbp")):
+            rows.append({"input": name, "end": end,
+                         "base": round(float(row["npv_base_gbp"]), GBP_DECIMALS),
+                         "npv": round(float(row[column]), GBP_DECIMALS)})
+    order = list(dict.fromkeys(str(r["input"]) for r in rows))
+    bars = alt.Chart(alt.NamedData(name=_ROWS)).mark_bar(opacity=0.85).encode(
+        y=alt.Y("input:N", title=None, sort=order, axis=alt.Axis(labelLimit=420)),
+        x=alt.X("base:Q", title="NPV (£)", axis=alt.Axis(format="~s")),
+        x2="npv:Q",
+        color=alt.Color("end:N", title=None, scale=alt.Scale(
+            domain=list(TORNADO_STYLE), range=list(TORNADO_STYLE.values())),
+            legend=alt.Legend(orient="top", direction="horizontal")),
+        tooltip=[alt.Tooltip("input:N", title="input"), alt.Tooltip("end:N", title="end"),
+                 alt.Tooltip("npv:Q", title="NPV (£)", format=",.0f")],
+    )
+    marks = alt.Chart(alt.Data(values=[{"x": base, "what": "the plan's NPV"},
+                                       {"x": 0.0, "what": "zero"}])).mark_rule(
+        color="#252525").encode(x="x:Q", strokeDash=alt.condition(
+            alt.datum.what == "zero", alt.value([4, 3]), alt.value([])))
+    height = max(160, 34 * len(order))
+    return _finish(alt.layer(bars, marks), title, rows, height=height)
 
 
 def png(spec: dict[str, Any]) -> bytes:

@@ -35,6 +35,7 @@ from tp_assets import (
     optimise,
     results,
     savings,
+    sensitivity,
     settings,
 )
 from tp_assets import estate as estate_mod
@@ -67,6 +68,9 @@ class RunResult:
         Seconds per step.
     warnings
         Things the user should know (snapping, straight-line times, estimated energy).
+    sensitivity
+        The NPV at each end of each input's range and the switching values
+        (:func:`tp_assets.sensitivity.analyse`), where the scenario has ``[sensitivity]``.
     """
 
     scenario: scenario_mod.Scenario
@@ -81,6 +85,7 @@ class RunResult:
     access_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     map_path: Path | None = None
     minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    sensitivity: pd.DataFrame | None = None
 
     @property
     def access_by_area(self) -> pd.DataFrame:
@@ -142,6 +147,10 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     with timed("Savings, cash flow and carbon", "savings"):
         money = savings.compute(est, scen, plan)
         _reconcile(money, report)
+    table = None
+    if scen.sensitivity is not None:
+        with timed("Sensitivity of the NPV, the plan held fixed", "sensitivity"):
+            table = sensitivity.analyse(est, scen, plan, money, scen.sensitivity)
     warnings = [w for t in times.values() for w in t.warnings]
     estimated = (est.sites["energy_source"] == "benchmark").sum()
     if estimated:
@@ -151,7 +160,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     target = Path(results_dir) / scen.name
     result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
                        access_table, minutes=access.minutes_before_after(
-                           est, times, scen.standards, plan.assignment))
+                           est, times, scen.standards, plan.assignment), sensitivity=table)
     page = None
     if maps_dir is not None:
         with timed("Drawing the map", "map"):
@@ -196,6 +205,8 @@ def _needed_bytes(result: RunResult) -> int:
     coordinates = int(shapely.get_num_coordinates(zones.geometry.to_numpy()).sum())
     gpkg = 160_000 + 3 * sizes[0] + 24 * coordinates  # sizes[0]: the sites'
     csv = sum(sizes)
+    if result.sensitivity is not None:  # sensitivity.csv and the tornado's two files
+        csv += len(result.sensitivity.to_csv(index=False).encode()) + CHART_BYTES // 2
     if result.scenario.energy.active:  # measures.csv, carbon.csv and four chart files
         csv += sum(len(f.to_csv(index=False).encode()) for f in (money.measures, money.carbon))
         csv += CHART_BYTES
@@ -553,6 +564,16 @@ def write_results(result: RunResult, folder: Path) -> None:
     if scen.energy.active:
         summary["energy"] = _energy_summary(scen)
         write_energy(result, folder)
+    if result.sensitivity is not None:
+        from tp_assets import charts  # Altair and vl-convert: only where a chart is drawn
+
+        summary["sensitivity"] = sensitivity.summary(result.sensitivity)
+        io.write_csv(result.sensitivity, folder / "sensitivity.csv",
+                     decimals={"npv_base_gbp": 2, "npv_low_gbp": 2, "npv_high_gbp": 2,
+                               "switching_value": 6})
+        charts.write_tornado(result.sensitivity, folder / "sensitivity.png",
+                             folder / "sensitivity.html",
+                             f"{scen.name}: the NPV as each input moves alone")
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
                                          encoding="utf-8")
     # what differs between two runs of the same inputs: kept apart from the results

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tp_assets import settings
 from tp_assets._errors import InputError
@@ -21,6 +21,9 @@ from tp_assets.finance import Finance
 from tp_assets.measures import Energy, read_energy
 from tp_assets.suitability import HostRule, Suitability
 from tp_assets.suitability import default as suitability_default
+
+if TYPE_CHECKING:
+    from tp_assets.sensitivity import Ranges
 
 NETWORK_SOURCES: tuple[str, ...] = ("graphml", "osm_xml", "osm", "straight_line")
 RULES: tuple[str, ...] = ("no_loss", "coverage")
@@ -220,6 +223,9 @@ class Scenario:
     retain_all
         Keep every site the register does not mark ``dispose`` (the status-quo
         baseline).
+    sensitivity
+        ``[sensitivity]``: the inputs' ranges for the sensitivity of the plan's NPV
+        (:mod:`tp_assets.sensitivity`), or ``None`` where the scenario has no such table.
     sources
         The files it was read from and their text: the scenario first, then the
         scenarios it ``extends`` (to name the file and line of a value in messages).
@@ -239,6 +245,7 @@ class Scenario:
     retain: tuple[str, ...] = ()
     dispose: tuple[str, ...] = ()
     retain_all: bool = False
+    sensitivity: Ranges | None = None
     sources: tuple[tuple[Path, str], ...] = ()
 
     @property
@@ -253,7 +260,7 @@ class Scenario:
 
 
 TOP_KEYS = ("name", "description", "extends", "place", "network", "standards", "finance",
-            "rules", "caps", "solver", "status", "energy")
+            "rules", "caps", "solver", "status", "energy", "sensitivity")
 BACKENDS: tuple[str, ...] = ("highs", "scip", "cpsat")
 NETWORK_KEYS = ("source", "path", "network_type")
 STANDARD_KEYS = ("max_minutes", "mode", "demand", "rule", "coverage")
@@ -325,14 +332,15 @@ def load(path: str | Path) -> Scenario:
             given = [v for v in given if isinstance(v, str)]
         ids[key] = tuple(given)
     retain, dispose = ids["retain"], ids["dispose"]
+    sensitivity = _sensitivity(r, data)
     if problems:
         raise InputError(problems)
     assert place is not None
     return Scenario(name=name, path=path, place=place, network=network, standards=standards,
                     description=str(data.get("description", "")), finance=finance,
                     rules=rules, caps=caps, solver=solver, energy=energy, retain=retain,
-                    dispose=dispose,
-                    retain_all=retain_all, sources=tuple(sources))
+                    dispose=dispose, retain_all=retain_all, sensitivity=sensitivity,
+                    sources=tuple(sources))
 
 
 #: Longest scenario name in bytes: file systems take 255-byte names, and a run writes
@@ -387,6 +395,46 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+
+
+#: The bounds of a sensitivity range, by the input's unit.
+_SENSITIVITY_BOUNDS = {"factor": (0.0, 100.0, "factors, 0 or more (1 = the scenario's)"),
+                       "rate": (0.0, 0.2, "rates a year between 0 and 0.2"),
+                       "share": (0.0, 5.0, "shares between 0 and 5 (0.2 = +20 %)"),
+                       "years": (1.0, 60.0, "whole numbers of years from 1 to 60")}
+
+
+def _sensitivity(r: Reader, data: dict[str, Any]) -> Ranges | None:
+    """``[sensitivity]``: each input's [low, high]; an empty table takes every default."""
+    from tp_assets.sensitivity import INPUTS, Ranges
+
+    if "sensitivity" not in data:
+        return None
+    t = r.table(data, "sensitivity")
+    r.keys(t, tuple(INPUTS), "sensitivity")
+    ranges = {}
+    for key, spec in INPUTS.items():
+        low, high, what = _SENSITIVITY_BOUNDS[spec.unit]
+        example = f"{key} = [{spec.low:g}, {spec.high:g}]"
+        value = t.get(key, [spec.low, spec.high])
+        numbers = (isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value))
+        where = r.where(key, "sensitivity")
+        if not numbers:
+            r.problems.append(f"{where}{key} = {shown(value)} must be two numbers [low, high], "
+                              f"e.g. {example}")
+            continue
+        a, b = float(value[0]), float(value[1])
+        if a > b:
+            r.problems.append(f"{where}{key} = {shown(value)}: low {a:g} is above high {b:g}; "
+                              f"write [low, high], e.g. {key} = [{b:g}, {a:g}]")
+        elif not (low <= a and b <= high) or (spec.unit == "years" and not (
+                a.is_integer() and b.is_integer())):
+            r.problems.append(f"{where}{key} = {shown(value)} must be {what}, e.g. {example}")
+        else:
+            ranges[key] = (a, b)
+    return Ranges(ranges)
 
 
 def _finance(r: Reader, t: dict[str, Any]) -> Finance:

@@ -15,7 +15,7 @@ today.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import numpy as np
@@ -93,6 +93,12 @@ class Suitability:
                     hosts[t, columns] = rule.hosts
                     extra[t, columns] = rule.extra_fitout_gbp_per_m2 if rule.hosts else 0.0
         return hosts, extra
+
+    def scaled(self, factor: float) -> Suitability:
+        """The same rules with every extra fit-out times ``factor`` (a sensitivity test)."""
+        return Suitability({t: {c: replace(rule, extra_fitout_gbp_per_m2=rule
+                                           .extra_fitout_gbp_per_m2 * factor)
+                                for c, rule in by.items()} for t, by in self.rules.items()})
 
     def extra_fitout(self, service_types: np.ndarray, categories: np.ndarray) -> np.ndarray:
         """Extra fit-out (GBP per m2) of each move: its service type into its category.
