@@ -106,3 +106,63 @@ def test_bad_ranges_exit_2(tmp_path: Path, line: str, said: str) -> None:
     assert said in r.stderr
     assert "scenario.toml line" in r.stderr
     assert not (tmp_path / "results").exists()
+
+
+TINY = """name = "tiny"
+place = "."
+
+[network]
+source = "straight_line"
+
+[standards.library]
+max_minutes = 10
+mode = "straight_line"
+rule = "coverage"
+coverage = 0.1
+
+[standards.gp]
+max_minutes = 10
+mode = "straight_line"
+rule = "coverage"
+coverage = 0.1
+"""
+
+
+def test_decisions_re_optimised_at_the_ends(tmp_path: Path) -> None:
+    """Which disposals depend on a guess: each end's plan is a fresh run's on that input."""
+    place = tmp_path / "tiny"
+    shutil.copytree(TEST_DATA / "place", place)
+    sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
+    sites["status"] = "candidate"
+    sites.to_csv(place / "sites.csv", index=False)
+    (place / "scenario.toml").write_text(
+        TINY + "\n[sensitivity]\nreoptimise = true\nrunning_costs = [0.0, 1.2]\n"
+        "one_off_costs = [0.5, 20.0]\n")
+    run = pipeline.run(place / "scenario.toml", results_dir=tmp_path / "results",
+                       maps_dir=None, cache_dir="")
+    assert run.decision_changes is not None
+    changes, ends = run.decision_changes
+    written = pd.read_csv(run.folder / "decision_changes.csv", dtype=str)
+    assert list(written.columns) == list(changes.columns)
+    assert len(written) == len(changes) > 0
+    # at each end the re-optimised plan is at least as good as the plan held fixed there
+    fixed = run.sensitivity.set_index("input")  # type: ignore[union-attr]
+    for row in ends.itertuples():
+        if row.status == "OPTIMAL":
+            held = fixed.loc[row.input, f"npv_{row.end}_gbp"]
+            assert row.npv_gbp >= held - 0.01, (row.input, row.end)
+    # running costs at 0: a fresh run on a sites.csv without rent, rates or FM decides so
+    bare = tmp_path / "bare"
+    shutil.copytree(place, bare)
+    sites["rent_gbp_pa"] = sites["rates_gbp_pa"] = sites["fm_gbp_pa"] = "0"
+    sites.to_csv(bare / "sites.csv", index=False)
+    (bare / "scenario.toml").write_text(TINY)
+    fresh = pipeline.run(bare / "scenario.toml", results_dir=tmp_path / "bare-results",
+                         maps_dir=None, cache_dir="")
+    base = dict(zip(run.plan.site_ids, run.plan.keep, strict=True))
+    differs = {s for s, k in zip(fresh.plan.site_ids, fresh.plan.keep, strict=True)
+               if bool(k) != bool(base[s])}
+    at_low = changes[(changes["input"] == "running_costs") & (changes["end"] == "low")]
+    assert differs and set(at_low["site_id"]) == differs
+    summary = json.loads((run.folder / "summary.json").read_text())
+    assert len(summary["reoptimised"]) == 2 * len(fixed)

@@ -71,6 +71,10 @@ class RunResult:
     sensitivity
         The NPV at each end of each input's range and the switching values
         (:func:`tp_assets.sensitivity.analyse`), where the scenario has ``[sensitivity]``.
+    decision_changes
+        Where ``[sensitivity] reoptimise = true``: the sites whose decision changes at
+        an end of a range, and the re-optimised plans' status and NPV by input and end
+        (:func:`tp_assets.sensitivity.decision_changes`).
     """
 
     scenario: scenario_mod.Scenario
@@ -86,6 +90,7 @@ class RunResult:
     map_path: Path | None = None
     minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     sensitivity: pd.DataFrame | None = None
+    decision_changes: tuple[pd.DataFrame, pd.DataFrame] | None = None
 
     @property
     def access_by_area(self) -> pd.DataFrame:
@@ -151,6 +156,12 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     if scen.sensitivity is not None:
         with timed("Sensitivity of the NPV, the plan held fixed", "sensitivity"):
             table = sensitivity.analyse(est, scen, plan, money, scen.sensitivity)
+    changes = None
+    if scen.sensitivity is not None and scen.sensitivity.reoptimise:
+        with timed("Re-optimising at the ends of the ranges", "reoptimise"):
+            changes = sensitivity.decision_changes(
+                est, scen, plan, scen.sensitivity,
+                lambda e, s: optimise.optimise(e, times, s))
     warnings = [w for t in times.values() for w in t.warnings]
     estimated = (est.sites["energy_source"] == "benchmark").sum()
     if estimated:
@@ -160,7 +171,8 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     target = Path(results_dir) / scen.name
     result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
                        access_table, minutes=access.minutes_before_after(
-                           est, times, scen.standards, plan.assignment), sensitivity=table)
+                           est, times, scen.standards, plan.assignment), sensitivity=table,
+                       decision_changes=changes)
     page = None
     if maps_dir is not None:
         with timed("Drawing the map", "map"):
@@ -574,6 +586,10 @@ def write_results(result: RunResult, folder: Path) -> None:
         charts.write_tornado(result.sensitivity, folder / "sensitivity.png",
                              folder / "sensitivity.html",
                              f"{scen.name}: the NPV as each input moves alone")
+    if result.decision_changes is not None:
+        changed, ends = result.decision_changes
+        io.write_csv(changed, folder / "decision_changes.csv")
+        summary["reoptimised"] = sensitivity.summary(ends)
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
                                          encoding="utf-8")
     # what differs between two runs of the same inputs: kept apart from the results

@@ -411,7 +411,8 @@ def _sensitivity(r: Reader, data: dict[str, Any]) -> Ranges | None:
     if "sensitivity" not in data:
         return None
     t = r.table(data, "sensitivity")
-    r.keys(t, tuple(INPUTS), "sensitivity")
+    r.keys(t, (*INPUTS, "reoptimise"), "sensitivity")
+    reoptimise = r.get(t, "reoptimise", bool, False, "sensitivity", "true or false")
     ranges = {}
     for key, spec in INPUTS.items():
         low, high, what = _SENSITIVITY_BOUNDS[spec.unit]
@@ -434,7 +435,7 @@ def _sensitivity(r: Reader, data: dict[str, Any]) -> Ranges | None:
             r.problems.append(f"{where}{key} = {shown(value)} must be {what}, e.g. {example}")
         else:
             ranges[key] = (a, b)
-    return Ranges(ranges)
+    return Ranges(ranges, reoptimise=reoptimise)
 
 
 def _finance(r: Reader, t: dict[str, Any]) -> Finance:

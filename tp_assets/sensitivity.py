@@ -79,9 +79,19 @@ COLUMNS = ("input", "label", "unit", "base", "low", "high", "npv_base_gbp", "npv
 
 @dataclass(frozen=True)
 class Ranges:
-    """The scenario's ``[sensitivity]``: each input's (low, high), defaults filled."""
+    """The scenario's ``[sensitivity]``: each input's (low, high), defaults filled.
+
+    Attributes
+    ----------
+    ranges
+        Input key -> (low, high) in the input's unit.
+    reoptimise
+        Also re-optimise at each end of each range and report the sites whose
+        decision changes (:func:`decision_changes`).
+    """
 
     ranges: dict[str, tuple[float, float]]
+    reoptimise: bool = False
 
 
 def default_ranges() -> Ranges:
@@ -258,3 +268,65 @@ def summary(table: pd.DataFrame) -> list[dict[str, Any]]:
     """The table as summary.json records (switching values blank as null)."""
     return [{str(k): (None if isinstance(v, float) and np.isnan(v) else v)
              for k, v in row.items()} for row in table.to_dict("records")]
+
+
+#: Columns of decision_changes.csv.
+CHANGE_COLUMNS = ("input", "end", "value", "site_id", "name", "owner", "decision",
+                  "decision_at_end")
+#: Columns of the per-end record of the re-optimisations (summary.json).
+END_COLUMNS = ("input", "end", "value", "status", "npv_gbp", "sites_changed", "reason")
+
+
+def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ranges,
+                     reoptimise: Callable[[Estate, Scenario], Plan]
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Re-optimise at each end of each range: which sites' decisions depend on a guess.
+
+    Parameters
+    ----------
+    estate, scenario, plan
+        The run's.
+    ranges
+        The inputs' ranges (the carbon value is not re-optimised: it is a social line
+        that the objective weighs only where the scenario says so).
+    reoptimise
+        The run's optimiser on a changed estate and scenario (the same travel times).
+
+    Returns
+    -------
+    changes, ends
+        ``changes``: one row per site whose decision (keep / dispose) differs at an end
+        from the plan's (:data:`CHANGE_COLUMNS`). ``ends``: one row per input and end
+        (:data:`END_COLUMNS`): the re-optimised plan's status and cash NPV (GBP), how
+        many sites changed, or why there is no plan (rules that cannot hold at that
+        value, or a budget that ended with none).
+    """
+    from tp_assets._errors import InfeasibleError, NoPlanError
+
+    base = dict(zip(plan.site_ids, plan.keep, strict=True))
+    sites = estate.sites.set_index("site_id")
+    changes, ends = [], []
+    for key, (low, high) in ranges.ranges.items():
+        if key == "carbon_value":
+            continue
+        for end, value in (("low", low), ("high", high)):
+            est, scen = _changed(estate, scenario, key, value)
+            try:
+                other = reoptimise(est, scen)
+            except (InfeasibleError, NoPlanError) as exc:
+                ends.append({"input": key, "end": end, "value": value, "status": "no plan",
+                             "npv_gbp": None, "sites_changed": None,
+                             "reason": str(exc).splitlines()[0]})
+                continue
+            kept = dict(zip(other.site_ids, other.keep, strict=True))
+            moved = [s for s in plan.site_ids if bool(kept.get(s, True)) != bool(base[s])]
+            for sid in moved:
+                changes.append({"input": key, "end": end, "value": value, "site_id": sid,
+                                "name": sites.loc[sid, "name"], "owner": sites.loc[sid, "owner"],
+                                "decision": "keep" if base[sid] else "dispose",
+                                "decision_at_end": "keep" if kept[sid] else "dispose"})
+            npv = float(savings_mod.compute(est, scen, other).totals["npv_gbp"])
+            ends.append({"input": key, "end": end, "value": value, "status": other.status,
+                         "npv_gbp": round(npv, 2), "sites_changed": len(moved), "reason": ""})
+    return (pd.DataFrame(changes, columns=list(CHANGE_COLUMNS)),
+            pd.DataFrame(ends, columns=list(END_COLUMNS)))
