@@ -117,8 +117,24 @@ def test_csv_contract_and_formula_injection(run: pipeline.RunResult) -> None:
     assert layer.crs.to_epsg() == 27700
     frame = pd.read_csv(folder / "cashflow.csv")
     assert list(frame.columns) == ["scenario", "owner", "site_id", "year", "fin_year",
-                                   "category", "measure", "kind", "gbp", "discounted_gbp"]
+                                   "category", "measure", "kind", "budget", "gbp",
+                                   "discounted_gbp"]
     assert set(frame["kind"]) == {"one_off", "recurring", "receipt"}
+    # capital and revenue, as councils budget them: each adds up, and together the NPV
+    summary = json.loads((folder / "summary.json").read_text())
+    for budget, categories in (("capital", {"receipt", "disposal_costs", "backlog_avoided",
+                                            "fitout", "optimism_bias"}),
+                               ("revenue", {"rent", "rates", "fm", "electricity", "heat",
+                                            "relocation"})):
+        rows = frame[frame["budget"] == budget]
+        assert set(rows["category"]) <= categories
+        assert summary["totals"]["budget_gbp"][budget] == pytest.approx(rows["gbp"].sum(),
+                                                                       abs=0.001)
+    assert sum(summary["totals"]["budget_npv_gbp"].values()) == pytest.approx(
+        summary["totals"]["npv_gbp"], abs=0.001)
+    owners = pd.read_csv(folder / "savings_by_owner.csv")
+    assert (owners["capital_budget_gbp"] + owners["revenue_budget_gbp"]).round(2).tolist() == \
+        owners["total_gbp"].round(2).tolist()
     assert (frame["gbp"].round(2) == frame["gbp"]).all()
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "OPTIMAL"

@@ -32,6 +32,19 @@ CATEGORIES: dict[str, str] = {
     "offsets": "recurring", "measure_capex": "capital", "measure_optimism_bias": "capital",
     "measure_residual": "capital",
 }
+#: How a council budgets each category: ``capital`` (capital receipts net of disposal
+#: costs, which may be met from the receipt; fit-out works and the optimism bias on the
+#: moves' one-off costs, mostly fit-out; maintenance backlog avoided, a capital
+#: programme's; energy measures' capital) or ``revenue`` (running costs and energy
+#: saved, relocation, carbon offsets bought).
+BUDGETS: dict[str, str] = {
+    "rent": "revenue", "rates": "revenue", "fm": "revenue", "electricity": "revenue",
+    "heat": "revenue", "receipt": "capital", "disposal_costs": "capital",
+    "backlog_avoided": "capital", "relocation": "revenue", "fitout": "capital",
+    "optimism_bias": "capital", "measure_electricity": "revenue", "measure_heat": "revenue",
+    "offsets": "revenue", "measure_capex": "capital", "measure_optimism_bias": "capital",
+    "measure_residual": "capital",
+}
 #: Capital categories of energy measures (installations, renewals and residual value).
 CAPITAL = ("measure_capex", "measure_optimism_bias", "measure_residual")
 
@@ -147,6 +160,7 @@ def compute(estate: Estate, scenario: Scenario, plan: Plan) -> Savings:
     cash.insert(0, "scenario", scenario.name)
     cash.insert(4, "fin_year", [f.fin_year(int(y)) for y in cash["year"]])
     cash.insert(7, "kind", cash["category"].map(CATEGORIES))
+    cash.insert(8, "budget", cash["category"].map(BUDGETS))
     site_table = _site_table(sites, disposed, values, costs, cash, moves, plan, estate, scenario)
     owners = _owner_table(cash, site_table)
     totals = _totals(cash, site_table, moves, scenario)
@@ -432,7 +446,9 @@ def _owner_table(cash: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
         "capital_gbp": pivot["capital"] / 100.0,
         "total_gbp": pivot[["recurring", "receipt", "backlog", "one_off", "capital"]].sum(axis=1)
         / 100.0,
-        "npv_gbp": disc / 100.0}), how="outer").fillna(0.0)
+        "npv_gbp": disc / 100.0,
+        **{f"{b}_budget_gbp": cash[cash["budget"] == b].groupby("owner")["pence"].sum()
+           / 100.0 for b in ("capital", "revenue")}}), how="outer").fillna(0.0)
     return out.reset_index().rename(columns={"index": "owner"})
 
 
@@ -467,6 +483,10 @@ def _totals(cash: pd.DataFrame, sites: pd.DataFrame, moves: pd.DataFrame,
         "offsets_gbp": int(cash.loc[cash["category"] == "offsets", "pence"].sum()) / 100.0,
         "backlog_avoided_gbp": int(cash.loc[cash["category"] == "backlog_avoided", "pence"]
                                    .sum()) / 100.0,
+        "budget_gbp": {b: int(cash.loc[cash["budget"] == b, "pence"].sum()) / 100.0
+                       for b in ("capital", "revenue")},
+        "budget_npv_gbp": {b: int(cash.loc[cash["budget"] == b, "discounted_pence"].sum())
+                           / 100.0 for b in ("capital", "revenue")},
         "payback_year": payback,
         "payback_fin_year": f.fin_year(payback) if payback else None,
         "sites_disposed": int(disposed.sum()), "sites_kept": int((~disposed).sum()),
