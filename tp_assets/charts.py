@@ -497,6 +497,22 @@ def tornado_spec(frame: pd.DataFrame, title: str) -> dict[str, Any]:
     return _finish(alt.layer(bars, marks), title, rows, height=height)
 
 
+def write_bars(frame: pd.DataFrame, png: Path, html: Path, **spec: Any) -> None:
+    """Write :func:`grouped_bars_spec`'s chart of ``frame`` as a PNG and an HTML page.
+
+    Parameters
+    ----------
+    frame
+        The bars' rows.
+    png, html
+        Files to write.
+    **spec
+        :func:`grouped_bars_spec`'s keywords (``category``, ``group``, ``value``,
+        ``title``, ``value_title``).
+    """
+    _write(grouped_bars_spec(frame, **spec), png, html, spec["title"])
+
+
 def png(spec: dict[str, Any]) -> bytes:
     """A chart's PNG (``PNG_SCALE`` pixels per CSS pixel), for print."""
     import vl_convert as vlc

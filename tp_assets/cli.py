@@ -90,6 +90,28 @@ def _parser() -> argparse.ArgumentParser:
         "differently. Writes comparison.csv and differences.csv to --out.",
         epilog="Example: tp-assets compare results/baseline results/colocation results/hubs",
     )
+    sweep = sub.add_parser(
+        "sweep", help="run a grid of variants of a scenario in parallel on Dask",
+        description="Run every combination of the --vary values as a full run into "
+        "results/<scenario>/sweep/<variant>/ on a Dask cluster (a local one, one worker per "
+        "core, unless --scheduler names one), then write sweep.csv (a row per variant: the "
+        "values, the status and the headline figures, or why it failed) and a chart. "
+        "Variants already done with the same inputs are skipped.",
+        epilog="Example: tp-assets sweep optimisation/colocation.toml --vary "
+        "finance.discount_rate=0.03,0.035 --vary caps.max_disposals=50,100",
+    )
+    sweep.add_argument("scenario", type=Path)
+    sweep.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2",
+                       help="a dotted scenario key and its values, e.g. "
+                       "finance.discount_rate=0.03,0.035 (repeat for a grid)")
+    sweep.add_argument("--scheduler", help="a running dask.distributed scheduler, "
+                       "tcp://HOST:PORT (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, help="the local cluster's worker processes "
+                       "(default: one per core)")
+    sweep.add_argument("--yes", action="store_true", help="run a grid of more than "
+                       "50 variants")
+    sweep.add_argument("--out", type=Path, default=Path("results"))
+    sweep.add_argument("--cache", type=Path, default=None, help="travel-time cache folder")
     report = sub.add_parser(
         "report", help="the leaders' report: scenarios side by side in one offline page",
         description="Write one self-contained HTML page setting runs side by side: headline "
@@ -544,6 +566,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command in ("run", "demo"):
             path = args.scenario if args.command == "run" else demo_scenario()
             _run(path, args.out, args.maps, args.cache, args.quiet, out)
+        elif args.command == "sweep":
+            from tp_assets import sweep as sweep_mod
+
+            def said(line: str) -> None:
+                out.write(f"  {line}\n")
+
+            varies = sweep_mod.parse_vary(args.vary)
+            done = sweep_mod.run_sweep(args.scenario, varies, results_dir=args.out,
+                                       scheduler=args.scheduler, workers=args.workers,
+                                       yes=args.yes, cache_dir=args.cache, report=said)
+            failed = done.table["npv_gbp"].isna().sum()
+            out.write(f"{len(done.table)} variants ({done.ran} run, {done.skipped} already done"
+                      f"{f', {failed} without a plan' if failed else ''}): "
+                      f"{done.folder / 'sweep.csv'}\n")
         elif args.command == "report":
             from tp_assets.report import write_report
 

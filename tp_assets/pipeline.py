@@ -100,7 +100,8 @@ class RunResult:
 
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         maps_dir: str | Path | None = "maps", cache_dir: str | Path | None = None,
-        step: Step = _silent) -> RunResult:
+        step: Step = _silent, times: dict[str, access.TravelTimes] | None = None
+        ) -> RunResult:
     """Run a scenario end to end and write its results.
 
     Parameters
@@ -115,6 +116,10 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         Travel-time cache folder (default :data:`settings.CACHE_DIR`).
     step
         Progress reporter wrapped around each step.
+    times
+        Travel times already computed for this estate, by mode (a sweep's, shared by its
+        variants); a mode missing, or computed to a shorter cutoff than the scenario's
+        standards need, is computed here.
 
     Returns
     -------
@@ -143,7 +148,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         check_output_paths(scen, results_dir, maps_dir)
         optimise.check_memory(est, scen, optimise.memory_available())
     with timed("Travel times over the street network", "access"):
-        times = _times(scen, est, cache_dir)
+        times = _times(scen, est, cache_dir, given=times)
     with timed(f"Optimising ({scen.solver.backend}, a budget of work; safety stop "
                f"{scen.solver.time_limit_s:g} s)", "optimise"):
         plan = optimise.optimise(est, times, scen)
@@ -279,9 +284,12 @@ def check_output_paths(scen: scenario_mod.Scenario, results_dir: str | Path,
 
 
 def _times(scen: scenario_mod.Scenario, est: estate_mod.Estate,
-           cache_dir: str | Path | None) -> dict[str, access.TravelTimes]:
-    return {mode: access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cut,
-                                      cache_dir=cache_dir)
+           cache_dir: str | Path | None, given: dict[str, access.TravelTimes] | None = None
+           ) -> dict[str, access.TravelTimes]:
+    given = given or {}
+    return {mode: given[mode] if mode in given and given[mode].cutoff_minutes == cut
+            else access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cut,
+                                     cache_dir=cache_dir)
             for mode, cut in access.cutoffs(scen.standards).items()}
 
 

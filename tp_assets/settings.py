@@ -219,3 +219,7 @@ MAP_FURTHER_MINUTES = 5.0
 
 #: ``tp-assets compare`` warns about a plan not proven within this gap of its bound.
 COMPARE_GAP = 0.01
+
+#: Most variants a sweep runs without ``--yes`` (``tp-assets sweep``): a grid of
+#: 50 demo variants takes about an hour on a 2-core machine.
+SWEEP_MAX_VARIANTS: int = 50
