@@ -213,3 +213,28 @@ def test_report_in_a_browser(runs: tuple[Path, list[Path]], tmp_path: Path) -> N
         (ARTIFACTS / "report.pdf").write_bytes(pdf)
     finally:
         driver.quit()
+
+
+def test_scenarios_with_other_standards_are_drawn_against_their_own(
+        runs: tuple[Path, list[Path]]) -> None:
+    """A scenario whose library standard is 15 minutes: its zones' change, its heading."""
+    from tp_assets.report.map_data import change_codes, map_data
+
+    folder, (keep, _) = runs
+    scenario = folder / "wide.toml"
+    scenario.write_text((folder / "close-library.toml").read_text()
+                        .replace('name = "close-library"', 'name = "wide"')
+                        .replace("[standards.library]\nmax_minutes = 10",
+                                 "[standards.library]\nmax_minutes = 15"))
+    wide = pipeline.run(scenario, results_dir=folder / "results", maps_dir=None,
+                        cache_dir="").folder
+    read = read_runs([keep, wide])
+    data = map_data(read)
+    zones = read[1].zones
+    expected = change_codes(zones["library_before_min"].to_numpy(float),
+                            zones["library_after_min"].to_numpy(float), 15.0)
+    assert data["change"]["library"]["wide"] == expected.tolist()
+    assert [s["label"] for s in data["services"] if s["type"] == "library"] == ["10-15"]
+    page = build_report([keep, wide])
+    assert ("Standards: keep-all: straight_line 10 min, coverage 10% of population; wide: "
+            "straight_line 15 min, coverage 10% of population") in page

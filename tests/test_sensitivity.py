@@ -59,8 +59,13 @@ def test_switching_values_by_hand(run: pipeline.RunResult) -> None:
     # the rate: year 0 pays 126,500, year 1 brings 1,078,050: positive up to 20 % a year
     assert pd.isna(rows.loc["discount_rate", "switching_value"])
     assert rows.loc["discount_rate", "npv_high_gbp"] > 0
-    # the horizon: by year 1 the discounted cash is already positive
-    assert rows.loc["horizon_years", "switching_value"] == 1.0
+    # the horizon: appraised over 1 year the plan already pays (year 0 -126,500; year 1
+    # 1,078,050 / 1.035), so no horizon within [1, 10] turns the NPV negative
+    assert rows.loc["horizon_years", "npv_low_gbp"] == pytest.approx(
+        -ONE_OFF + (1_000_000 - 20_000 + 50_000 + 48_050) / 1.035, abs=0.05)
+    assert pd.isna(rows.loc["horizon_years", "switching_value"])
+    assert rows.loc["horizon_years", "switching_note"] == (
+        "none within [1 years, 10 years]: the NPV stays positive over the range")
     assert "carbon_value" not in rows.index  # the scenario does not value carbon
     folder = run.folder
     written = pd.read_csv(folder / "sensitivity.csv")
@@ -166,3 +171,38 @@ def test_decisions_re_optimised_at_the_ends(tmp_path: Path) -> None:
     assert differs and set(at_low["site_id"]) == differs
     summary = json.loads((run.folder / "summary.json").read_text())
     assert len(summary["reoptimised"]) == 2 * len(fixed)
+
+
+def test_the_horizon_with_measures_is_each_horizon_appraised_afresh(tmp_path: Path) -> None:
+    """A heat pump fitted in year 2: its residual value is taken at each horizon, so the
+    NPV by horizon is not the cash of one long run summed; it turns negative at 5 years."""
+    from test_energy import _hand_place, _hand_scenario
+
+    from tp_assets import sensitivity
+
+    _hand_place(tmp_path)
+    (tmp_path / "grid.csv").write_text(
+        "year,kg_co2e_per_kwh\n" + "".join(f"{y},0.15\n" for y in range(2027, 2050)))
+    scenario = _hand_scenario(tmp_path, "[energy.rules]\nfossil_heating_until = 2028\n\n"
+                                        "[sensitivity]\nhorizon_years = [2, 20]\n")
+    scenario.write_text(scenario.read_text().replace("horizon_years = 2", "horizon_years = 12"))
+    run = pipeline.run(scenario, results_dir=tmp_path / "results", maps_dir=None,
+                       cache_dir="")
+    assert run.sensitivity is not None
+    row = run.sensitivity.set_index("input").loc["horizon_years"]
+    fresh = {h: sensitivity.npv_with(run.estate, run.scenario, run.plan, "horizon_years", h)
+             for h in range(2, 21)}
+    assert fresh[2] > 0 and fresh[4] > 0 > fresh[5]
+    assert row["switching_value"] == 5.0
+    assert (row["npv_low_gbp"], row["npv_high_gbp"]) == (round(fresh[2], 2),
+                                                         round(fresh[20], 2))
+    # a range starting before the fit year cannot be appraised: refused, exit 2
+    scenario.write_text(scenario.read_text().replace("horizon_years = [2, 20]",
+                                                     "horizon_years = [1, 20]"))
+    r = subprocess.run([sys.executable, "-m", "tp_assets", "run", str(scenario), "--out",
+                        str(tmp_path / "again"), "--quiet"], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 2, r.stderr
+    assert ("hand.toml line 22: [sensitivity] horizon_years = [1, 20]: [energy] fit_years "
+            "falls in appraisal year 2, so a horizon shorter than 2 years cannot be "
+            "appraised; start the range at 2 or more") in r.stderr

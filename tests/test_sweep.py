@@ -113,16 +113,23 @@ def test_demo_sweep_local_then_a_real_cluster(tmp_path: Path, cache: Path,
         local / "baseline" / "sweep" / "sweep.csv").read_bytes()
 
 
-def test_a_failing_variant_is_reported_and_the_others_finish(tmp_path: Path) -> None:
+def _tiny(tmp_path: Path) -> Path:
+    """The tiny place, S5 a candidate, a scenario extending a common one."""
     place = tmp_path / "place"
     shutil.copytree(TEST_DATA / "place", place)
     sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
     sites.loc[sites["site_id"] == "S5", "status"] = "candidate"
     sites.to_csv(place / "sites.csv", index=False)
-    (place / "scenario.toml").write_text(
-        'name = "tiny"\nplace = "."\n\n[network]\nsource = "straight_line"\n\n'
+    (place / "common.toml").write_text(
+        'place = "."\n\n[network]\nsource = "straight_line"\n\n'
         '[standards.library]\nmax_minutes = 10\nmode = "straight_line"\nrule = "coverage"\n'
         "coverage = 0.1\n")
+    (place / "scenario.toml").write_text('extends = "common.toml"\nname = "tiny"\n')
+    return place
+
+
+def test_a_failing_variant_is_reported_and_the_others_finish(tmp_path: Path) -> None:
+    place = _tiny(tmp_path)
     r = _cli("sweep", place / "scenario.toml", "--vary", 'status.dispose=[],["S5"]',
              "--out", tmp_path / "results", "--workers", 1, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -131,6 +138,29 @@ def test_a_failing_variant_is_reported_and_the_others_finish(tmp_path: Path) -> 
     assert list(table["status"]) == ["OPTIMAL", "infeasible"]
     assert "V7" in table["reason"][1] and "movable = false" in table["reason"][1]
     assert "1 without a plan" in r.stdout
+    # an edit to the scenario the base extends: the variants run again
+    common = place / "common.toml"
+    common.write_text(common.read_text().replace("coverage = 0.1", "coverage = 0.2"))
+    again = _cli("sweep", place / "scenario.toml", "--vary", 'status.dispose=[],["S5"]',
+                 "--out", tmp_path / "results", "--workers", 1, cwd=tmp_path)
+    assert "2 variants (2 run, 0 already done" in again.stdout
+    # no variant with a plan: exit 3, sweep.csv saying why
+    none = _cli("sweep", place / "scenario.toml", "--vary", 'status.dispose=["S5"]',
+                "--vary", "finance.discount_rate=0.03,0.035", "--out", tmp_path / "none",
+                "--workers", 1, cwd=tmp_path)
+    assert none.returncode == 3, none.stderr
+    assert "no variant has a plan (infeasible)" in none.stderr
+    assert len(pd.read_csv(tmp_path / "none" / "tiny" / "sweep" / "sweep.csv")) == 2
+
+
+def test_each_variant_travels_over_its_own_network(tmp_path: Path, cache: Path) -> None:
+    r = _cli("sweep", BASELINE, "--vary", "network.source=graphml,straight_line", "--out",
+             tmp_path / "results", "--cache", cache, "--workers", 2, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    folder = tmp_path / "results" / "baseline" / "sweep"
+    methods = [json.loads((folder / v / "summary.json").read_text())["travel_times"]["walk"]
+               ["method"] for v in ("network.source=graphml", "network.source=straight_line")]
+    assert methods == ["network", "straight_line"]
 
 
 @pytest.mark.parametrize(("vary", "said"), [
@@ -142,6 +172,8 @@ def test_a_failing_variant_is_reported_and_the_others_finish(tmp_path: Path) -> 
       "finance.optimism_bias=0,0.1,0.2,0.3,0.4,0.5,0.6"],
      "the sweep has 56 variants (8 x 7), more than 50; add --yes"),
     (["place=elsewhere"], "--vary place: a sweep varies one scenario's settings"),
+    (["finance.discount_rate=0.03,0.03"], "--vary finance.discount_rate: value 0.03 given "
+                                          "more than once; give each value once"),
 ])
 def test_bad_sweeps_exit_2_and_write_nothing(tmp_path: Path, vary: list[str],
                                              said: str) -> None:

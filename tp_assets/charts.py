@@ -452,7 +452,8 @@ def write_tornado(frame: pd.DataFrame, png: Path, html: Path, title: str) -> Non
     _write(tornado_spec(frame, title), png, html, title)
 
 
-def _range_text(value: float, unit: str) -> str:
+def range_text(value: float, unit: str) -> str:
+    """An input's value in its unit: ``x0.7`` (factor), ``3.5%`` (rate, share), ``10 years``."""
     if unit in ("rate", "share"):
         return f"{value:.1%}"
     if unit == "years":
@@ -471,8 +472,8 @@ def tornado_spec(frame: pd.DataFrame, title: str) -> dict[str, Any]:
     rows = []
     for k in np.argsort(-swing.to_numpy(), kind="stable"):
         row = frame.iloc[int(k)]
-        name = f"{row['label']} ({_range_text(float(row['low']), str(row['unit']))} to " \
-               f"{_range_text(float(row['high']), str(row['unit']))})"
+        name = f"{row['label']} ({range_text(float(row['low']), str(row['unit']))} to " \
+               f"{range_text(float(row['high']), str(row['unit']))})"
         for end, column in (("at the low end", "npv_low_gbp"), ("at the high end",
                                                                  "npv_high_gbp")):
             rows.append({"input": name, "end": end,

@@ -380,6 +380,12 @@ def _import(args: argparse.Namespace, out: _Out) -> None:
                       "certificate's, for its floor area\n")
     elif args.source == "areas":
         _output_file(args.out, ".gpkg")
+        if args.out.exists() and args.out.resolve() != args.zones.resolve():
+            from tp_assets._errors import InputError
+
+            raise InputError(f"--out {args.out}: the file exists; import areas writes a "
+                             "zones GeoPackage whole: give a new file, or the zones file "
+                             "itself to add the columns to it")
         joined = sources.areas(args.zones, imd=args.imd, imd_code=args.imd_code,
                                imd_column=args.imd_column, wards=args.wards,
                                ward_code=args.ward_code, ward_column=args.ward_column,
@@ -580,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(f"{len(done.table)} variants ({done.ran} run, {done.skipped} already done"
                       f"{f', {failed} without a plan' if failed else ''}): "
                       f"{done.folder / 'sweep.csv'}\n")
+            sweep_mod.raise_if_none_ran(done)
         elif args.command == "report":
             from tp_assets.report import write_report
 

@@ -332,7 +332,7 @@ def load(path: str | Path) -> Scenario:
             given = [v for v in given if isinstance(v, str)]
         ids[key] = tuple(given)
     retain, dispose = ids["retain"], ids["dispose"]
-    sensitivity = _sensitivity(r, data)
+    sensitivity = _sensitivity(r, data, _shortest_horizon(energy, finance))
     if problems:
         raise InputError(problems)
     assert place is not None
@@ -404,8 +404,27 @@ _SENSITIVITY_BOUNDS = {"factor": (0.0, 100.0, "factors, 0 or more (1 = the scena
                        "years": (1.0, 60.0, "whole numbers of years from 1 to 60")}
 
 
-def _sensitivity(r: Reader, data: dict[str, Any]) -> Ranges | None:
-    """``[sensitivity]``: each input's [low, high]; an empty table takes every default."""
+def _shortest_horizon(energy: Energy, finance: Finance) -> tuple[int, str]:
+    """The shortest horizon the energy rules need (years), and which rule needs it."""
+    from tp_assets.measures.carbon import appraisal_year
+
+    needs = [(1, "")]
+    if energy.measures:
+        needs.append((max(energy.fit_years), "[energy] fit_years"))
+    if energy.target is not None:
+        needs.append((appraisal_year(finance, energy.target.year), "[energy.target] year"))
+    if energy.fossil_heating_until is not None:
+        needs.append((appraisal_year(finance, energy.fossil_heating_until),
+                      "[energy.rules] fossil_heating_until"))
+    return max(needs)
+
+
+def _sensitivity(r: Reader, data: dict[str, Any], shortest: tuple[int, str] = (1, "")
+                 ) -> Ranges | None:
+    """``[sensitivity]``: each input's [low, high]; an empty table takes every default.
+
+    ``shortest``: the fewest horizon years the scenario's energy rules need, and the rule.
+    """
     from tp_assets.sensitivity import INPUTS, Ranges
 
     if "sensitivity" not in data:
@@ -433,8 +452,17 @@ def _sensitivity(r: Reader, data: dict[str, Any]) -> Ranges | None:
         elif not (low <= a and b <= high) or (spec.unit == "years" and not (
                 a.is_integer() and b.is_integer())):
             r.problems.append(f"{where}{key} = {shown(value)} must be {what}, e.g. {example}")
+        elif key == "horizon_years" and a < shortest[0]:
+            r.problems.append(f"{where}{key} = {shown(value)}: {shortest[1]} falls in "
+                              f"appraisal year {shortest[0]}, so a horizon shorter than "
+                              f"{shortest[0]} years cannot be appraised; start the range at "
+                              f"{shortest[0]} or more, e.g. {key} = [{shortest[0]}, "
+                              f"{max(b, shortest[0]):g}]")
         else:
             ranges[key] = (a, b)
+    if "horizon_years" not in t and INPUTS["horizon_years"].low < shortest[0]:
+        spec = INPUTS["horizon_years"]
+        ranges["horizon_years"] = (float(shortest[0]), max(spec.high, float(shortest[0])))
     return Ranges(ranges, reoptimise=reoptimise)
 
 

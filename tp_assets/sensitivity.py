@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from tp_assets import savings as savings_mod
+from tp_assets.charts import range_text
 from tp_assets.estate import Estate
 from tp_assets.optimise.problem import Plan
 from tp_assets.scenario import Scenario
@@ -180,13 +181,25 @@ def _irr(cash_by_year: dict[int, float], low: float, high: float) -> float | Non
     return float(brentq(npv, low, high, xtol=1e-12))
 
 
-def _payback_horizon(money: savings_mod.Savings, low: float, high: float) -> float | None:
-    """The first whole year by which the discounted cash sums to >= 0, if in [low, high]."""
-    by_year = money.cashflow.groupby("year")["discounted_gbp"].sum().sort_index()
-    running = by_year.cumsum()
-    for year, total in zip(running.index.astype(int), running.to_numpy(float), strict=True):
-        if total >= 0 and year >= 1:
-            return float(year) if low <= year <= high else None
+def _horizon_npvs(estate: Estate, scenario: Scenario, plan: Plan, low: float, high: float
+                  ) -> dict[int, float]:
+    """The NPV of the plan appraised over each whole horizon from ``low`` to ``high`` years.
+
+    Each a fresh savings computation: a horizon changes more than the cash counted (a
+    measure's residual value is taken at the horizon), so no one run's cash flow, summed
+    to a year, gives another horizon's NPV.
+    """
+    return {h: npv_with(estate, scenario, plan, "horizon_years", float(h))
+            for h in range(int(low), int(high) + 1)}
+
+
+def _first_crossing(npvs: dict[int, float]) -> float | None:
+    """The first horizon whose NPV lies on the other side of zero from the shortest's."""
+    years = sorted(npvs)
+    start = npvs[years[0]] >= 0
+    for year in years[1:]:
+        if (npvs[year] >= 0) != start:
+            return float(year)
     return None
 
 
@@ -230,38 +243,35 @@ def analyse(estate: Estate, scenario: Scenario, plan: Plan, money: savings_mod.S
             npv_high = npv_with(estate, scenario, plan, key, high)
             npv_base = base_npv
         switch: float | None
+        npv_range = (min(npv_low, npv_high), max(npv_low, npv_high))
         if key == "discount_rate":
             cash = money.cashflow.groupby("year")["gbp"].sum()
             switch = _irr(dict(zip(cash.index.astype(int), cash.to_numpy(float), strict=True)),
                           low, high)
             meaning = "the plan's internal rate of return"
         elif key == "horizon_years":
-            top = savings_mod.compute(*_changed(estate, scenario, key, high), plan)
-            switch = _payback_horizon(top, low, high)
-            meaning = "the first horizon (years) at which the NPV is no longer negative"
+            by_horizon = _horizon_npvs(estate, scenario, plan, low, high)
+            switch = _first_crossing(by_horizon)
+            meaning = ("the first horizon (years) at which the NPV changes sign from the "
+                       "shortest's")
+            npv_range = (min(by_horizon.values()), max(by_horizon.values()))
         else:
             switch = _linear_root(low, npv_low, high, npv_high)
             if switch is not None and not (min(low, high) <= switch <= max(low, high)):
                 switch = None
             meaning = ("the value at which the NPV reaches zero"
                        + (", in times the scenario's figures" if spec.unit == "factor" else ""))
+        lowest, highest = npv_range if key == "horizon_years" else (
+            min(npv_low, npv_high), max(npv_low, npv_high))
         note = meaning if switch is not None else (
-            f"none within [{_show(low, spec.unit)}, {_show(high, spec.unit)}]: the NPV stays "
-            + ("positive" if min(npv_low, npv_high) > 0 else "negative" if max(
-                npv_low, npv_high) < 0 else "on one side") + " over the range")
+            f"none within [{range_text(low, spec.unit)}, {range_text(high, spec.unit)}]: the "
+            "NPV stays " + ("positive" if lowest > 0 else "negative" if highest < 0
+                            else "on one side") + " over the range")
         rows.append({"input": key, "label": spec.label, "unit": spec.unit, "base": base,
                      "low": low, "high": high, "npv_base_gbp": round(npv_base, 2),
                      "npv_low_gbp": round(npv_low, 2), "npv_high_gbp": round(npv_high, 2),
                      "switching_value": switch, "switching_note": note})
     return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def _show(value: float, unit: str) -> str:
-    if unit == "rate" or unit == "share":
-        return f"{value:.1%}"
-    if unit == "years":
-        return f"{value:g} years"
-    return f"x{value:g}"
 
 
 def summary(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -301,7 +311,7 @@ def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ran
         many sites changed, or why there is no plan (rules that cannot hold at that
         value, or a budget that ended with none).
     """
-    from tp_assets._errors import InfeasibleError, NoPlanError
+    from tp_assets._errors import InfeasibleError, InputError, NoPlanError
 
     base = dict(zip(plan.site_ids, plan.keep, strict=True))
     sites = estate.sites.set_index("site_id")
@@ -313,7 +323,7 @@ def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ran
             est, scen = _changed(estate, scenario, key, value)
             try:
                 other = reoptimise(est, scen)
-            except (InfeasibleError, NoPlanError) as exc:
+            except (InfeasibleError, NoPlanError, InputError) as exc:
                 ends.append({"input": key, "end": end, "value": value, "status": "no plan",
                              "npv_gbp": None, "sites_changed": None,
                              "reason": str(exc).splitlines()[0]})

@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,10 @@ def parse_vary(items: list[str]) -> list[Vary]:
         elif any(v.key == key for v in out):
             problems.append(f"--vary {key}: given twice; give all its values in one --vary "
                             f"{key}=V1,V2,...")
+        elif len(set(texts)) < len(texts):
+            twice = sorted({x for x in texts if texts.count(x) > 1})
+            problems.append(f"--vary {key}: value{'s' * (len(twice) > 1)} "
+                            f"{', '.join(twice)} given more than once; give each value once")
         else:
             out.append(Vary(key, texts))
     if problems:
@@ -146,16 +151,35 @@ def _variant_name(values: tuple[tuple[str, str], ...], index: int) -> str:
     return name
 
 
-def _variant_toml(base: Path, base_text: str, name: str,
+def _in_place(base: Path, text: str) -> str:
+    """A value as TOML, a relative path that exists beside the base scenario made absolute.
+
+    A variant's file lives in the results folder: a path written relative to the base
+    scenario (``energy.measures = "my_measures.csv"``) would not be found from there.
+    """
+    value = _toml_value(text)
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:  # pragma: no cover - _toml_value gave valid TOML
+        return value
+    if isinstance(parsed, str) and parsed and not Path(parsed).is_absolute() and (
+            base.parent / parsed).exists():
+        return json.dumps(str((base.parent / parsed).resolve()))
+    return value
+
+
+def _variant_toml(base: Path, digest: str, name: str,
                   values: tuple[tuple[str, str], ...], threads_varied: bool) -> str:
+    from tp_assets import __version__
+
     tables: dict[str, list[str]] = {}
     for key, text in values:
         head, _, leaf = key.rpartition(".")
-        tables.setdefault(head, []).append(f"{leaf} = {_toml_value(text)}")
+        tables.setdefault(head, []).append(f"{leaf} = {_in_place(base, text)}")
     if not threads_varied:
         tables.setdefault("solver", []).append("threads = 1")
-    digest = hashlib.sha256(base_text.encode()).hexdigest()
-    lines = [f"# tp-assets sweep variant of {base.name} (sha256 {digest})",
+    lines = [f"# tp-assets {__version__} sweep variant of {base.name} (its scenario files' "
+             f"sha256 {digest})",
              f"extends = {json.dumps(str(base.resolve()))}", f"name = {json.dumps(name)}"]
     for table in sorted(tables, key=lambda t: (t != "", t)):
         lines += ([""] if table == "" else ["", f"[{table}]"]) + tables[table]
@@ -185,7 +209,9 @@ def variants(scenario_path: Path, varies: list[Vary], *, limit: int = settings.S
     """
     from tp_assets import scenario as scenario_mod
 
-    base_text = scenario_path.read_text(encoding="utf-8")
+    sources = scenario_mod.load(scenario_path).sources  # the file and those it extends
+    digest = hashlib.sha256("\n".join(f"{path.name}\n{text}" for path, text in sources)
+                            .encode()).hexdigest()
     count = 1
     for v in varies:
         count *= len(v.texts)
@@ -195,15 +221,18 @@ def variants(scenario_path: Path, varies: list[Vary], *, limit: int = settings.S
                          + f"), more than {limit}; add --yes to run them all, or vary fewer "
                          "values")
     threads_varied = any(v.key == "solver.threads" for v in varies)
-    out, problems = [], []
+    out: list[Variant] = []
+    problems: list[str] = []
     seen: set[str] = set()
-    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="tp-assets-sweep-") as tmp:
         for index, combo in enumerate(itertools.product(*(v.texts for v in varies))):
             values = tuple(zip((v.key for v in varies), combo, strict=True))
             name = _variant_name(values, index)
-            text = _variant_toml(scenario_path, base_text, name, values, threads_varied)
+            if any(v.name == name for v in out):  # two values the same once cleaned
+                name = _variant_name((), index) + "-" + hashlib.sha256(
+                    repr(values).encode()).hexdigest()[:8]
+            text = _variant_toml(scenario_path, digest, name, values, threads_varied)
             probe = Path(tmp) / "variant.toml"
             probe.write_text(text, encoding="utf-8")
             try:
@@ -261,13 +290,20 @@ def run_variant(scenario_file: str, results_dir: str, times: dict[str, Any] | No
 
 
 def _done(folder: Path, variant: Variant, hashes: dict[str, str]) -> bool:
-    """Whether a variant's results are there from the same inputs."""
+    """Whether a variant's results are there from the same inputs and tp-assets version.
+
+    The same variant file (which records its scenario files' SHA-256 and the version),
+    and the same place files (sites, services, zones, boundary, network).
+    """
+    from tp_assets import __version__
+
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     inputs = summary.get("inputs", {})
     return (inputs.get("scenario", {}).get("sha256") == variant.sha256
+            and summary.get("versions", {}).get("tp_assets") == __version__
             and all(inputs.get(role, {}).get("sha256") == h for role, h in hashes.items()))
 
 
@@ -347,8 +383,12 @@ def run_sweep(scenario_path: str | Path, varies: list[Vary], *,
     grid = variants(base, varies, yes=yes)
     folder = Path(results_dir) / scen.name / "sweep"
     files = folder / "variants"
-    hashes = {role: h for role, h in est.file_hashes().items()
-              if role in ("sites", "services", "zones")}
+    hashes = est.file_hashes()
+    network = access.network_file(scen.network, est)
+    if network is not None and network.exists():
+        from tp_assets._tables import file_sha256
+
+        hashes["network"] = file_sha256(network)
     todo = [v for v in grid if not _done(folder / v.name, v, hashes)]
     outcome: dict[str, dict[str, Any]] = {}
     client, cluster = connect(scheduler, workers) if todo else (None, None)
@@ -357,21 +397,22 @@ def run_sweep(scenario_path: str | Path, varies: list[Vary], *,
         (files / f"{v.name}.toml").write_text(v.toml, encoding="utf-8")
     if client is not None:
         try:
-            # travel times once per distinct cutoff, shared with every variant needing it
-            needs: dict[str, dict[str, float]] = {}
+            # travel times once per network, mode and cutoff, shared with every variant
+            # needing them (a variant may vary its network or its standards' minutes)
+            needs: dict[str, list[tuple[Any, str, float]]] = {}
             for v in todo:
                 variant_scen, _ = pipeline.load(files / f"{v.name}.toml")
-                needs[v.name] = access.cutoffs(variant_scen.standards)
-            computed: dict[tuple[str, float], Any] = {}
-            for cuts in needs.values():
-                for mode, cut in cuts.items():
-                    if (mode, cut) not in computed:
-                        computed[(mode, cut)] = access.travel_times(
-                            est, scen.network, mode=mode, cutoff_minutes=cut,
-                            cache_dir=cache_dir)
+                needs[v.name] = [(variant_scen.network, mode, cut) for mode, cut in
+                                 access.cutoffs(variant_scen.standards).items()]
+            computed: dict[tuple[Any, str, float], Any] = {}
+            for wanted in needs.values():
+                for spec, mode, cut in wanted:
+                    if (spec, mode, cut) not in computed:
+                        computed[(spec, mode, cut)] = access.travel_times(
+                            est, spec, mode=mode, cutoff_minutes=cut, cache_dir=cache_dir)
             shared = {k: client.scatter(tt, broadcast=True) for k, tt in computed.items()}
             futures = {client.submit(run_variant, str(files / f"{v.name}.toml"), str(folder),
-                                     {m: shared[(m, c)] for m, c in needs[v.name].items()},
+                                     {m: shared[(s, m, c)] for s, m, c in needs[v.name]},
                                      None if cache_dir is None else str(cache_dir),
                                      key=f"tp-assets-variant-{v.sha256[:16]}", pure=False): v
                        for v in todo}
@@ -411,3 +452,27 @@ def run_sweep(scenario_path: str | Path, varies: list[Vary], *,
                           value_title="NPV (£)")
     ran = len(outcome)
     return SweepResult(table, folder, ran=ran, skipped=len(grid) - ran)
+
+
+def raise_if_none_ran(done: SweepResult) -> None:
+    """Exit codes for a sweep in which no variant has a plan (sweep.csv is written first).
+
+    Raises
+    ------
+    InputError
+        Every variant failed on a value it was given (exit code 2).
+    InfeasibleError
+        No variant has a plan: their rules cannot hold, or their budgets ended with none
+        (exit code 3).
+    """
+    from tp_assets._errors import InfeasibleError
+
+    statuses = set(done.table["status"])
+    if not done.table["npv_gbp"].isna().all():
+        return
+    where = done.folder / "sweep.csv"
+    if statuses == {"bad input"}:
+        raise InputError(f"every variant was refused on its values; {where} gives each "
+                         "reason: change the --vary values")
+    raise InfeasibleError(f"no variant has a plan ({', '.join(sorted(statuses))}); {where} "
+                          "gives each reason")

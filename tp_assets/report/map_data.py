@@ -106,23 +106,27 @@ def map_data(runs: list[Run]) -> dict[str, Any]:
     services: list[dict[str, Any]] = []
     minutes: dict[str, dict[str, list[float | None]]] = {}
     change: dict[str, dict[str, list[int]]] = {}
-    standards = {str(a["service_type"]): float(a["max_minutes"])
-                 for r in runs for a in r.summary["access"]}
-    for service_type, limit in sorted(standards.items()):
+    limits = {r.name: {str(a["service_type"]): float(a["max_minutes"])
+                       for a in r.summary["access"]} for r in runs}
+    for service_type in sorted({t for by_run in limits.values() for t in by_run}):
         column = f"{service_type}_before_min"
         if column not in zones.columns:
             continue
-        services.append({"type": service_type, "minutes": limit})
-        before = zones[column].to_numpy(float)
-        minutes[service_type] = {"today": _minutes(before)}
+        shown = sorted({by_run[service_type] for by_run in limits.values()
+                        if service_type in by_run})
+        services.append({"type": service_type, "minutes": shown[0],
+                         "label": "-".join(f"{m:g}" for m in (shown[0], shown[-1])[
+                             :1 + (len(shown) > 1)])})
+        minutes[service_type] = {"today": _minutes(zones[column].to_numpy(float))}
         change[service_type] = {}
-        for r in runs:
-            after_column = f"{service_type}_after_min"
-            if after_column not in r.zones.columns:
+        for r in runs:  # each scenario's change against its own standard and mode
+            if service_type not in limits[r.name]:
                 continue
-            after = r.zones[after_column].to_numpy(float)
+            before = r.zones[column].to_numpy(float)
+            after = r.zones[f"{service_type}_after_min"].to_numpy(float)
             minutes[service_type][r.name] = _minutes(after)
-            change[service_type][r.name] = change_codes(before, after, limit).tolist()
+            change[service_type][r.name] = change_codes(
+                before, after, limits[r.name][service_type]).tolist()
     return {"scenarios": [r.name for r in runs], "sites": sites, "moves": moves,
             "services": services, "zones": {"type": "FeatureCollection", "features": features},
             "minutes": minutes, "change": change,

@@ -59,8 +59,10 @@ FIGURES: tuple[_Figure, ...] = (
      lambda v: f"{_money(v)} a year", "max"),
     ("Capital receipts (net)", lambda r: r.summary["totals"]["receipts_net_gbp"], _money, "max"),
     ("One-off cost", lambda r: -float(r.summary["totals"]["one_off_cost_gbp"]), _money, "min"),
-    ("Pays back", lambda r: r.summary["totals"].get("payback_year"),
-     lambda v: "not within the horizon" if v is None else f"in year {v}", "min"),
+    ("Pays back", lambda r: r.summary["totals"].get("payback_year")
+     if any(r.summary["totals"].get("by_year_gbp", {}).values()) else "no cash flows",
+     lambda v: "not within the horizon" if v is None else str(v) if isinstance(v, str)
+     else f"in year {v}", "min"),
     ("Carbon saved", lambda r: r.summary["totals"]["tco2e_saved_pa"],
      lambda v: f"{float(v):,.0f} tCO2e a year", "max"),
     ("Sites disposed of", lambda r: r.summary["totals"]["sites_disposed"],
@@ -72,11 +74,11 @@ FIGURES: tuple[_Figure, ...] = (
 def _best(values: list[Any], rule: str) -> list[bool]:
     if rule == "all":
         return [held == total for held, total in values]
-    known = [v for v in values if v is not None]
+    known = [v for v in values if v is not None and not isinstance(v, str)]
     if rule == "none" or len(values) < 2 or not known:
         return [False] * len(values)
     target = max(known) if rule == "max" else min(known)
-    return [v is not None and v == target for v in values]
+    return [v is not None and not isinstance(v, str) and v == target for v in values]
 
 
 def _cards(runs: list[Run]) -> str:
@@ -192,12 +194,15 @@ def _equity_section(runs: list[Run]) -> str:
                                         "imd_decile": zones.get("imd_decile")}))
     verdicts = "".join(f'<li data-scenario="{_e(r.name)}"><strong>{_e(r.name)}</strong>: '
                        f"{_e(equity.verdict(r.by_area, found))}</li>" for r in runs)
-    standards: dict[str, str] = {}
+    standards: dict[str, dict[str, str]] = {}
     for r in runs:
         for a in r.summary["access"]:
-            standards.setdefault(str(a["service_type"]), standard_text(a))
+            standards.setdefault(str(a["service_type"]), {})[r.name] = standard_text(a)
     tables = []
-    for service_type, text in sorted(standards.items()):
+    for service_type, by_run in sorted(standards.items()):
+        texts = set(by_run.values())
+        text = (next(iter(texts)) if len(texts) == 1 else
+                "; ".join(f"{name}: {words}" for name, words in by_run.items()))
         head = "".join(f'<th colspan="3">{_e(r.name)}</th>' for r in runs)
         sub = "<th>lose</th><th>gain</th><th>change (min)</th>" * len(runs)
         rows = []
@@ -231,8 +236,9 @@ def _equity_section(runs: list[Run]) -> str:
         if not rows:
             continue
         tables.append(f'<h3>{_e(service_type.replace("_", " "))}</h3><p class="standard">'
-                      f"Standard: {_e(text)}. Residents (or the standard's demand) losing or "
-                      "gaining it, and the change in the mean minutes to the nearest site."
+                      f"Standard{'s' * (len(texts) > 1)}: {_e(text)}. Residents (or the "
+                      "standard's demand) losing or gaining it, and the change in the mean "
+                      "minutes to the nearest site."
                       f'</p><table class="equity" data-service="{_e(service_type)}"><thead>'
                       f"<tr><th rowspan=2>area</th>{head}</tr><tr>{sub}</tr></thead><tbody>"
                       + "".join(rows) + "</tbody></table>")
@@ -284,9 +290,14 @@ def build_page(runs: list[Run]) -> str:
     place = str(first["place"])
     specs: dict[str, dict[str, Any]] = {}
     money = _money_section(runs, specs)
-    finance = first.get("finance", {})
-    horizon = finance.get("horizon_years", 10)
-    rate = float(finance.get("discount_rate", 0.035))
+    terms = [(r.name, r.summary.get("finance", {}).get("horizon_years", 10),
+              float(r.summary.get("finance", {}).get("discount_rate", 0.035))) for r in runs]
+    if len({(h, rate) for _, h, rate in terms}) == 1:
+        appraisal = (f"Money in £ over {_e(terms[0][1])} years, discounted at "
+                     f"{terms[0][2]:.1%} a year")
+    else:
+        appraisal = "Money in £ over " + "; ".join(
+            f"{_e(name)}: {_e(h)} years at {rate:.1%} a year" for name, h, rate in terms)
     warnings = sorted({w for r in runs for w in r.summary.get("warnings", [])
                        if "straight line" in w})
     said = "".join(f'<p class="caution">{_e(w)}</p>' for w in warnings)
@@ -306,9 +317,8 @@ def build_page(runs: list[Run]) -> str:
 <body>
 <header>
 <h1>{_e(place)}: {len(runs)} scenario{"s" * (len(runs) > 1)} side by side</h1>
-<p class="meta">{_e(names)}. Money in £ over {_e(horizon)} years, discounted at
-{rate:.1%} a year (HM Treasury Green Book); written by tp-assets {_e(__version__)} from the
-scenarios' results folders.</p>
+<p class="meta">{_e(names)}. {appraisal} (HM Treasury Green Book); written by
+tp-assets {_e(__version__)} from the scenarios' results folders.</p>
 {said}
 <nav><a href="#headline">Headline</a> <a href="#money">Money</a>
 <a href="#equity">Who gains and who loses</a> <a href="#map-section">Map</a></nav>

@@ -157,6 +157,12 @@ def areas(zones_path: str | Path, *, imd: str | Path | None = None,
     zpath = Path(zones_path)
     if imd is None and wards is None:
         raise InputError("import areas: give --imd, --wards or both")
+    if zpath.suffix.lower() == ".gpkg" and zpath.exists():
+        layers = [str(name) for name, _ in gpd.list_layers(zpath).to_numpy()]
+        if len(layers) > 1:
+            raise InputError(f"{zpath.name}: a GeoPackage of {len(layers)} layers "
+                             f"({shortlist(layers, 6)}); import areas reads and writes one "
+                             "zones layer: export the zones layer to a file of its own first")
     raw = read_table(zpath)
     if "zone_id" not in raw.cells.columns:
         raise InputError(f"{zpath.name}: no column 'zone_id'; give the zones file the run "

@@ -82,10 +82,22 @@ def fire_stations(path: str | Path, *, service: str | None = None,
                          f"columns present: {shortlist([str(c) for c in cells.columns], 12)}")
     cells = cells.apply(lambda col: col.str.strip())
     rows = cells.index.to_numpy() + 2
+    left: dict[str, int] = {}
+    keep = np.ones(len(cells), dtype=bool)
+    if service:  # the service first: a bad row elsewhere in the national file is not ours
+        frs = cells["FRS_FULLNAME"]
+        keep = (frs.str.casefold() == service.strip().casefold()).to_numpy().copy()
+        if not keep.any():
+            present = sorted(set(frs[frs != ""]))
+            raise InputError(f"{path.name}: no station of fire and rescue service {service!r}"
+                             f"{suggest(service, present)}; nothing was written. Services in "
+                             f"the file: {shortlist(present, 12)}")
+        if not keep.all():
+            left[f"of other fire and rescue services than {service}"] = int((~keep).sum())
     problems = []
     x = pd.to_numeric(cells["STATION_EASTING"], errors="coerce").to_numpy(float)
     y = pd.to_numeric(cells["STATION_NORTHING"], errors="coerce").to_numpy(float)
-    for k in range(len(cells)):
+    for k in np.flatnonzero(keep):
         e, n = x[k], y[k]
         where = f"{path.name} row {rows[k]} ({cells['STATION_NAME'].iloc[k]})"
         if not (np.isfinite(e) and np.isfinite(n)):
@@ -104,18 +116,6 @@ def fire_stations(path: str | Path, *, service: str | None = None,
                                "kilometres)"))
     if problems:
         raise InputError(problems)
-    left: dict[str, int] = {}
-    keep = np.ones(len(cells), dtype=bool)
-    if service:
-        frs = cells["FRS_FULLNAME"]
-        keep = (frs.str.casefold() == service.strip().casefold()).to_numpy().copy()
-        if not keep.any():
-            present = sorted(set(frs[frs != ""]))
-            raise InputError(f"{path.name}: no station of fire and rescue service {service!r}"
-                             f"{suggest(service, present)}; nothing was written. Services in "
-                             f"the file: {shortlist(present, 12)}")
-        if not keep.all():
-            left[f"of other fire and rescue services than {service}"] = int((~keep).sum())
     far = outside(x, y, Path(boundary) if boundary else None, margin_m) & keep
     if far.any():
         left[f"located more than {margin_m:g} m outside {Path(boundary).name}"  # type: ignore[arg-type]

@@ -285,6 +285,16 @@ def _register(frame: pd.DataFrame, xy: np.ndarray, how: np.ndarray, owners: pd.S
         **site_values, "gia_m2": _per_gia(a, "gia_m2") * len(r["names"]),
         "fm_gbp_pa": _per_gia(a, "fm_gbp_pa") * _per_gia(a, "gia_m2") * len(r["names"]),
         "status": "candidate", "assumed": site_assumed} for r in site_rows])
+    owners_at: dict[str, set[str]] = {}
+    for k in order:
+        owners_at.setdefault(keys[k], set()).add(str(owners.iloc[k]))
+    mixed = [site_rows[site_of[key]]["site_id"] for key, held in owners_at.items()
+             if len(held) > 1]
+    if mixed:
+        notes = (*notes, f"{len(mixed)} site(s) hold records of more than one owner at one "
+                 f"postcode ({shortlist(mixed, 6)}): each is written under its first record's "
+                 "owner, with the floor area of all; split it in sites.csv where the "
+                 "buildings differ")
     service_values, service_assumed = assumed(**{k: a[k] for k in SERVICE_FIGURES})
     services = pd.DataFrame({
         "service_id": [f"{c}-{kind}" for c in frame["org_code"].to_numpy()[order]],

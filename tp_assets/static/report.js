@@ -37,7 +37,7 @@
   m.services.forEach(function (s, k) {
     var option = document.createElement("option");
     option.value = String(k);
-    option.textContent = s.type.replace(/_/g, " ") + " (" + s.minutes + " min)";
+    option.textContent = s.type.replace(/_/g, " ") + " (" + s.label + " min)";
     serviceSelect.appendChild(option);
   });
 
@@ -86,7 +86,7 @@
     }
     var today = service ? m.minutes[service.type].today : [];
     var after = service && k !== null ? m.minutes[service.type][name] : null;
-    var codes = service && k !== null ? m.change[service.type][name] : null;
+    var codes = service && k !== null ? (m.change[service.type][name] || null) : null;
     var i = 0;
     zones.eachLayer(function (layer) {
       var j = i++;
