@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--maps", type=Path, default=Path("maps"),
                        help="folder of the leaders' map <scenario>.html (default: maps)")
         p.add_argument("--quiet", action="store_true", help="no progress display")
+        p.add_argument("--workbook", action="store_true", help="also write appraisal.xlsx: "
+                       "the appraisal as an Excel workbook that recomputes when a price is "
+                       "edited")
     compare = sub.add_parser(
         "compare", help="headline figures of several runs side by side",
         description="Compare runs: headline figures side by side and the sites decided "
@@ -292,12 +295,12 @@ def proved_kept_line(site_ids: list[str], sites: pd.DataFrame) -> str:
 
 
 def _run(scenario_path: Path, out_dir: Path, maps_dir: Path, cache: Path | None, quiet: bool,
-         out: _Out) -> None:
+         out: _Out, workbook: bool = False) -> None:
     from tp_assets import pipeline
 
     progress = _Progress(sys.stderr, enabled=not quiet and sys.stderr.isatty())
     r = pipeline.run(scenario_path, results_dir=out_dir, maps_dir=maps_dir, cache_dir=cache,
-                     step=progress)
+                     step=progress, workbook=workbook)
     t, plan = r.savings.totals, r.plan
     w = out.write
     w(f"{r.scenario.name}: {plan.status} ({plan.gap_text}, {plan.solver}, "
@@ -571,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_access(args.scenario, args.out, args.cache, out)
         elif args.command in ("run", "demo"):
             path = args.scenario if args.command == "run" else demo_scenario()
-            _run(path, args.out, args.maps, args.cache, args.quiet, out)
+            _run(path, args.out, args.maps, args.cache, args.quiet, out, workbook=args.workbook)
         elif args.command == "sweep":
             from tp_assets import sweep as sweep_mod
 

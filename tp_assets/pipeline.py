@@ -91,6 +91,7 @@ class RunResult:
     minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     sensitivity: pd.DataFrame | None = None
     decision_changes: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    workbook: bool = False
 
     @property
     def access_by_area(self) -> pd.DataFrame:
@@ -100,8 +101,8 @@ class RunResult:
 
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         maps_dir: str | Path | None = "maps", cache_dir: str | Path | None = None,
-        step: Step = _silent, times: dict[str, access.TravelTimes] | None = None
-        ) -> RunResult:
+        step: Step = _silent, times: dict[str, access.TravelTimes] | None = None,
+        workbook: bool = False) -> RunResult:
     """Run a scenario end to end and write its results.
 
     Parameters
@@ -120,6 +121,9 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         Travel times already computed for this estate, by mode (a sweep's, shared by its
         variants); a mode missing, or computed to a shorter cutoff than the scenario's
         standards need, is computed here.
+    workbook
+        Also write ``appraisal.xlsx``: the appraisal as an Excel workbook whose totals
+        recompute when a price is edited (:mod:`tp_assets.workbook`).
 
     Returns
     -------
@@ -177,7 +181,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
                        access_table, minutes=access.minutes_before_after(
                            est, times, scen.standards, plan.assignment), sensitivity=table,
-                       decision_changes=changes)
+                       decision_changes=changes, workbook=workbook)
     page = None
     if maps_dir is not None:
         with timed("Drawing the map", "map"):
@@ -594,6 +598,10 @@ def write_results(result: RunResult, folder: Path) -> None:
         charts.write_tornado(result.sensitivity, folder / "sensitivity.png",
                              folder / "sensitivity.html",
                              f"{scen.name}: the NPV as each input moves alone")
+    if result.workbook:
+        from tp_assets.workbook import write_workbook  # XlsxWriter: only where asked for
+
+        write_workbook(folder / "appraisal.xlsx", est, scen, money)
     if result.decision_changes is not None:
         changed, ends = result.decision_changes
         io.write_csv(changed, folder / "decision_changes.csv")
