@@ -64,14 +64,16 @@ def _year_start(start: date, year: int) -> date:
 def _first_free_year(site: pd.Series, scenario: Scenario) -> int:
     """First appraisal year a site can stand empty.
 
-    1, or a leasehold's first year that starts on or after its ``lease_end`` (horizon + 1
-    where none does).
+    1, or the first year that starts on or after a leasehold's ``lease_end`` and the
+    site's ``vacate_from`` (horizon + 1 where none does).
     """
     f = scenario.finance
-    if site["tenure"] != "leasehold" or pd.isna(site["lease_end"]):
+    ends = [d.date() for d in (site["lease_end"] if site["tenure"] == "leasehold" else None,
+                               site.get("vacate_from")) if d is not None and not pd.isna(d)]
+    if not ends:
         return 1
     return next((y for y in range(1, f.horizon_years + 1)
-                 if _year_start(f.start_date, y) >= site["lease_end"].date()),
+                 if _year_start(f.start_date, y) >= max(ends)),
                 f.horizon_years + 1)
 
 

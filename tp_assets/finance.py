@@ -115,8 +115,12 @@ def heat_fuel_price_key(heat_fuel: str) -> str | None:
     return {"electric": "electricity", "none": None}.get(heat_fuel, heat_fuel)
 
 
-def vacate_year(finance: Finance, tenure: str, lease_end: pd.Timestamp | None) -> int:
+def vacate_year(finance: Finance, tenure: str, lease_end: pd.Timestamp | None,
+                vacate_from: pd.Timestamp | None = None) -> int:
     """First appraisal year (1-based) a site can be vacated; ``horizon + 1`` if never within it.
+
+    The first year that starts on or after both a leasehold's ``lease_end`` and the
+    site's ``vacate_from`` (either may be blank).
 
     Parameters
     ----------
@@ -126,10 +130,15 @@ def vacate_year(finance: Finance, tenure: str, lease_end: pd.Timestamp | None) -
         ``{"freehold", "leasehold"}``.
     lease_end
         First date a leasehold can be vacated.
+    vacate_from
+        First date the site can be vacated whatever its tenure.
     """
-    if tenure != "leasehold" or lease_end is None or pd.isna(lease_end):
+    dates = [pd.Timestamp(d).date() for d, applies in
+             ((lease_end, tenure == "leasehold"), (vacate_from, True))
+             if applies and d is not None and not pd.isna(d)]
+    if not dates:
         return 1
-    end = pd.Timestamp(lease_end).date()
+    end = max(dates)
     for year in range(1, finance.horizon_years + 1):
         if finance.year_start(year) >= end:
             return year
@@ -185,8 +194,10 @@ def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
     """
     costs = recurring_costs(sites, finance)
     annual = costs.sum(axis=1)
-    years = np.array([vacate_year(finance, t, e) for t, e in
-                      zip(sites["tenure"], sites["lease_end"], strict=True)])
+    vacate_from = sites["vacate_from"] if "vacate_from" in sites.columns else pd.Series(
+        None, index=sites.index)
+    years = np.array([vacate_year(finance, t, e, v) for t, e, v in
+                      zip(sites["tenure"], sites["lease_end"], vacate_from, strict=True)])
     freehold = (sites["tenure"] == "freehold").to_numpy()
     receipt = np.where(freehold, sites["market_value_gbp"].astype(float), 0.0)
     disposal_cost = receipt * finance.disposal_cost_share

@@ -33,6 +33,7 @@ from tp_assets import (
     maps,
     measures,
     optimise,
+    phasing,
     results,
     savings,
     sensitivity,
@@ -156,6 +157,9 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     with timed(f"Optimising ({scen.solver.backend}, a budget of work; safety stop "
                f"{scen.solver.time_limit_s:g} s)", "optimise"):
         plan = optimise.optimise(est, times, scen)
+    if scen.phasing is not None:
+        with timed("Phasing the disposals within the cap a year", "phasing"):
+            est, plan = phasing.schedule(est, scen, plan, scen.phasing)
     with timed("Checking the plan against every rule", "check"):
         report = check.check_plan(est, times, scen, plan)
     with timed("Savings, cash flow and carbon", "savings"):
@@ -598,6 +602,20 @@ def write_results(result: RunResult, folder: Path) -> None:
         charts.write_tornado(result.sensitivity, folder / "sensitivity.png",
                              folder / "sensitivity.html",
                              f"{scen.name}: the NPV as each input moves alone")
+    if scen.phasing is not None:
+        from tp_assets import charts  # Altair and vl-convert: only where a chart is drawn
+
+        by_year = phasing.programme(money.sites, scen.finance.horizon_years)
+        summary["phasing"] = {"max_disposals_per_year": scen.phasing.max_disposals_per_year,
+                              "sites_disposed_by_year": {int(y): int(n) for y, n in zip(
+                                  by_year["year"], by_year["sites_disposed"], strict=True)}}
+        charts.write_bars(by_year.assign(year=by_year["year"].map(scen.finance.fin_year),
+                                         what="sites disposed of"),
+                          folder / "programme.png", folder / "programme.html",
+                          category="year", group="what", value="sites_disposed",
+                          title=f"{scen.name}: disposals by year (at most "
+                                f"{scen.phasing.max_disposals_per_year} a year)",
+                          value_title="sites disposed of")
     if result.workbook:
         from tp_assets.workbook import write_workbook  # XlsxWriter: only where asked for
 

@@ -198,6 +198,16 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class Phasing:
+    """``[phasing]``: the most sites disposed of in any one appraisal year.
+
+    The chosen plan's disposals are then placed in years (:mod:`tp_assets.phasing`).
+    """
+
+    max_disposals_per_year: int
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One scenario file, validated.
 
@@ -223,6 +233,8 @@ class Scenario:
     retain_all
         Keep every site the register does not mark ``dispose`` (the status-quo
         baseline).
+    phasing
+        ``[phasing]``: the cap on disposals a year, or ``None``.
     sensitivity
         ``[sensitivity]``: the inputs' ranges for the sensitivity of the plan's NPV
         (:mod:`tp_assets.sensitivity`), or ``None`` where the scenario has no such table.
@@ -246,6 +258,7 @@ class Scenario:
     dispose: tuple[str, ...] = ()
     retain_all: bool = False
     sensitivity: Ranges | None = None
+    phasing: Phasing | None = None
     sources: tuple[tuple[Path, str], ...] = ()
 
     @property
@@ -260,7 +273,7 @@ class Scenario:
 
 
 TOP_KEYS = ("name", "description", "extends", "place", "network", "standards", "finance",
-            "rules", "caps", "solver", "status", "energy", "sensitivity")
+            "rules", "caps", "solver", "status", "energy", "sensitivity", "phasing")
 BACKENDS: tuple[str, ...] = ("highs", "scip", "cpsat")
 NETWORK_KEYS = ("source", "path", "network_type")
 STANDARD_KEYS = ("max_minutes", "mode", "demand", "rule", "coverage")
@@ -333,6 +346,22 @@ def load(path: str | Path) -> Scenario:
         ids[key] = tuple(given)
     retain, dispose = ids["retain"], ids["dispose"]
     sensitivity = _sensitivity(r, data, _shortest_horizon(energy, finance))
+    phasing = None
+    if "phasing" in data:
+        table = r.table(data, "phasing")
+        r.keys(table, ("max_disposals_per_year",), "phasing")
+        cap = r.get(table, "max_disposals_per_year", int, None, "phasing",
+                    "a whole number of sites, 1 or more", minimum=1)
+        if "max_disposals_per_year" not in table:
+            problems.append(f"{r.where('phasing', None)}[phasing] needs max_disposals_per_year "
+                            "= N, the most sites disposed of in one appraisal year")
+        elif energy.active:
+            problems.append(f"{r.where('max_disposals_per_year', 'phasing')}[phasing] with "
+                            "[energy]: phasing a plan whose measures, carbon value or carbon "
+                            "rules depend on when sites go is not built yet; drop one of the "
+                            "two tables")
+        elif cap is not None:
+            phasing = Phasing(int(cap))
     if problems:
         raise InputError(problems)
     assert place is not None
@@ -340,7 +369,7 @@ def load(path: str | Path) -> Scenario:
                     description=str(data.get("description", "")), finance=finance,
                     rules=rules, caps=caps, solver=solver, energy=energy, retain=retain,
                     dispose=dispose, retain_all=retain_all, sensitivity=sensitivity,
-                    sources=tuple(sources))
+                    phasing=phasing, sources=tuple(sources))
 
 
 #: Longest scenario name in bytes: file systems take 255-byte names, and a run writes

@@ -273,6 +273,7 @@ def load_estate(sites: Path, services: Path, zones: Path, *, crs: dict[str, str 
     for c in ("rent_gbp_pa", "rates_gbp_pa", "fm_gbp_pa", "backlog_gbp", "market_value_gbp"):
         s[c] = s[c].fillna(0.0).astype(float)
     s["lease_end"] = pd.to_datetime(s["lease_end"])
+    s["vacate_from"] = pd.to_datetime(s["vacate_from"])
     _fill_energy(s)
     site_gdf = gpd.GeoDataFrame(s, geometry=raw["sites"].geometry.to_numpy(),
                                 crs=settings.WORKING_CRS)

@@ -92,6 +92,9 @@ def site_columns() -> tuple[Column, ...]:
                doc="How the building is held"),
         Column("lease_end", "date", default="blank (required for leasehold)",
                doc="First date a leasehold can be vacated (break or expiry), YYYY-MM-DD"),
+        Column("vacate_from", "date", default="blank",
+               doc="First date the site can be vacated whatever its tenure (a new building "
+                   "opening, a service's contract), YYYY-MM-DD"),
         Column("rent_gbp_pa", "number", "GBP/yr", default=0.0, doc="Rent paid"),
         Column("rates_gbp_pa", "number", "GBP/yr", default=0.0, doc="Business rates paid"),
         Column("fm_gbp_pa", "number", "GBP/yr", default=0.0,
