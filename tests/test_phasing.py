@@ -97,3 +97,60 @@ def test_bad_phasing_exits_2(tmp_path: Path, table: str, said: str) -> None:
     r = _cli("run", scenario, "--out", tmp_path / "results", "--quiet", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert said in r.stderr
+
+
+def test_a_huge_cap_is_no_cap_and_the_checker_counts_each_year(tmp_path: Path) -> None:
+    import dataclasses
+
+    from tp_assets import check
+    from tp_assets.scenario import Phasing
+
+    scenario = _place(tmp_path, {"F": "2029-04-01"},
+                      "\n[phasing]\nmax_disposals_per_year = 1000000000000\n")
+    run = pipeline.run(scenario, results_dir=tmp_path / "results", maps_dir=None,
+                       cache_dir="")
+    assert set(run.savings.sites.set_index("site_id").loc[["F", "L"], "vacate_year"]) == {3}
+    assert run.plan.work["deferred"] == 0
+    # the same plan checked against a cap of one a year: the checker counts year 3's two
+    capped = dataclasses.replace(run.scenario, phasing=Phasing(1))
+    report = check.check_plan(run.estate, run.times, capped, run.plan,
+                              raise_on_failure=False)
+    assert not report.ok
+    assert ("2 sites are disposed of in appraisal year 3, above [phasing] "
+            "max_disposals_per_year = 1") in report.failures
+
+
+def test_the_refusal_counts_what_fits(tmp_path: Path) -> None:
+    """Four forced disposals, three of them not before the horizon's last year: 2 fit."""
+    place = tmp_path / "savings"
+    shutil.copytree(TEST_DATA / "savings", place)
+    sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
+    extra = sites[sites["site_id"] == "F"].copy()
+    rows = [extra.assign(site_id=f"G{k}", name=f"Extra {k}") for k in range(2)]
+    sites = pd.concat([sites, *rows], ignore_index=True)
+    sites["vacate_from"] = ["2036-04-01" if s in ("F", "G0", "G1") else ""
+                            for s in sites["site_id"]]
+    sites.to_csv(place / "sites.csv", index=False)
+    scenario = place / "scenario.toml"
+    scenario.write_text(scenario.read_text() + "\n[phasing]\nmax_disposals_per_year = 1\n")
+    r = _cli("run", scenario, "--out", tmp_path / "results", "--quiet", cwd=tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert "its plan disposes of 4 sites" in r.stderr
+    assert "lets at most 2 go within the appraisal's 10 years" in r.stderr
+    assert "4 of them are forced out (status = dispose), so a cap on the plan" in r.stderr
+
+
+def test_re_optimised_ends_are_phased_from_the_registers_dates(tmp_path: Path) -> None:
+    scenario = _place(tmp_path, {"F": "2029-04-01"},
+                      "\n[phasing]\nmax_disposals_per_year = 1\n\n[sensitivity]\n"
+                      "reoptimise = true\nreceipts = [0.0, 1.5]\nhorizon_years = [5, 12]\n")
+    run = pipeline.run(scenario, results_dir=tmp_path / "results", maps_dir=None,
+                       cache_dir="")
+    assert run.decision_changes is not None
+    _, ends = run.decision_changes
+    assert set(ends["status"]) <= {"OPTIMAL", "FEASIBLE"}  # each end phased, none refused
+    fixed = run.sensitivity.set_index("input")  # type: ignore[union-attr]
+    for row in ends.itertuples():
+        # the end re-scheduled (receipts at 0: L may go first) is worth at least the run's
+        # schedule held fixed there
+        assert row.npv_gbp >= fixed.loc[row.input, f"npv_{row.end}_gbp"] - 0.01

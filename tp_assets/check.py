@@ -204,6 +204,20 @@ def check_plan(estate: Estate, times: dict[str, TravelTimes], scenario: Scenario
                 and row["lease_end"].date() > last_start):
             fails.append(f"leasehold site {sid} is disposed of but its lease runs to "
                          f"{row['lease_end'].date()}, beyond the appraisal")
+        vacate_from = row.get("vacate_from")
+        if (not keep[sid] and vacate_from is not None and not pd.isna(vacate_from)
+                and vacate_from.date() > last_start):
+            fails.append(f"site {sid} is disposed of but cannot be vacated before "
+                         f"{vacate_from.date()} (vacate_from), beyond the appraisal")
+    if scenario.phasing is not None:  # the disposals a year, as dated
+        years = pd.Series([_first_free_year(sites.loc[s], scenario) for s in sites.index
+                           if not keep[s]], dtype=int)
+        over = years.value_counts()
+        over = over[over > scenario.phasing.max_disposals_per_year]
+        for year, count in over.sort_index().items():
+            fails.append(f"{count} sites are disposed of in appraisal year {year}, above "
+                         f"[phasing] max_disposals_per_year = "
+                         f"{scenario.phasing.max_disposals_per_year}")
     # immovable services and move distance
     for row in a.itertuples():
         if str(row.site_id) == str(row.current_site):

@@ -74,17 +74,21 @@ def schedule(estate: Estate, scenario: Scenario, plan: Plan, phasing: Phasing
     cap = phasing.max_disposals_per_year
     values = _values_by_year(sites, scenario)[disposed]
     first = np.argmax(np.isfinite(values), axis=1) + 1
-    slots = np.repeat(np.arange(1, f.horizon_years + 1), cap)
-    open_slots = (slots[None, :] >= first[:, None]).sum(axis=1)
     needed = len(disposed)
-    if needed > len(slots) or not _fits(first, cap, f.horizon_years):
+    # never more slots a year than sites to place: a huge cap means no cap
+    slots = np.repeat(np.arange(1, f.horizon_years + 1), min(cap, needed))
+    most = needed - _excess(first, cap, f.horizon_years)
+    if most < needed:
+        forced = set(sites["site_id"].iloc[disposed]) & (
+            set(scenario.dispose) | set(sites.loc[sites["status"] == "dispose", "site_id"]))
         raise InfeasibleError(
             f"scenario '{scenario.name}' cannot hold all its rules: its plan disposes of "
             f"{needed} sites, and [phasing] max_disposals_per_year = {cap} lets at most "
-            f"{min(len(slots), int(open_slots.max()))} go within the appraisal's "
-            f"{f.horizon_years} years from the years they can first go; raise "
-            "max_disposals_per_year or horizon_years, or cap the plan's disposals "
-            "([caps] max_disposals)")
+            f"{most} go within the appraisal's {f.horizon_years} years from the years they "
+            "can first go; raise max_disposals_per_year or horizon_years"
+            + (", or cap the plan's disposals ([caps] max_disposals)" if len(forced) < most
+               else f"; {len(forced)} of them are forced out (status = dispose), so a cap "
+               "on the plan's disposals cannot help"))
     from scipy.optimize import linear_sum_assignment
 
     gain = np.where(np.isfinite(values[:, slots - 1]), values[:, slots - 1], -1e18)
@@ -100,24 +104,29 @@ def schedule(estate: Estate, scenario: Scenario, plan: Plan, phasing: Phasing
             vacate_from.iloc[i] = starts[k]
     phased = dataclasses.replace(estate, sites=estate.sites.assign(
         vacate_from=vacate_from.to_numpy()))
+    deferred = int((year > first).sum())
+    if not deferred:  # every site goes when it first can: the plan as it was
+        return estate, dataclasses.replace(
+            plan, work={**plan.work, "phased_max_disposals_per_year": cap, "deferred": 0})
     objective = plan.objective_gbp + float((chosen - best).sum())
     bound = plan.best_bound_gbp
     gap = (abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound)
            else np.inf)
     status = "OPTIMAL" if gap <= scenario.solver.relative_gap else "FEASIBLE"
-    deferred = int((year > first).sum())
     return phased, dataclasses.replace(
         plan, objective_gbp=objective, gap=gap, status=status,
         work={**plan.work, "phased_max_disposals_per_year": cap, "deferred": deferred})
 
 
-def _fits(first: np.ndarray, cap: int, horizon: int) -> bool:
-    """Whether sites whose first years are ``first`` fit ``cap`` a year up to ``horizon``.
+def _excess(first: np.ndarray, cap: int, horizon: int) -> int:
+    """How many sites whose first years are ``first`` cannot go at ``cap`` a year.
 
-    Hall's condition for this nested structure: for every year y, the sites that can go
-    only from y on fit in the slots from y to the horizon.
+    Hall's condition for this nested structure: the sites that can go only from year y
+    on must fit in the slots from y to the horizon; the largest shortfall over the years
+    is how many cannot be placed (0: they all fit).
     """
-    return all(int((first >= y).sum()) <= cap * (horizon - y + 1) for y in range(1, horizon + 1))
+    return max([0] + [int((first >= y).sum()) - cap * (horizon - y + 1)
+                      for y in range(1, horizon + 1)])
 
 
 def programme(money_sites: pd.DataFrame, horizon: int) -> pd.DataFrame:

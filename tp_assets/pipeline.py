@@ -157,6 +157,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     with timed(f"Optimising ({scen.solver.backend}, a budget of work; safety stop "
                f"{scen.solver.time_limit_s:g} s)", "optimise"):
         plan = optimise.optimise(est, times, scen)
+    unphased = est
     if scen.phasing is not None:
         with timed("Phasing the disposals within the cap a year", "phasing"):
             est, plan = phasing.schedule(est, scen, plan, scen.phasing)
@@ -172,9 +173,15 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     changes = None
     if scen.sensitivity is not None and scen.sensitivity.reoptimise:
         with timed("Re-optimising at the ends of the ranges", "reoptimise"):
-            changes = sensitivity.decision_changes(
-                est, scen, plan, scen.sensitivity,
-                lambda e, s: optimise.optimise(e, times, s))
+            def again(e: estate_mod.Estate, s: scenario_mod.Scenario
+                      ) -> tuple[estate_mod.Estate, optimise.Plan]:
+                other = optimise.optimise(e, times, s)
+                return (e, other) if s.phasing is None else phasing.schedule(
+                    e, s, other, s.phasing)
+
+            # each end re-optimised from the register's dates, then phased as the run was
+            changes = sensitivity.decision_changes(unphased, scen, plan, scen.sensitivity,
+                                                   again)
     warnings = [w for t in times.values() for w in t.warnings]
     estimated = (est.sites["energy_source"] == "benchmark").sum()
     if estimated:

@@ -288,7 +288,7 @@ END_COLUMNS = ("input", "end", "value", "status", "npv_gbp", "sites_changed", "r
 
 
 def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ranges,
-                     reoptimise: Callable[[Estate, Scenario], Plan]
+                     reoptimise: Callable[[Estate, Scenario], tuple[Estate, Plan]]
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Re-optimise at each end of each range: which sites' decisions depend on a guess.
 
@@ -300,7 +300,8 @@ def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ran
         The inputs' ranges (the carbon value is not re-optimised: it is a social line
         that the objective weighs only where the scenario says so).
     reoptimise
-        The run's optimiser on a changed estate and scenario (the same travel times).
+        The run's optimiser on a changed estate and scenario (the same travel times):
+        the estate its plan is valued on (phased, where the scenario phases) and the plan.
 
     Returns
     -------
@@ -322,7 +323,7 @@ def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ran
         for end, value in (("low", low), ("high", high)):
             est, scen = _changed(estate, scenario, key, value)
             try:
-                other = reoptimise(est, scen)
+                est, other = reoptimise(est, scen)
             except (InfeasibleError, NoPlanError, InputError) as exc:
                 ends.append({"input": key, "end": end, "value": value, "status": "no plan",
                              "npv_gbp": None, "sites_changed": None,

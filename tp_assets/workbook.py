@@ -187,9 +187,10 @@ def write_workbook(path: Path, estate: Estate, scenario: Scenario, money: Saving
     for i, values in enumerate(table.itertuples(index=False)):
         for c, value in enumerate(values):
             _cell(owners, i + 1, c, value, money_format)
+        # SUMPRODUCT of an exact match: SUMIF would read * ? ~ < > = in a name as operators
         owners.write_formula(i + 1, len(columns),
-                             f"=SUMIF('Cash flow'!$A$2:$A${last},A{i + 2},{disc_range})",
-                             money_format, float(npv[i]))
+                             f"=SUMPRODUCT(('Cash flow'!$A$2:$A${last}=A{i + 2})"
+                             f"*{disc_range})", money_format, float(npv[i]))
     for name, frame in (("Sites", money.sites), ("Moves", money.moves)):
         ws = book.add_worksheet(name)
         ws.write_row(0, 0, list(frame.columns), bold)
