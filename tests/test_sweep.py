@@ -192,3 +192,34 @@ def test_a_scheduler_that_does_not_answer_is_named_within_10_s(tmp_path: Path) -
     assert time.monotonic() - started < 10  # a 5 s connect timeout, and start-up
     assert "--scheduler tcp://127.0.0.1:9: no Dask scheduler answered within 5 s" in r.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_an_interrupted_sweep_keeps_its_finished_variants(tmp_path: Path, cache: Path) -> None:
+    import signal
+
+    vary = ["--vary", "finance.discount_rate=0.03,0.035,0.04,0.045,0.05,0.055"]
+    out = tmp_path / "results"
+    folder = out / "baseline" / "sweep"
+    proc = subprocess.Popen([sys.executable, "-m", "tp_assets", "sweep", str(BASELINE), *vary,
+                             "--out", str(out), "--cache", str(cache), "--workers", "2"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        for _ in range(600):  # until the first variant is written
+            if folder.exists() and any((d / "summary.json").exists() for d in folder.iterdir()):
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 10
+    assert "interrupted: the variants finished so far are kept" in err
+    done = [d.name for d in folder.iterdir() if (d / "summary.json").exists()]
+    assert 1 <= len(done) < 6
+    again = _cli("sweep", BASELINE, *vary, "--out", out, "--cache", cache, "--workers", 2,
+                 cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"6 variants ({6 - len(done)} run, {len(done)} already done)" in again.stdout

@@ -606,8 +606,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _compare(args.folders, args.out, out, allow_different=args.allow_different_places)
         return EXIT_OK
 
+    said = INTERRUPTED_SWEEP if args.command == "sweep" else INTERRUPTED
     try:
-        return _interrupt.run_interruptible(work, INTERRUPTED)
+        return _interrupt.run_interruptible(work, said)
     except TpAssetsError as exc:
         print(terminal_safe(f"error: {exc}"), file=sys.stderr)
         return exc.exit_code
@@ -615,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except KeyboardInterrupt:  # raised by the run itself after an interrupt
-        print(INTERRUPTED, file=sys.stderr)
+        print(said, file=sys.stderr)
         return _interrupt.EXIT_INTERRUPTED
     except Exception:
         traceback.print_exc()
@@ -626,6 +627,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: What Ctrl-C prints.
 INTERRUPTED = "interrupted: nothing was written; previous results are untouched"
+#: What Ctrl-C prints during a sweep: each variant's results are written whole, when done.
+INTERRUPTED_SWEEP = ("interrupted: the variants finished so far are kept (each written "
+                     "whole); run the same command again to run the others: the finished "
+                     "ones are skipped")
 
 
 class _TerminalSafe:
