@@ -349,6 +349,16 @@ def _outside_crs(path: Path, rows: np.ndarray, xy: np.ndarray, names: tuple[str,
             f"outside what {label} can place on Earth); {crs_fix(xy, names, crs)}")
 
 
+#: The extent of British National Grid coordinates over Great Britain (m): eastings, northings.
+GB_GRID_M = (700_000.0, 1_300_000.0)
+
+
+def on_gb_grid(xy: np.ndarray) -> np.ndarray:
+    """Whether each (easting, northing) lies within Great Britain's grid (:data:`GB_GRID_M`)."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    return np.asarray(((xy >= 0) & (xy <= GB_GRID_M)).all(axis=1))
+
+
 def crs_fix(xy: np.ndarray, names: tuple[str, str] = ("x", "y"),
             declared: pyproj.CRS | None = None) -> str:
     """What to do about coordinates that do not land in the place.
@@ -362,7 +372,7 @@ def crs_fix(xy: np.ndarray, names: tuple[str, str] = ("x", "y"),
     declared
         The CRS they were read in.
     """
-    grid = bool(((xy >= 0) & (xy <= [700_000, 1_300_000])).all())
+    grid = bool(on_gb_grid(xy).all())
     degrees = bool((np.abs(xy) <= [180, 90]).all())
     epsg = declared.to_epsg() if declared is not None else None
     if (grid and epsg == 27700) or (degrees and (epsg == 4326 or names == ("lon", "lat"))):

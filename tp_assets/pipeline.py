@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from tp_assets import scenario as scenario_mod
 from tp_assets._errors import InputError, InternalError
 from tp_assets._tables import file_sha256
 from tp_assets.results import compare, plan_warning, standard_text  # noqa: F401 (the API)
+from tp_assets.scenario import NetworkSpec
 
 #: A progress reporter: a context manager entered around each long step.
 Step = Callable[[str], contextlib.AbstractContextManager[None]]
@@ -94,7 +96,7 @@ class RunResult:
     decision_changes: tuple[pd.DataFrame, pd.DataFrame] | None = None
     workbook: bool = False
 
-    @property
+    @functools.cached_property
     def access_by_area(self) -> pd.DataFrame:
         """Access gained and lost by ward and IMD decile (:func:`.areas.access_by_area`)."""
         return areas.access_by_area(self.estate.zones, self.scenario.standards, self.minutes)
@@ -102,7 +104,8 @@ class RunResult:
 
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         maps_dir: str | Path | None = "maps", cache_dir: str | Path | None = None,
-        step: Step = _silent, times: dict[str, access.TravelTimes] | None = None,
+        step: Step = _silent,
+        given_times: Mapping[tuple[NetworkSpec, str, float], access.TravelTimes] | None = None,
         workbook: bool = False) -> RunResult:
     """Run a scenario end to end and write its results.
 
@@ -118,10 +121,10 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         Travel-time cache folder (default :data:`settings.CACHE_DIR`).
     step
         Progress reporter wrapped around each step.
-    times
-        Travel times already computed for this estate, by mode (a sweep's, shared by its
-        variants); a mode missing, or computed to a shorter cutoff than the scenario's
-        standards need, is computed here.
+    given_times
+        Travel times already computed for this estate (a sweep's, shared by its
+        variants), by (network settings, mode, cutoff in minutes); those the scenario
+        needs and that are not among them are computed here.
     workbook
         Also write ``appraisal.xlsx``: the appraisal as an Excel workbook whose totals
         recompute when a price is edited (:mod:`tp_assets.workbook`).
@@ -153,7 +156,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         check_output_paths(scen, results_dir, maps_dir)
         optimise.check_memory(est, scen, optimise.memory_available())
     with timed("Travel times over the street network", "access"):
-        times = _times(scen, est, cache_dir, given=times)
+        times = _times(scen, est, cache_dir, given=given_times)
     with timed(f"Optimising ({scen.solver.backend}, a budget of work; safety stop "
                f"{scen.solver.time_limit_s:g} s)", "optimise"):
         plan = optimise.optimise(est, times, scen)
@@ -299,12 +302,12 @@ def check_output_paths(scen: scenario_mod.Scenario, results_dir: str | Path,
 
 
 def _times(scen: scenario_mod.Scenario, est: estate_mod.Estate,
-           cache_dir: str | Path | None, given: dict[str, access.TravelTimes] | None = None
+           cache_dir: str | Path | None,
+           given: Mapping[tuple[NetworkSpec, str, float], access.TravelTimes] | None = None
            ) -> dict[str, access.TravelTimes]:
     given = given or {}
-    return {mode: given[mode] if mode in given and given[mode].cutoff_minutes == cut
-            else access.travel_times(est, scen.network, mode=mode, cutoff_minutes=cut,
-                                     cache_dir=cache_dir)
+    return {mode: given.get((scen.network, mode, float(cut))) or access.travel_times(
+                est, scen.network, mode=mode, cutoff_minutes=cut, cache_dir=cache_dir)
             for mode, cut in access.cutoffs(scen.standards).items()}
 
 

@@ -23,28 +23,25 @@ from tp_assets.scenario import Scenario
 #: One-off cost categories (year 0, negative).
 ONE_OFF_COSTS = ("relocation", "fitout", "optimism_bias")
 
-#: Cash-flow categories and their kind.
-CATEGORIES: dict[str, str] = {
-    "rent": "recurring", "rates": "recurring", "fm": "recurring", "electricity": "recurring",
-    "heat": "recurring", "receipt": "receipt", "disposal_costs": "receipt",
-    "backlog_avoided": "one_off", "relocation": "one_off", "fitout": "one_off",
-    "optimism_bias": "one_off", "measure_electricity": "recurring", "measure_heat": "recurring",
-    "offsets": "recurring", "measure_capex": "capital", "measure_optimism_bias": "capital",
-    "measure_residual": "capital",
+#: Cash-flow categories, in the order rows are written: each one's kind, and how a
+#: council budgets it: ``capital`` (capital receipts net of disposal costs, which may be
+#: met from the receipt; fit-out works and the optimism bias on the moves' one-off costs,
+#: mostly fit-out; maintenance backlog avoided, a capital programme's; energy measures'
+#: capital) or ``revenue`` (running costs and energy saved, relocation, carbon offsets).
+CATEGORY_TABLE: dict[str, tuple[str, str]] = {
+    "rent": ("recurring", "revenue"), "rates": ("recurring", "revenue"),
+    "fm": ("recurring", "revenue"), "electricity": ("recurring", "revenue"),
+    "heat": ("recurring", "revenue"), "receipt": ("receipt", "capital"),
+    "disposal_costs": ("receipt", "capital"), "backlog_avoided": ("one_off", "capital"),
+    "relocation": ("one_off", "revenue"), "fitout": ("one_off", "capital"),
+    "optimism_bias": ("one_off", "capital"), "measure_electricity": ("recurring", "revenue"),
+    "measure_heat": ("recurring", "revenue"), "offsets": ("recurring", "revenue"),
+    "measure_capex": ("capital", "capital"), "measure_optimism_bias": ("capital", "capital"),
+    "measure_residual": ("capital", "capital"),
 }
-#: How a council budgets each category: ``capital`` (capital receipts net of disposal
-#: costs, which may be met from the receipt; fit-out works and the optimism bias on the
-#: moves' one-off costs, mostly fit-out; maintenance backlog avoided, a capital
-#: programme's; energy measures' capital) or ``revenue`` (running costs and energy
-#: saved, relocation, carbon offsets bought).
-BUDGETS: dict[str, str] = {
-    "rent": "revenue", "rates": "revenue", "fm": "revenue", "electricity": "revenue",
-    "heat": "revenue", "receipt": "capital", "disposal_costs": "capital",
-    "backlog_avoided": "capital", "relocation": "revenue", "fitout": "capital",
-    "optimism_bias": "capital", "measure_electricity": "revenue", "measure_heat": "revenue",
-    "offsets": "revenue", "measure_capex": "capital", "measure_optimism_bias": "capital",
-    "measure_residual": "capital",
-}
+#: Each category's kind, and its budget (:data:`CATEGORY_TABLE`).
+CATEGORIES: dict[str, str] = {c: kind for c, (kind, _) in CATEGORY_TABLE.items()}
+BUDGETS: dict[str, str] = {c: budget for c, (_, budget) in CATEGORY_TABLE.items()}
 #: Capital categories of energy measures (installations, renewals and residual value).
 CAPITAL = ("measure_capex", "measure_optimism_bias", "measure_residual")
 

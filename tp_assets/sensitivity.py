@@ -95,11 +95,6 @@ class Ranges:
     reoptimise: bool = False
 
 
-def default_ranges() -> Ranges:
-    """Every input at its default range."""
-    return Ranges({k: (i.low, i.high) for k, i in INPUTS.items()})
-
-
 def _changed(estate: Estate, scenario: Scenario, key: str, value: float
              ) -> tuple[Estate, Scenario]:
     """The estate and scenario with one input at ``value``, all else as given."""
@@ -235,34 +230,35 @@ def analyse(estate: Estate, scenario: Scenario, plan: Plan, money: savings_mod.S
         if key == "carbon_value" and not values_carbon:
             continue
         base = _base(scenario, key)
+        npv_base = base_npv
+        by_horizon: dict[int, float] = {}
         if key == "carbon_value":
-            value: Callable[[float], float] = lambda x: base_npv + x * social  # noqa: E731
-            npv_low, npv_high, npv_base = value(low), value(high), base_npv + social
+            npv_low, npv_high = base_npv + low * social, base_npv + high * social
+            npv_base = base_npv + social
+        elif key == "horizon_years":  # every whole horizon: the NPV need not be monotone
+            by_horizon = _horizon_npvs(estate, scenario, plan, low, high)
+            npv_low, npv_high = by_horizon[int(low)], by_horizon[int(high)]
         else:
             npv_low = npv_with(estate, scenario, plan, key, low)
             npv_high = npv_with(estate, scenario, plan, key, high)
-            npv_base = base_npv
         switch: float | None
-        npv_range = (min(npv_low, npv_high), max(npv_low, npv_high))
+        lowest, highest = min(npv_low, npv_high), max(npv_low, npv_high)
         if key == "discount_rate":
             cash = money.cashflow.groupby("year")["gbp"].sum()
             switch = _irr(dict(zip(cash.index.astype(int), cash.to_numpy(float), strict=True)),
                           low, high)
             meaning = "the plan's internal rate of return"
         elif key == "horizon_years":
-            by_horizon = _horizon_npvs(estate, scenario, plan, low, high)
             switch = _first_crossing(by_horizon)
             meaning = ("the first horizon (years) at which the NPV changes sign from the "
                        "shortest's")
-            npv_range = (min(by_horizon.values()), max(by_horizon.values()))
+            lowest, highest = min(by_horizon.values()), max(by_horizon.values())
         else:
             switch = _linear_root(low, npv_low, high, npv_high)
             if switch is not None and not (min(low, high) <= switch <= max(low, high)):
                 switch = None
             meaning = ("the value at which the NPV reaches zero"
                        + (", in times the scenario's figures" if spec.unit == "factor" else ""))
-        lowest, highest = npv_range if key == "horizon_years" else (
-            min(npv_low, npv_high), max(npv_low, npv_high))
         note = meaning if switch is not None else (
             f"none within [{range_text(low, spec.unit)}, {range_text(high, spec.unit)}]: the "
             "NPV stays " + ("positive" if lowest > 0 else "negative" if highest < 0

@@ -37,6 +37,7 @@ import pandas as pd
 
 from tp_assets import settings
 from tp_assets._errors import InputError, TpAssetsError
+from tp_assets.scenario import NetworkSpec, Scenario
 
 #: Keys a sweep may not vary: they name the run or the place, not a setting.
 FIXED_KEYS = ("name", "place", "extends", "description")
@@ -57,11 +58,15 @@ class Vary:
 
 @dataclass(frozen=True)
 class Variant:
-    """One point of the grid: its name, the values it sets and its scenario file's text."""
+    """One point of the grid: its name, the values it sets and its scenario file's text.
+
+    ``travel``: the travel times it needs, (network, mode, cutoff in minutes) each.
+    """
 
     name: str
     values: tuple[tuple[str, str], ...]
     toml: str
+    travel: tuple[tuple[NetworkSpec, str, float], ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -186,14 +191,14 @@ def _variant_toml(base: Path, digest: str, name: str,
     return "\n".join(lines) + "\n"
 
 
-def variants(scenario_path: Path, varies: list[Vary], *, limit: int = settings.SWEEP_MAX_VARIANTS,
+def variants(base: Scenario, varies: list[Vary], *, limit: int = settings.SWEEP_MAX_VARIANTS,
              yes: bool = False) -> list[Variant]:
     """The grid of variants, each checked as a scenario before anything runs.
 
     Parameters
     ----------
-    scenario_path
-        The base scenario.
+    base
+        The base scenario, loaded.
     varies
         The varied keys and their values.
     limit
@@ -207,10 +212,12 @@ def variants(scenario_path: Path, varies: list[Vary], *, limit: int = settings.S
         A grid larger than ``limit`` without ``yes``; a key the scenario does not have or
         a value it refuses (each named with the scenario's own message and the fix).
     """
+    from tp_assets import access
     from tp_assets import scenario as scenario_mod
 
-    sources = scenario_mod.load(scenario_path).sources  # the file and those it extends
-    digest = hashlib.sha256("\n".join(f"{path.name}\n{text}" for path, text in sources)
+    scenario_path = base.path
+    # the file and those it extends
+    digest = hashlib.sha256("\n".join(f"{path.name}\n{text}" for path, text in base.sources)
                             .encode()).hexdigest()
     count = 1
     for v in varies:
@@ -236,7 +243,7 @@ def variants(scenario_path: Path, varies: list[Vary], *, limit: int = settings.S
             probe = Path(tmp) / "variant.toml"
             probe.write_text(text, encoding="utf-8")
             try:
-                scenario_mod.load(probe)
+                loaded = scenario_mod.load(probe)
             except InputError as exc:
                 given = ", ".join(f"{k}={v}" for k, v in values)
                 for problem in exc.problems:
@@ -245,13 +252,16 @@ def variants(scenario_path: Path, varies: list[Vary], *, limit: int = settings.S
                         seen.add(said)
                         problems.append(f"--vary {given}: {said}")
                 continue
-            out.append(Variant(name, values, text))
+            travel = tuple((loaded.network, mode, float(cut)) for mode, cut in
+                           access.cutoffs(loaded.standards).items())
+            out.append(Variant(name, values, text, travel))
     if problems:
         raise InputError(sorted(set(problems), key=problems.index))
     return out
 
 
-def run_variant(scenario_file: str, results_dir: str, times: dict[str, Any] | None,
+def run_variant(scenario_file: str, results_dir: str,
+                times: dict[tuple[NetworkSpec, str, float], Any] | None,
                 cache_dir: str | None) -> dict[str, Any]:
     """Run one variant (on a worker): its results folder, or why it has none.
 
@@ -262,7 +272,7 @@ def run_variant(scenario_file: str, results_dir: str, times: dict[str, Any] | No
     results_dir
         The sweep's folder (the variant's results go in ``<results_dir>/<name>/``).
     times
-        Travel times by mode, shared by the sweep.
+        Travel times shared by the sweep, by (network settings, mode, cutoff).
     cache_dir
         Travel-time cache folder.
 
@@ -277,7 +287,7 @@ def run_variant(scenario_file: str, results_dir: str, times: dict[str, Any] | No
 
     try:
         result = pipeline.run(scenario_file, results_dir=results_dir, maps_dir=None,
-                              cache_dir=cache_dir, times=times)
+                              cache_dir=cache_dir, given_times=times)
     except InfeasibleError as exc:
         return {"status": "infeasible", "reason": " ".join(str(exc).split())[:500]}
     except NoPlanError as exc:
@@ -380,7 +390,7 @@ def run_sweep(scenario_path: str | Path, varies: list[Vary], *,
 
     base = Path(scenario_path)
     scen, est = pipeline.load(base)  # the base itself must be valid
-    grid = variants(base, varies, yes=yes)
+    grid = variants(scen, varies, yes=yes)
     folder = Path(results_dir) / scen.name / "sweep"
     files = folder / "variants"
     hashes = est.file_hashes()
@@ -399,20 +409,15 @@ def run_sweep(scenario_path: str | Path, varies: list[Vary], *,
         try:
             # travel times once per network, mode and cutoff, shared with every variant
             # needing them (a variant may vary its network or its standards' minutes)
-            needs: dict[str, list[tuple[Any, str, float]]] = {}
+            computed: dict[tuple[NetworkSpec, str, float], Any] = {}
             for v in todo:
-                variant_scen, _ = pipeline.load(files / f"{v.name}.toml")
-                needs[v.name] = [(variant_scen.network, mode, cut) for mode, cut in
-                                 access.cutoffs(variant_scen.standards).items()]
-            computed: dict[tuple[Any, str, float], Any] = {}
-            for wanted in needs.values():
-                for spec, mode, cut in wanted:
+                for spec, mode, cut in v.travel:
                     if (spec, mode, cut) not in computed:
                         computed[(spec, mode, cut)] = access.travel_times(
                             est, spec, mode=mode, cutoff_minutes=cut, cache_dir=cache_dir)
             shared = {k: client.scatter(tt, broadcast=True) for k, tt in computed.items()}
             futures = {client.submit(run_variant, str(files / f"{v.name}.toml"), str(folder),
-                                     {m: shared[(s, m, c)] for s, m, c in needs[v.name]},
+                                     {k: shared[k] for k in v.travel},
                                      None if cache_dir is None else str(cache_dir),
                                      key=f"tp-assets-variant-{v.sha256[:16]}", pure=False): v
                        for v in todo}

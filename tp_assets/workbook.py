@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tp_assets.estate import Estate
+from tp_assets.finance import heat_fuel_price_key
 from tp_assets.savings import Savings
 from tp_assets.scenario import Scenario
 
@@ -41,8 +42,6 @@ ENERGY = ("electricity", "heat", "measure_electricity", "measure_heat")
 
 
 def _fuel(category: str, heat_fuel: str) -> str:
-    from tp_assets.finance import heat_fuel_price_key
-
     if category in ("electricity", "measure_electricity"):
         return "electricity"
     return heat_fuel_price_key(heat_fuel) or ""

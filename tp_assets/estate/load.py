@@ -450,9 +450,9 @@ def summary(estate: Estate) -> dict[str, Any]:
         **energy,
         "zones": len(estate.zones),
         "population": float(estate.zones["population"].sum()),
-        "assumed": {role: assumed_counts(frame) for role, frame in
-                    (("sites", sites), ("services", estate.services))
-                    if assumed_counts(frame)},
+        "assumed": {role: counts for role, counts in
+                    (("sites", assumed_counts(sites)),
+                     ("services", assumed_counts(estate.services))) if counts},
     }
 
 

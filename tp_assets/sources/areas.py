@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from tp_assets._errors import InputError, shortlist
-from tp_assets._tables import read_table
+from tp_assets._tables import RawTable, read_table
 
 #: Column names the published tables use, tried in order where none is given.
 IMD_CODES = ("LSOA11CD", "LSOA code (2011)", "lsoa11cd")
@@ -104,10 +104,10 @@ def _parents(zones: gpd.GeoDataFrame, codes: list[str], old: Path | None, old_co
     return out
 
 
-def _lookup(path: Path, code_col: str, value_cols: list[str], zones: list[str],
+def _lookup(raw: RawTable, code_col: str, value_cols: list[str], zones: list[str],
             parents: dict[str, tuple[str, float]]) -> tuple[pd.DataFrame, int]:
     """The table's rows for each zone (by its code, else its parent's); rows unused."""
-    table = read_table(path).cells
+    path, table = raw.path, raw.cells
     codes = table[code_col].astype(str).str.strip()
     twice = sorted(set(codes[codes.duplicated()]))
     if twice:
@@ -173,11 +173,13 @@ def areas(zones_path: str | Path, *, imd: str | Path | None = None,
     ids = zones["zone_id"].tolist()
     old = Path(old_boundaries) if old_boundaries else None
     lines: list[str] = []
+    found: dict[tuple[str, ...], dict[str, tuple[str, float]]] = {}  # the overlay, once
     for path, kind in ((imd, "imd"), (wards, "ward")):
         if path is None:
             continue
         path = Path(path)
-        columns = [str(c) for c in read_table(path).cells.columns]
+        raw_table = read_table(path)
+        columns = [str(c) for c in raw_table.cells.columns]
         if kind == "imd":
             code = _pick(columns, imd_code, IMD_CODES, path, "the LSOA code", "--imd-code")
             values = [_pick(columns, imd_column, IMD_DECILES, path, "the IMD decile",
@@ -189,19 +191,22 @@ def areas(zones_path: str | Path, *, imd: str | Path | None = None,
                             "--ward-column"),
                       _pick(columns, ward_code_column, WARD_CODE, path, "the ward's code",
                             "--ward-code-column")]
-        codes = set(read_table(path).cells[code].astype(str).str.strip())
+        codes = set(raw_table.cells[code].astype(str).str.strip())
         if not codes & set(ids) and old is None:
             raise InputError(f"{path.name}, column {code!r}: none of its {len(codes):,} codes "
                              f"is a zone_id of {zpath.name} (e.g. {shortlist(sorted(codes), 3)} "
                              f"against {shortlist(ids, 3)}); check the code column, or give "
                              "--old-boundaries where the table uses another census year's codes")
-        parents = _parents(zones, [z for z in ids if z not in codes], old, old_code, path)
+        missing = tuple(z for z in ids if z not in codes)
+        if missing not in found:
+            found[missing] = _parents(zones, list(missing), old, old_code, path)
+        parents = found[missing]
         matched = set(ids) - set(parents)
         if not matched and not set(p for p, _ in parents.values()) & codes:
             raise InputError(f"{path.name}, column {code!r}: none of its codes matches a zone "
                              f"of {zpath.name}, directly or through {old.name if old else ''}; "
                              "check the code column and that the files cover the same place")
-        rows, unused = _lookup(path, code, values, ids, parents)
+        rows, unused = _lookup(raw_table, code, values, ids, parents)
         lost = rows.index[rows.isna().any(axis=1) | (rows.astype(str).apply(
             lambda c: c.str.strip()) == "").any(axis=1)].tolist()
         if lost:
@@ -214,7 +219,8 @@ def areas(zones_path: str | Path, *, imd: str | Path | None = None,
                              + "; add rows for them to the table, or give --old-boundaries "
                              "so that each takes the values of the area covering most of it")
         if kind == "imd":
-            zones["imd_decile"] = _deciles(path, code, values[0], rows[values[0]], parents)
+            zones["imd_decile"] = _deciles(raw_table, code, values[0], rows[values[0]],
+                                           parents)
         else:
             zones["ward"] = rows[values[0]].astype(str).str.strip().to_numpy()
             zones["ward_code"] = rows[values[1]].astype(str).str.strip().to_numpy()
@@ -230,14 +236,14 @@ def areas(zones_path: str | Path, *, imd: str | Path | None = None,
     return AreaJoin(zones, tuple(lines))
 
 
-def _deciles(path: Path, code: str, column: str, values: pd.Series,
+def _deciles(table: RawTable, code: str, column: str, values: pd.Series,
              parents: dict[str, tuple[str, float]]) -> np.ndarray:
     """Deciles as whole numbers 1-10, or the row of the table that is not one."""
+    path = table.path
     numbers = pd.to_numeric(values, errors="coerce")
     bad = [(z, v) for z, v, n in zip(values.index, values, numbers, strict=True)
            if not (np.isfinite(n) and float(n).is_integer() and 1 <= n <= 10)]
     if bad:
-        table = read_table(path)
         codes = table.cells[code].astype(str).str.strip().tolist()
         shown = []
         for zone, value in bad[:8]:

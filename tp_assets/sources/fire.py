@@ -17,15 +17,12 @@ import numpy as np
 import pandas as pd
 
 from tp_assets._errors import InputError, shortlist
-from tp_assets._tables import read_csv_cells
+from tp_assets._tables import on_gb_grid, read_csv_cells
 from tp_assets._toml import suggest
 from tp_assets.sources.registers import Register, assumed, outside
 
 COLUMNS = ("FRS_FULLNAME", "STATION_NAME", "STATION_ADDRESS", "STATION_POSTCODE",
            "STATION_EASTING", "STATION_NORTHING")
-#: The extent of British National Grid coordinates over Great Britain (m).
-GB_EASTING = (0.0, 700_000.0)
-GB_NORTHING = (0.0, 1_300_000.0)
 #: Assumptions of tp-assets's, named in each row's ``assumed`` column: a station's
 #: floor area and facilities management (GBP 40 per m2 a year), the appliance bays and
 #: rooms its service occupies and its crews (a station of two pumps, four watches).
@@ -105,9 +102,8 @@ def fire_stations(path: str | Path, *, service: str | None = None,
                             f"{cells['STATION_EASTING'].iloc[k]!r}/"
                             f"{cells['STATION_NORTHING'].iloc[k]!r} are not numbers; give the "
                             "station's British National Grid coordinates in metres")
-        elif not (GB_EASTING[0] <= e <= GB_EASTING[1] and GB_NORTHING[0] <= n <= GB_NORTHING[1]):
-            swapped = (GB_EASTING[0] <= n <= GB_EASTING[1]
-                       and GB_NORTHING[0] <= e <= GB_NORTHING[1])
+        elif not on_gb_grid(np.array([e, n]))[0]:
+            swapped = bool(on_gb_grid(np.array([n, e]))[0])
             problems.append(f"{where}: easting {e:,.0f}, northing {n:,.0f} lie outside Great "
                             f"Britain (British National Grid: eastings 0-700,000 m, northings "
                             f"0-1,300,000 m); "

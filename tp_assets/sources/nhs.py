@@ -58,7 +58,7 @@ KINDS: dict[str, str] = {"gp": "epraccur (GP practices)",
 #: dispensary about half a shop's) and staff. No open per-practice floor-area or cost
 #: source was found (NHS premises data, ERIC/SHAPE, is not open per building): replace
 #: them from the ICB's estates strategy and the contractors' leases.
-ASSUMPTIONS: dict[str, dict[str, object]] = {
+ASSUMPTIONS: dict[str, dict[str, float | str]] = {
     "gp": {"gia_m2": 500.0, "tenure": "freehold", "benchmark": "clinic", "heat_fuel": "gas",
            "fm_gbp_pa": 40.0, "area_m2": 300.0, "fte": 15.0},
     "pharmacy": {"gia_m2": 150.0, "tenure": "freehold", "benchmark": "general_retail",
@@ -257,12 +257,6 @@ def _owners(frame: pd.DataFrame, kind: str, owner: str | None, notes: list[str])
     return parent.map(named)
 
 
-def _per_gia(figures: dict[str, object], key: str) -> float:
-    value = figures[key]
-    assert isinstance(value, float)
-    return value
-
-
 def _register(frame: pd.DataFrame, xy: np.ndarray, how: np.ndarray, owners: pd.Series,
               kind: str, left: dict[str, int], notes: tuple[str, ...]) -> Register:
     a = ASSUMPTIONS[kind]
@@ -282,8 +276,8 @@ def _register(frame: pd.DataFrame, xy: np.ndarray, how: np.ndarray, owners: pd.S
     sites = pd.DataFrame([{
         "site_id": r["site_id"], "name": " / ".join(r["names"]), "owner": r["owner"],
         "x": r["x"], "y": r["y"], "postcode": r["postcode"], "located_by": r["located_by"],
-        **site_values, "gia_m2": _per_gia(a, "gia_m2") * len(r["names"]),
-        "fm_gbp_pa": _per_gia(a, "fm_gbp_pa") * _per_gia(a, "gia_m2") * len(r["names"]),
+        **site_values, "gia_m2": float(a["gia_m2"]) * len(r["names"]),
+        "fm_gbp_pa": float(a["fm_gbp_pa"]) * float(a["gia_m2"]) * len(r["names"]),
         "status": "candidate", "assumed": site_assumed} for r in site_rows])
     owners_at: dict[str, set[str]] = {}
     for k in order:
