@@ -1114,3 +1114,38 @@ def test_each_error_has_its_exit_code() -> None:
     assert (InputError("x").exit_code, InfeasibleError("x").exit_code,
             NoPlanError("x").exit_code, InternalError("x").exit_code) == (
         cli.EXIT_INPUT, cli.EXIT_INFEASIBLE, cli.EXIT_NO_PLAN, cli.EXIT_INTERNAL)
+
+
+def test_model_terms_of_one_variable_are_added_and_zeros_dropped() -> None:
+    rows, cols, values = model_._summed(np.array([1, 0, 1, 0, 2]), np.array([3, 5, 3, 4, 7]),
+                                        np.array([2.0, 1.0, 0.5, -1.0, 0.0]))
+    assert rows.tolist() == [0, 0, 1]  # row-major, (2, 7) dropped as zero
+    assert cols.tolist() == [4, 5, 3]
+    assert values.tolist() == [-1.0, 1.0, 2.5]
+
+
+@pytest.mark.parametrize(("seed", "extra"), CASES[1:4], ids=[f"seed{c[0]}" for c in CASES[1:4]])
+def test_model_built_from_arrays_holds_a_plan_at_its_value(tmp_path: Path, seed: int,
+                                                           extra: dict) -> None:
+    """The model, with keep flags and shares fixed to a plan's, is feasible at its NPV.
+
+    The cases hold a conflict between types, a cap on disposals and one on one-off
+    spend, so that every kind of row is built from arrays.
+    """
+    place = random_place(tmp_path / "p", seed)
+    extra.setdefault("rules", scenario.Rules(max_move_minutes=60.0, max_candidates=2))
+    scen = make_scenario(place, **extra)
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    plan = optimise.solve(problem, scen.solver)
+    share = search.pair_shares(problem, plan.assignment)
+    built = model_.Model(problem)
+    for var, value in zip(built.x, plan.keep, strict=True):
+        var.lower_bound = var.upper_bound = float(value)
+    for var, value in zip(built.y, share, strict=True):
+        var.lower_bound = var.upper_bound = float(value)
+    result = built.solve(scen.solver, hint=False)
+    assert model_.reason(result) == "OPTIMAL"
+    assert result.objective_value() == pytest.approx(
+        optimise.plan_value(problem, plan.keep, share), rel=1e-9, abs=1e-3)
+    assert len(built.x) == problem.n_sites and len(built.y) == len(problem.pair_site)
