@@ -339,9 +339,11 @@ class Model:
                                for _, _, kind, _, _ in self.slacks])
             proto = a.proto("tp-assets", False, 0.0, gives, weight)
         else:
-            offset = float(sum(float(v) for v in p.disposal_value if v != 0.0))
             base = 0.0 if p.base_value is None else float(p.base_value.sum())
-            proto = a.proto("tp-assets", True, offset + base, np.concatenate(obj_cols),
+            # the constant added up in the order MathOpt's expressions add it (to the bit:
+            # the solver's path depends on it)
+            offset = float(sum((float(v) for v in p.disposal_value if v != 0.0), base))
+            proto = a.proto("tp-assets", True, offset, np.concatenate(obj_cols),
                             np.concatenate(obj_coefs))
         self.model = m = mathopt.Model.from_model_proto(proto)
         var = m.get_variable
