@@ -207,17 +207,16 @@ def _undominated(found: list[tuple[dict[str, object], np.ndarray, np.ndarray]],
                                     and int(f[0]["fit_year"]) <= rule_t)  # type: ignore[call-overload]
                               for f in found]))
     score = np.column_stack(crit)
-    keep = []
-    for i in range(len(found)):
-        if value[i] <= 0 and len(crit) == 1:
-            continue
-        ge = (score >= score[i] - 1e-9).all(axis=1)
-        gt = (score > score[i] + 1e-9).any(axis=1)
-        earlier_twin = (np.abs(score - score[i]) <= 1e-9).all(axis=1) & (
-            np.arange(len(found)) < i)
-        if not (ge & gt).any() and not earlier_twin.any():
-            keep.append(i)
-    return keep
+    # [j, i]: option j is at least as good as i in every criterion, better in one, or
+    # the same in all and earlier (all pairs at once: a site has a few hundred options)
+    at_least = (score[:, None, :] >= score[None, :, :] - 1e-9).all(axis=2)
+    better = (score[:, None, :] > score[None, :, :] + 1e-9).any(axis=2)
+    same = (np.abs(score[:, None, :] - score[None, :, :]) <= 1e-9).all(axis=2)
+    earlier = np.arange(len(found))[:, None] < np.arange(len(found))[None, :]
+    beaten = (at_least & better).any(axis=0) | (same & earlier).any(axis=0)
+    if len(crit) == 1:
+        beaten |= value <= 0
+    return np.flatnonzero(~beaten).tolist()
 
 
 def describe(opts: Options) -> str:
