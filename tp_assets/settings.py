@@ -165,10 +165,11 @@ SEARCH_ROUND_SITES: int = 40
 SEARCH_ROUND_NODES: int = 300
 #: The split: the free sites of highest disposal value, at most ``SPLIT_CANDIDATES``
 #: and each holding at least ``SPLIT_MIN_VALUE_SHARE`` of all free sites' disposal
-#: value, are probed in turn (a greedy plan that disposes of it, else a MIP search of
-#: ``SPLIT_PROBE_NODES`` nodes: 0 is HiGHS's presolve alone, about 0.3 s on the demo,
-#: where a root node costs 40 s); one proved kept is fixed so, and the first that may
-#: go splits the search into the plans that dispose of it and those that keep it. The
+#: value, are probed in turn (a MIP search of ``SPLIT_PROBE_NODES`` nodes: 0 is HiGHS's
+#: presolve alone, about 0.3 s on the demo, where a root node costs 40 s; then, where
+#: it proves nothing, a feasible plan that disposes of it); one proved kept is fixed
+#: so, and the first that may go splits the search into the plans that dispose of it
+#: and those that keep it. The
 #: demo's split site holds 7.9 % of the value; OR-Library capa's most valuable site
 #: 1.25 %, where a split does not pay.
 SPLIT_CANDIDATES: int = 6

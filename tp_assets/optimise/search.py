@@ -737,11 +737,11 @@ def _split_site(problem: Problem, solver: SolverSettings, deadline: float
     The most valuable disposals decide the most: the candidates are the free sites of
     highest disposal value (``solver.split_candidates``), each holding at least
     ``solver.split_min_value_share`` of all free sites' disposal value. Each, in
-    falling value, is probed: a feasible start that disposes of it (:func:`greedy`),
-    else a MIP search of ``solver.probe_nodes`` nodes (0: HiGHS's presolve alone, a
-    fraction of a second on the demo). A site whose disposal is
-    proved infeasible must be kept in every plan, and is fixed so; the first site not
-    proved so is the split.
+    falling value, is probed: a MIP search of ``solver.probe_nodes`` nodes (0: HiGHS's
+    presolve alone, a fraction of a second on the demo), then, where that proves
+    nothing, a feasible start that disposes of it (:func:`feasible_start`). A site
+    whose disposal is proved infeasible must be kept in every plan, and is fixed so;
+    the first site not proved so is the split.
 
     Returns
     -------
