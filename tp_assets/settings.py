@@ -169,9 +169,8 @@ SEARCH_ROUND_NODES: int = 300
 #: presolve alone, about 0.3 s on the demo, where a root node costs 40 s; then, where
 #: it proves nothing, a feasible plan that disposes of it); one proved kept is fixed
 #: so, and the first that may go splits the search into the plans that dispose of it
-#: and those that keep it. The
-#: demo's split site holds 7.9 % of the value; OR-Library capa's most valuable site
-#: 1.25 %, where a split does not pay.
+#: and those that keep it. The demo's split site holds 7.9 % of the value; OR-Library
+#: capa's most valuable site 1.25 %, where a split does not pay.
 SPLIT_CANDIDATES: int = 6
 SPLIT_MIN_VALUE_SHARE: float = 0.05
 SPLIT_PROBE_NODES: int = 0
