@@ -78,7 +78,7 @@ def test_fire_stations_outside_great_britain_exit_2_naming_each_row(tmp_path: Pa
     assert ("fire_stations_outside_gb.csv row 3 (Extra Digit): easting 5,381,270, northing "
             "174,995 lie outside Great Britain") in err
     assert "give British National Grid metres (not degrees, not kilometres)" in err
-    assert "row 4 (Swapped): easting 174,995, northing 538,127" not in err  # inside GB, but:
+    assert "row 4 (Swapped)" not in err  # inside GB, so not a problem; but:
     assert "row 5 (Degrees): easting -0, northing 51" in err
     assert not (tmp_path / "place").exists()
     bad = tmp_path / "swapped.csv"
@@ -205,7 +205,7 @@ def test_split_areas_take_their_parent_and_the_zones_load(tmp_path: Path, place:
 
 def test_zone_deciles_and_assumed_names_are_checked(tmp_path: Path, place: Path) -> None:
     zones = pd.read_csv(place / "zones.csv", dtype=str)
-    zones["imd_decile"] = ["11"] + ["3"] * (len(zones) - 1)
+    zones["imd_decile"] = ["11", "-1"] + ["3"] * (len(zones) - 2)
     zones.to_csv(tmp_path / "zones.csv", index=False)
     sites = pd.read_csv(place / "sites.csv", dtype=str, keep_default_na=False)
     sites["assumed"] = ["gia_m2 tenure", "gia"] + [""] * (len(sites) - 2)
@@ -219,6 +219,8 @@ def test_zone_deciles_and_assumed_names_are_checked(tmp_path: Path, place: Path)
             "a column of the table; list the names of the columns") in msg
     assert (f"zones.csv row 2 (zone_id {zones['zone_id'][0]}), column 'imd_decile': value 11 "
             "is not a decile; give a whole number from 1") in msg
+    assert (f"zones.csv row 3 (zone_id {zones['zone_id'][1]}), column 'imd_decile': value -1 "
+            "is not a decile; give a whole number from 1") in msg  # one rule, not "negative"
 
 
 # --------------------------------------------------------------------------- real files

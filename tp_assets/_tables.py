@@ -201,7 +201,16 @@ def read_table(path: Path, *, crs: str | None = None, layer: str | None = None) 
                      "GeoPackage (.gpkg) or GeoJSON (.geojson)")
 
 
-def read_csv_cells(path: Path) -> pd.DataFrame:
+def data_table(name: str) -> pd.DataFrame:
+    """A table shipped in ``tp_assets/data`` (every cell as text, blanks as ``""``)."""
+    from importlib import resources
+
+    ref = resources.files("tp_assets") / "data" / name
+    with ref.open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, keep_default_na=False, dtype=str)
+
+
+def read_csv_cells(path: Path, records: list[list[str]] | None = None) -> pd.DataFrame:
     """Read a CSV's cells as text, with clear errors for unreadable, empty or non-UTF-8 files.
 
     Rows with every cell blank (spreadsheets often save some at the end) are dropped;
@@ -211,9 +220,11 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     Parameters
     ----------
     path
-        The CSV file.
+        The CSV file (named in messages).
+    records
+        Its records, where already read (:func:`csv_records`); read from ``path`` if not.
     """
-    records = csv_records(path)
+    records = csv_records(path) if records is None else records
     header = [c.strip() for c in records[0]]
     while len(header) > 1 and header[-1] == "":  # a spreadsheet's empty columns at the end
         header.pop()

@@ -24,7 +24,13 @@ from tp_assets._tables import (
     swapped_in_place,
 )
 from tp_assets._text import MAX_TEXT_CHARS, bidi_problem, clip, formula_id_problem
-from tp_assets.estate.schema import DEMAND_PREFIXES, Column, tm46_benchmarks
+from tp_assets.estate.schema import (
+    DECILE_WORDS,
+    DEMAND_PREFIXES,
+    Column,
+    is_decile,
+    tm46_benchmarks,
+)
 
 # --------------------------------------------------------------------------- parsing cells
 
@@ -181,22 +187,9 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[st
         if col.name not in cells.columns:
             out[col.name] = [None] * len(cells)
             continue
-        values: list[Any] = []
-        for i, raw in enumerate(cells[col.name]):
-            if _blank(raw):
-                if col.required:
-                    problems.append(f"{table.where(i, ids[i], id_col)}, column '{col.name}': "
-                                    f"value is blank; give {_what(col)}")
-                values.append(None)
-                continue
-            try:
-                values.append(_parse_cell(raw, col))
-            except ValueError as exc:
-                problems.append(f"{table.where(i, ids[i], id_col)}, column '{col.name}': "
-                                f"value {str(raw).strip()!r} {exc}"
-                                + ("" if col.kind in ("enum", "id") else f"; give {_what(col)}"))
-                values.append(None)
-        out[col.name] = values
+        out[col.name] = _parse_values(
+            table, cells[col.name], col, ids, id_col, problems, None,
+            "" if col.kind in ("enum", "id") else f"; give {_what(col)}")
     frame = pd.DataFrame(out)
     # Keep other columns (e.g. address, uprn, demand columns) as they were read.
     extra = [c for c in cells.columns if c not in out and c not in ("x", "y", "lon", "lat")]
@@ -204,6 +197,30 @@ def _parse_table(table: RawTable, columns: tuple[Column, ...], problems: list[st
         frame[c] = cells[c].to_numpy()
     _check_duplicates(table, frame, id_col, problems)
     return frame
+
+
+def _parse_values(table: RawTable, raw_values: pd.Series, col: Column, ids: pd.Series,
+                  id_col: str, problems: list[str], blank: Any, hint: str) -> list[Any]:
+    """One column's cells parsed (:func:`_parse_cell`); ``blank`` for a blank or bad cell.
+
+    A bad cell, or a blank one in a required column, adds a problem naming the row, the
+    column and the value, followed by ``hint`` (what to give instead).
+    """
+    values: list[Any] = []
+    for i, raw in enumerate(raw_values):
+        if _blank(raw):
+            if col.required:
+                problems.append(f"{table.where(i, ids[i], id_col)}, column '{col.name}': "
+                                f"value is blank; give {_what(col)}")
+            values.append(blank)
+            continue
+        try:
+            values.append(_parse_cell(raw, col))
+        except ValueError as exc:
+            problems.append(f"{table.where(i, ids[i], id_col)}, column '{col.name}': "
+                            f"value {str(raw).strip()!r} {exc}{hint}")
+            values.append(blank)
+    return values
 
 
 def _check_duplicates(table: RawTable, frame: pd.DataFrame, id_col: str,
@@ -222,20 +239,9 @@ def _check_duplicates(table: RawTable, frame: pd.DataFrame, id_col: str,
 
 def _parse_demand_columns(table: RawTable, frame: pd.DataFrame, problems: list[str]) -> None:
     for name in [c for c in frame.columns if str(c).startswith(DEMAND_PREFIXES)]:
-        col = Column(name, "number", "people")
-        parsed: list[float] = []
-        for i, raw in enumerate(frame[name]):
-            if _blank(raw):
-                parsed.append(0.0)
-                continue
-            try:
-                parsed.append(_parse_cell(raw, col))
-            except ValueError as exc:
-                problems.append(f"{table.where(i, frame['zone_id'][i], 'zone_id')}, column "
-                                f"'{name}': value {str(raw).strip()!r} {exc}; demand columns "
-                                "hold counts of people, 0 or more")
-                parsed.append(0.0)
-        frame[name] = parsed
+        frame[name] = _parse_values(
+            table, frame[name], Column(name, "number", "people"), frame["zone_id"], "zone_id",
+            problems, 0.0, "; demand columns hold counts of people, 0 or more")
 
 
 # --------------------------------------------------------------------------- geometry checks
@@ -347,13 +353,12 @@ def _check_assumed(table: RawTable, frame: pd.DataFrame, id_col: str,
 
 
 def _check_deciles(table: RawTable, zones: pd.DataFrame, problems: list[str]) -> None:
-    """An ``imd_decile`` is a whole number from 1 to 10."""
+    """An ``imd_decile`` is a whole number from 1 to 10 (:func:`~.schema.is_decile`)."""
     for i, d in enumerate(zones["imd_decile"]):
-        if not _blank(d) and not (float(d).is_integer() and 1 <= d <= 10):
+        if not _blank(d) and not is_decile(d):
             problems.append(f"{table.where(i, zones['zone_id'][i], 'zone_id')}, column "
-                            f"'imd_decile': value {d:g} is not a decile; give a whole number "
-                            "from 1 (the most deprived tenth of areas in England) to 10 (the "
-                            "least), or leave it blank")
+                            f"'imd_decile': value {d:g} is not a decile; give {DECILE_WORDS}, "
+                            "or leave it blank")
 
 
 def _check_spellings(tables: list[tuple[RawTable, pd.DataFrame, str]], column: str,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from tp_assets import settings
@@ -153,7 +154,7 @@ ZONE_COLUMNS: tuple[Column, ...] = (
     Column("pwc_y", "number", "CRS units", default="polygon centroid", signed=True,
            doc="Population-weighted centroid, y in the file's CRS (within 1 km of the zone)"),
     Column("ward", "text", default="", doc="Electoral ward the area lies in (its name)"),
-    Column("imd_decile", "number", default="blank",
+    Column("imd_decile", "number", default="blank", signed=True,  # range: is_decile()
            doc="Index of Multiple Deprivation decile: 1 = the most deprived tenth of areas "
                "in England, 10 = the least"),
 )
@@ -161,3 +162,16 @@ ZONE_COLUMNS: tuple[Column, ...] = (
 #: Extra zone columns whose names start with these prefixes are demand columns
 #: (people or counts, numbers >= 0) that access standards may weight by.
 DEMAND_PREFIXES: tuple[str, ...] = ("pop_", "demand_")
+
+
+#: What an Index of Multiple Deprivation decile is, for messages.
+DECILE_WORDS = ("a whole number from 1 (the most deprived tenth of areas in England) to 10 "
+                "(the least)")
+
+
+def is_decile(values: Any) -> Any:
+    """Whether each value is an IMD decile, a whole number 1-10 (NaN: not one)."""
+    numbers = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(numbers) & (numbers == np.round(numbers)) & (numbers >= 1) & (
+            numbers <= 10)

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from tp_assets._errors import InputError
-from tp_assets._tables import read_csv_cells
+from tp_assets._tables import data_table, read_csv_cells
 from tp_assets._toml import NUMBER, Reader, locate, shown
 from tp_assets.finance import Finance, heat_fuel_price_key
-from tp_assets.measures.table import Measure, data_table, read_measures, shipped_measures
+from tp_assets.measures.table import Measure, read_measures, shipped_measures
 
 #: Appraisal carbon value series a scenario may put in its objective.
 CARBON_SERIES: tuple[str, ...] = ("none", "low", "central", "high")

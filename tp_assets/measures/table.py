@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import pandas as pd
-
 from tp_assets._errors import InputError
 from tp_assets._tables import read_csv_cells
 from tp_assets._toml import suggest
@@ -67,13 +65,6 @@ class Measure:
     categories: frozenset[str] | None = None
     excludes: frozenset[str] = frozenset()
     source: str = ""
-
-
-def data_table(name: str) -> pd.DataFrame:
-    """A table shipped in ``tp_assets/data`` (every cell as text, blanks as ``""``)."""
-    ref = resources.files("tp_assets") / "data" / name
-    with ref.open("r", encoding="utf-8") as f:
-        return pd.read_csv(f, keep_default_na=False, dtype=str)
 
 
 @functools.cache

@@ -22,6 +22,7 @@ import shapely
 
 from tp_assets._errors import InputError, shortlist
 from tp_assets._tables import RawTable, read_table
+from tp_assets.estate.schema import DECILE_WORDS, is_decile
 
 #: Column names the published tables use, tried in order where none is given.
 IMD_CODES = ("LSOA11CD", "LSOA code (2011)", "lsoa11cd")
@@ -241,8 +242,8 @@ def _deciles(table: RawTable, code: str, column: str, values: pd.Series,
     """Deciles as whole numbers 1-10, or the row of the table that is not one."""
     path = table.path
     numbers = pd.to_numeric(values, errors="coerce")
-    bad = [(z, v) for z, v, n in zip(values.index, values, numbers, strict=True)
-           if not (np.isfinite(n) and float(n).is_integer() and 1 <= n <= 10)]
+    ok = is_decile(numbers)
+    bad = [(z, v) for z, v, good in zip(values.index, values, ok, strict=True) if not good]
     if bad:
         codes = table.cells[code].astype(str).str.strip().tolist()
         shown = []
@@ -250,6 +251,5 @@ def _deciles(table: RawTable, code: str, column: str, values: pd.Series,
             key = parents[zone][0] if zone in parents else zone
             shown.append(f"{table.where(codes.index(key), key, code)}: {value!r}")
         raise InputError(f"{path.name}, column {column!r}: not a decile: " + "; ".join(shown)
-                         + "; a decile is a whole number from 1 (the most deprived tenth of "
-                         "areas in England) to 10 (the least)")
+                         + f"; a decile is {DECILE_WORDS}")
     return numbers.astype(int).to_numpy()

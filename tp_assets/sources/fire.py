@@ -11,15 +11,16 @@ are ignored.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tp_assets._errors import InputError, shortlist
-from tp_assets._tables import on_gb_grid, read_csv_cells
+from tp_assets._tables import GB_GRID_M, on_gb_grid, read_csv_cells
 from tp_assets._toml import suggest
-from tp_assets.sources.registers import Register, assumed, outside
+from tp_assets.sources.registers import Register, assumed, nothing_left, outside
 
 COLUMNS = ("FRS_FULLNAME", "STATION_NAME", "STATION_ADDRESS", "STATION_POSTCODE",
            "STATION_EASTING", "STATION_NORTHING")
@@ -94,6 +95,8 @@ def fire_stations(path: str | Path, *, service: str | None = None,
     problems = []
     x = pd.to_numeric(cells["STATION_EASTING"], errors="coerce").to_numpy(float)
     y = pd.to_numeric(cells["STATION_NORTHING"], errors="coerce").to_numpy(float)
+    on_grid = on_gb_grid(np.column_stack([x, y]))
+    swapped = on_gb_grid(np.column_stack([y, x]))
     for k in np.flatnonzero(keep):
         e, n = x[k], y[k]
         where = f"{path.name} row {rows[k]} ({cells['STATION_NAME'].iloc[k]})"
@@ -102,30 +105,23 @@ def fire_stations(path: str | Path, *, service: str | None = None,
                             f"{cells['STATION_EASTING'].iloc[k]!r}/"
                             f"{cells['STATION_NORTHING'].iloc[k]!r} are not numbers; give the "
                             "station's British National Grid coordinates in metres")
-        elif not on_gb_grid(np.array([e, n]))[0]:
-            swapped = bool(on_gb_grid(np.array([n, e]))[0])
+        elif not on_grid[k]:
             problems.append(f"{where}: easting {e:,.0f}, northing {n:,.0f} lie outside Great "
-                            f"Britain (British National Grid: eastings 0-700,000 m, northings "
-                            f"0-1,300,000 m); "
-                            + ("the two look swapped: swap them" if swapped else
+                            f"Britain (British National Grid: eastings 0-{GB_GRID_M[0]:,.0f} m,"
+                            f" northings 0-{GB_GRID_M[1]:,.0f} m); "
+                            + ("the two look swapped: swap them" if swapped[k] else
                                "give British National Grid metres (not degrees, not "
                                "kilometres)"))
     if problems:
         raise InputError(problems)
-    far = outside(x, y, Path(boundary) if boundary else None, margin_m) & keep
-    if far.any():
-        left[f"located more than {margin_m:g} m outside {Path(boundary).name}"  # type: ignore[arg-type]
-             ] = int(far.sum())
-    keep &= ~far
+    keep &= ~outside(x, y, boundary, margin_m, left, among=keep)
     if not keep.any():
-        raise InputError(f"{path.name}: no station is left to import ("
-                         + "; ".join(f"{n} {r}" for r, n in left.items())
-                         + "); check the service name and the boundary")
+        raise nothing_left(path, "station", left, "the service name and the boundary")
     kept = cells[keep]
     ids = [f"FS-{re.sub(r'[^A-Z0-9]+', '-', n.upper()).strip('-')}"
            for n in kept["STATION_NAME"]]
-    twice = sorted({i for i in ids if ids.count(i) > 1})
-    ids = [f"{i}-{k + 1}" if i in twice else i for k, i in enumerate(ids)]
+    count = Counter(ids)
+    ids = [f"{i}-{k + 1}" if count[i] > 1 else i for k, i in enumerate(ids)]
     owners = kept["FRS_FULLNAME"].map(service_name).to_numpy()
     a = ASSUMPTIONS
     site_values, site_assumed = assumed(**{k: a[k] for k in ("gia_m2", "tenure", "benchmark",

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from tp_assets._errors import InputError, shortlist
-from tp_assets._tables import csv_records, read_csv_cells
+from tp_assets._tables import csv_records, data_table, read_csv_cells
 from tp_assets.sources.postcodes import _postcode, postcode_table
-from tp_assets.sources.registers import Register, assumed, outside
+from tp_assets.sources.registers import Register, assumed, nothing_left, outside
 
 #: The published ODS layout, one name per column (15, 24 and 26 as in epraccur).
 ODS_FIELDS: tuple[str, ...] = (
@@ -74,8 +74,7 @@ def commissioners() -> dict[str, str]:
     Read from the shipped ``tp_assets/data/nhs_commissioners.csv`` (London's five
     sub-ICB locations; another code is written as ``"NHS commissioner <code>"``).
     """
-    path = Path(__file__).resolve().parent.parent / "data" / "nhs_commissioners.csv"
-    table = read_csv_cells(path)
+    table = data_table("nhs_commissioners.csv")
     return dict(zip(table["code"].str.strip(), table["name"].str.strip(), strict=True))
 
 
@@ -109,7 +108,7 @@ def read_ods(path: str | Path, kind: str) -> pd.DataFrame:
     records = csv_records(path)
     first = records[0][0].strip().lower() if records[0] else ""
     if first in ("org_code", "organisation code", "organisation_code"):
-        cells = read_csv_cells(path)
+        cells = read_csv_cells(path, records)
         needed = ["org_code", "name", "postcode", "status_code"]
         needed += ["prescribing_setting", "commissioner"] if kind == "gp" else []
         missing = [c for c in needed if c not in cells.columns]
@@ -201,10 +200,10 @@ def nhs_ods(path: str | Path, codepoint: str | Path, *, kind: str,
         frame = frame[setting == GP_SETTING]
         y_code = frame["org_code"].str.upper().str.startswith("Y")
         if y_code.any() and not include_y_codes:
-            named = ", ".join(f"{c} {n}" for c, n in zip(frame.loc[y_code, "org_code"],
-                                                          frame.loc[y_code, "name"], strict=True))
+            named = [f"{c} {n}" for c, n in zip(frame.loc[y_code, "org_code"],
+                                                 frame.loc[y_code, "name"], strict=True)]
             left[f"active GP-setting rows with Y codes (special allocation schemes, "
-                 f"federations and other cost centres: {shortlist(named.split(', '), 6)}; "
+                 f"federations and other cost centres: {shortlist(named, 6)}; "
                  "--include-y-codes keeps them)"] = int(y_code.sum())
             frame = frame[~y_code]
     lookup = postcode_table(codepoint)
@@ -222,15 +221,11 @@ def nhs_ods(path: str | Path, codepoint: str | Path, *, kind: str,
              f"{shortlist(shown, 4)})"] = int((~located).sum())
     frame, xy = frame[located], xy[located]
     how = np.where(use_given[located], "source coordinates", "postcode")
-    far = outside(xy[:, 0], xy[:, 1], Path(boundary) if boundary else None, margin_m)
-    if far.any():
-        left[f"located more than {margin_m:g} m outside {Path(boundary).name}"  # type: ignore[arg-type]
-             ] = int(far.sum())
+    far = outside(xy[:, 0], xy[:, 1], boundary, margin_m, left)
     frame, xy, how = frame[~far], xy[~far], how[~far]
     if frame.empty:
-        raise InputError(f"{Path(path).name}: no {KINDS[kind]} record is left to import ("
-                         + "; ".join(f"{n} {r}" for r, n in left.items())
-                         + "); check the file, the postcode table and the boundary")
+        raise nothing_left(path, f"{KINDS[kind]} record", left,
+                           "the file, the postcode table and the boundary")
     owners = _owners(frame, kind, owner, notes)
     return _register(frame, xy, how, owners, kind, left, tuple(notes))
 

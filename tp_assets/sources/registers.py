@@ -57,8 +57,9 @@ class Register:
         return out + list(self.notes)
 
 
-def outside(x: np.ndarray, y: np.ndarray, boundary: Path | None, margin_m: float) -> np.ndarray:
-    """Which points lie further than ``margin_m`` outside a boundary.
+def outside(x: np.ndarray, y: np.ndarray, boundary: str | Path | None, margin_m: float,
+            left: dict[str, int], among: np.ndarray | None = None) -> np.ndarray:
+    """Which points lie further than ``margin_m`` outside a boundary, counted in ``left``.
 
     Parameters
     ----------
@@ -68,6 +69,10 @@ def outside(x: np.ndarray, y: np.ndarray, boundary: Path | None, margin_m: float
         Polygon file of the place; ``None``: no point is outside.
     margin_m
         Distance outside the boundary still counted inside (m).
+    left
+        Rows left out, by reason: the points outside are added under their reason.
+    among
+        Only these points (flags) can be outside (default: all).
 
     Returns
     -------
@@ -79,7 +84,18 @@ def outside(x: np.ndarray, y: np.ndarray, boundary: Path | None, margin_m: float
     place = read_boundary(Path(boundary))
     if margin_m > 0:
         place = place.buffer(margin_m)
-    return ~shapely.contains_xy(place, np.asarray(x, float), np.asarray(y, float))
+    far = ~shapely.contains_xy(place, np.asarray(x, float), np.asarray(y, float))
+    if among is not None:
+        far &= among
+    if far.any():
+        left[f"located more than {margin_m:g} m outside {Path(boundary).name}"] = int(far.sum())
+    return far
+
+
+def nothing_left(path: str | Path, what: str, left: dict[str, int], check: str) -> InputError:
+    """The error of an import that leaves nothing: each reason with its count, and what to check."""
+    return InputError(f"{Path(path).name}: no {what} is left to import ("
+                      + "; ".join(f"{n} {r}" for r, n in left.items()) + f"); check {check}")
 
 
 def assumed(**figures: object) -> tuple[dict[str, object], str]:
