@@ -96,11 +96,8 @@ def access_by_area(zones: pd.DataFrame, standards: Mapping[str, Standard],
                 here = labels == area
                 d = demand[here]
                 timed = both[here]
-                weight = float(d[timed].sum())
-                mean_before = (float((d[timed] * before[here][timed]).sum()) / weight
-                               if weight > 0 else np.nan)
-                mean_after = (float((d[timed] * after[here][timed]).sum()) / weight
-                              if weight > 0 else np.nan)
+                mean_before = _weighted_mean(d[timed], before[here][timed])
+                mean_after = _weighted_mean(d[timed], after[here][timed])
                 rows.append({
                     "service_type": service_type, "breakdown": column, "area": area,
                     "demand_column": std.demand, "zones": int(here.sum()),
@@ -113,3 +110,9 @@ def access_by_area(zones: pd.DataFrame, standards: Mapping[str, Standard],
                     "mean_minutes_change": mean_after - mean_before,
                 })
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _weighted_mean(weights: np.ndarray, values: np.ndarray) -> float:
+    """Mean of ``values`` weighted by ``weights`` (NaN where the weights add up to 0)."""
+    total = float(weights.sum())
+    return float((weights * values).sum()) / total if total > 0 else np.nan

@@ -11,6 +11,7 @@ from tp_assets._errors import InputError, shortlist
 from tp_assets._tables import read_table
 from tp_assets._toml import suggest
 from tp_assets.sources.postcodes import geocode_postcodes
+from tp_assets.sources.registers import assumed
 
 #: Documented assumptions for attributes the national libraries dataset does not give.
 LIBRARY_ASSUMPTIONS: dict[str, object] = {
@@ -81,18 +82,19 @@ def libraries(path: str | Path, codepoint: str | Path, *, authority: str | None 
     owners = np.where(run_by.str.upper() == "CR", "Community-run library trust", council)
     ids = [f"LIB{k + 1:02d}" for k in range(len(rows))]
     a = LIBRARY_ASSUMPTIONS
+    site_values, site_assumed = assumed(**{k: a[k] for k in ("gia_m2", "tenure", "heat_fuel",
+                                                             "benchmark")})
+    service_values, service_assumed = assumed(area_m2=a["area_m2"], fte=a["fte"])
     sites = pd.DataFrame({
         "site_id": ids, "name": rows["name"].to_numpy(), "owner": owners,
         "x": xy["x"].to_numpy(), "y": xy["y"].to_numpy(), "postcode": rows["postcode"].to_numpy(),
         "located_by": xy["located_by"].to_numpy(),
         "uprn": rows.get("uprn", pd.Series("", index=rows.index)).to_numpy(),
-        "gia_m2": a["gia_m2"], "tenure": a["tenure"], "heat_fuel": a["heat_fuel"],
-        "benchmark": a["benchmark"], "status": "candidate",
-        "assumed": "gia_m2 tenure heat_fuel benchmark",
+        **site_values, "status": "candidate", "assumed": site_assumed,
     })
     services = pd.DataFrame({
         "service_id": [f"{i}-library" for i in ids], "site_id": ids,
-        "service_type": "library", "owner": owners, "area_m2": a["area_m2"], "fte": a["fte"],
-        "name": rows["name"].to_numpy(), "assumed": "area_m2 fte",
+        "service_type": "library", "owner": owners, **service_values,
+        "name": rows["name"].to_numpy(), "assumed": service_assumed,
     })
     return sites, services
