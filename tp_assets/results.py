@@ -60,7 +60,7 @@ def compare(folders: list[Path], *, allow_different: bool = False
     decisions = []
     summaries = [read_summary(folder) for folder in folders]
     if not allow_different:
-        same_inputs(folders, summaries)
+        same_inputs(folders, summaries, "--allow-different-places")
     for folder, s in zip(folders, summaries, strict=True):
         t = s["totals"]
         name = s["scenario"]
@@ -128,15 +128,22 @@ def read_summary(folder: Path) -> dict[str, Any]:
 _COMPARED_INPUTS = ("sites", "services", "zones")
 
 
-def same_inputs(folders: list[Path], summaries: list[dict[str, Any]]) -> None:
-    """Refuse runs of different places, or of different input files of one place."""
+def same_inputs(folders: list[Path], summaries: list[dict[str, Any]],
+                override: str | None = None) -> None:
+    """Refuse runs of different places, or of different input files of one place.
+
+    ``override``: the command's option that sets such runs side by side anyway, named in
+    the message (``None``: the command has none).
+    """
     first, base = folders[0], summaries[0]
+    side = f", or add {override} to set them side by side anyway" if override else ""
+    anyway = f", or add {override} to compare them anyway" if override else ""
     for folder, s in zip(folders[1:], summaries[1:], strict=True):
         if s["place"] != base["place"]:
             raise InputError(
                 f"{first} is a run on the place {base['place']!r} and {folder} on "
                 f"{s['place']!r}: their figures are not comparable like for like; compare runs "
-                "of one place, or add --allow-different-places to set them side by side anyway")
+                f"of one place{side}")
         for role in _COMPARED_INPUTS:
             a = base.get("inputs", {}).get(role, {})
             b = s.get("inputs", {}).get(role, {})
@@ -146,7 +153,7 @@ def same_inputs(folders: list[Path], summaries: list[dict[str, Any]]) -> None:
                     f"({a.get('path', 'unknown')} sha256 {str(a.get('sha256'))[:12]}..., "
                     f"{b.get('path', 'unknown')} sha256 {str(b.get('sha256'))[:12]}...): "
                     "their figures are not comparable like for like; run both scenarios on "
-                    "the same inputs, or add --allow-different-places to compare them anyway")
+                    f"the same inputs{anyway}")
 
 
 def standard_text(access_row: dict[str, Any]) -> str:
