@@ -16,30 +16,19 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _machine import cpu_model  # benchmarks/_machine.py
+from _machine import cpu_model, tp_assets  # benchmarks/_machine.py
 
 TARGETS_S = {"fresh cache": 90.0, "warm cache": 90.0}
 TARGET_MEMORY_MB = 2048.0
 
 
 def _run(out: Path, cache: Path) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "tp_assets", "demo", "--quiet", "--out",
-                           str(out), "--cache", str(cache)], capture_output=True, text=True,
-                          check=False)
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode != 0:
-        raise SystemExit(f"tp-assets demo failed ({proc.returncode}):\n{proc.stderr}")
-    return wall, max(peak, before) / 1024.0, proc.stdout.splitlines()[0]
+    """One ``tp-assets demo``: wall seconds, its peak RSS (MB) and its first line."""
+    wall, peak, done = tp_assets("demo", "--quiet", "--out", str(out), "--cache", str(cache))
+    return wall, peak, done.stdout.splitlines()[0]
 
 
 def main() -> int:

@@ -21,14 +21,10 @@ import hashlib
 import json
 import os
 import platform
-import resource
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _machine import cpu_model  # benchmarks/_machine.py
+from _machine import cpu_model, tp_assets  # benchmarks/_machine.py
 from bench_optimise import burners
 
 SCENARIO = Path("optimisation/net_zero.toml")
@@ -38,16 +34,8 @@ HASHED = ("sites.csv", "measures.csv", "carbon.csv", "cashflow.csv")
 
 def _run(folder: Path) -> tuple[float, float, dict[str, object]]:
     """One run into ``folder``: wall seconds, peak RSS (MB) and the figures to report."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "tp_assets", "run", str(SCENARIO), "--quiet",
-                           "--out", str(folder / "results"), "--maps", str(folder / "maps"),
-                           "--cache", str(folder / "cache")], capture_output=True, text=True,
-                          check=False)
-    wall = time.perf_counter() - started
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024.0
-    if proc.returncode != 0:
-        raise SystemExit(f"tp-assets run failed ({proc.returncode}):\n{proc.stderr}")
+    wall, peak, _ = tp_assets("run", str(SCENARIO), "--quiet", "--out", str(folder / "results"),
+                              "--maps", str(folder / "maps"), "--cache", str(folder / "cache"))
     out = folder / "results" / "net_zero"
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     digest = hashlib.sha256()

@@ -17,35 +17,18 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import platform
-import resource
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from _machine import cpu_model  # benchmarks/_machine.py
+from _machine import cpu_model, tp_assets  # benchmarks/_machine.py
 from bench_optimise import burners
 
 SCENARIOS = ("baseline", "colocation", "hubs")
 TARGET_S = 10.0
 TARGET_MB = 20.0
-
-
-def _tp_assets(*args: str) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """One child ``tp-assets`` command: wall seconds, its peak RSS (MB), the result."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "tp_assets", *args], capture_output=True,
-                          text=True, check=False)
-    seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode != 0:
-        raise SystemExit(f"tp-assets {' '.join(args)} failed ({done.returncode}):\n"
-                         f"{done.stderr}")
-    return seconds, max(peak, before) / 1024, done
 
 
 def main() -> None:
@@ -59,7 +42,7 @@ def main() -> None:
     results = args.results / "results"
     for name in SCENARIOS:
         if not (results / name / "summary.json").exists():
-            seconds, _, _ = _tp_assets("run", f"optimisation/{name}.toml", "--out",
+            seconds, _, _ = tp_assets("run", f"optimisation/{name}.toml", "--out",
                                        str(results), "--maps", str(args.results / "maps"),
                                        "--cache", str(args.results / "cache"), "--quiet")
             print(f"ran {name} in {seconds:.1f} s")
@@ -73,11 +56,8 @@ def main() -> None:
     worst = 0.0
     for load in ("quiet", f"{args.burners} burners"):
         for k in range(args.repeat):
-            if load == "quiet":
-                seconds, peak, _ = _tp_assets("report", *folders, "--out", str(out))
-            else:
-                with burners(args.burners):
-                    seconds, peak, _ = _tp_assets("report", *folders, "--out", str(out))
+            with burners(args.burners) if load != "quiet" else contextlib.nullcontext():
+                seconds, peak, _ = tp_assets("report", *folders, "--out", str(out))
             data = out.read_bytes()
             digest = hashlib.sha256(data).hexdigest()[:16]
             hashes.add(digest)

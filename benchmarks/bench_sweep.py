@@ -18,34 +18,29 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _machine import cpu_model  # benchmarks/_machine.py
+from _machine import cpu_model, tp_assets  # benchmarks/_machine.py
 from bench_optimise import burners
 
 VARY = ["--vary", "finance.discount_rate=0.03,0.035", "--vary", "finance.optimism_bias=0,0.1",
         "--vary", "rules.max_move_minutes=20,30", "--vary", "rules.max_candidates=10,20"]
+#: Variants the grid makes: the product of each --vary's number of values.
+VARIANTS = math.prod(len(v.split("=", 1)[1].split(",")) for v in VARY[1::2])
 
 
 def _sweep(out: Path, cache: Path, workers: int) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "tp_assets", "sweep",
-                           "optimisation/baseline.toml", *VARY, "--out", str(out), "--cache",
-                           str(cache), "--workers", str(workers)],
-                          capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"sweep failed ({done.returncode}):\n{done.stderr}")
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    """One sweep: wall seconds, peak RSS (MB: the child or its largest worker), its hash."""
+    seconds, peak, _ = tp_assets("sweep", "optimisation/baseline.toml", *VARY, "--out",
+                                 str(out), "--cache", str(cache), "--workers", str(workers))
     digest = hashlib.sha256((out / "baseline" / "sweep" / "sweep.csv").read_bytes()).hexdigest()
     return seconds, peak, digest[:16]
 
@@ -64,19 +59,19 @@ def main() -> None:
         print("| run | workers | load | seconds | s per variant | peak RSS (MB) | sweep.csv |")
         print("|---|---|---|---|---|---|---|")
         times = {}
+        digests: set[str] = set()
         for k, (workers, load) in enumerate(((1, "quiet"), (2, "quiet"),
                                              (2, f"{args.burners} burners"))):
             out = Path(tmp) / f"run{k}"
-            if load == "quiet":
+            with burners(args.burners) if load != "quiet" else contextlib.nullcontext():
                 seconds, peak, digest = _sweep(out, cache, workers)
-            else:
-                with burners(args.burners):
-                    seconds, peak, digest = _sweep(out, cache, workers)
             times[(workers, load)] = seconds
-            print(f"| {k + 1} | {workers} | {load} | {seconds:.1f} | {seconds / 16:.1f} | "
-                  f"{peak:.0f} | {digest} |")
+            digests.add(digest)
+            print(f"| {k + 1} | {workers} | {load} | {seconds:.1f} | "
+                  f"{seconds / VARIANTS:.1f} | {peak:.0f} | {digest} |")
         ratio = times[(1, "quiet")] / times[(2, "quiet")]
         print(f"local cluster of 2 workers: {ratio:.2f}x the speed of one worker")
+        print(f"the same sweep.csv in every run: {'yes' if len(digests) == 1 else 'NO'}")
 
 
 if __name__ == "__main__":
