@@ -154,3 +154,7 @@ def test_re_optimised_ends_are_phased_from_the_registers_dates(tmp_path: Path) -
         # the end re-scheduled (receipts at 0: L may go first) is worth at least the run's
         # schedule held fixed there
         assert row.npv_gbp >= fixed.loc[row.input, f"npv_{row.end}_gbp"] - 0.01
+    # and at the receipts' low end strictly more: the schedule is made again from the
+    # registers' dates, not carried over from the run
+    low = ends.set_index(["input", "end"]).loc[("receipts", "low"), "npv_gbp"]
+    assert low > fixed.loc["receipts", "npv_low_gbp"] + 1.0

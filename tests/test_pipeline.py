@@ -221,7 +221,7 @@ def test_failed_or_interrupted_run_leaves_previous_results(tmp_path: Path,
     folder = results / "savings-test"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
 
-    def interrupted(result: pipeline.RunResult, target: Path) -> None:
+    def interrupted(result: pipeline.RunResult, target: Path, **options: object) -> None:
         (target / "sites.csv").write_text("half")
         raise KeyboardInterrupt
 

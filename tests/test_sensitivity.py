@@ -206,3 +206,12 @@ def test_the_horizon_with_measures_is_each_horizon_appraised_afresh(tmp_path: Pa
     assert ("hand.toml line 22: [sensitivity] horizon_years = [1, 20]: [energy] fit_years "
             "falls in appraisal year 2, so a horizon shorter than 2 years cannot be "
             "appraised; start the range at 2 or more") in r.stderr
+
+
+def test_the_rate_that_switches_is_the_internal_rate_of_return() -> None:
+    """Worked by hand: -100 now and 121 in year 2 break even at 10 % a year."""
+    from tp_assets.sensitivity import _irr
+
+    assert _irr({0: -100.0, 1: 0.0, 2: 121.0}, 0.0, 0.5) == pytest.approx(0.10, abs=1e-9)
+    assert _irr({0: -100.0, 1: 110.0}, 0.0, 0.2) == pytest.approx(0.10, abs=1e-9)
+    assert _irr({0: -100.0, 1: 110.0}, 0.0, 0.05) is None  # still positive at 5 %

@@ -161,6 +161,10 @@ def test_each_variant_travels_over_its_own_network(tmp_path: Path, cache: Path) 
     methods = [json.loads((folder / v / "summary.json").read_text())["travel_times"]["walk"]
                ["method"] for v in ("network.source=graphml", "network.source=straight_line")]
     assert methods == ["network", "straight_line"]
+    again = _cli("sweep", BASELINE, "--vary", "network.source=graphml,straight_line", "--out",
+                 tmp_path / "results", "--cache", cache, "--workers", 2, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "2 variants (0 run, 2 already done)" in again.stdout  # each by its own network
 
 
 @pytest.mark.parametrize(("vary", "said"), [

@@ -928,3 +928,16 @@ def cutoffs(standards: dict[str, Standard]) -> dict[str, float]:
         out[std.mode] = max(out.get(std.mode, 0.0), std.max_minutes)
     return {mode: math.ceil(m) for mode, m in out.items()}
 
+
+#: A travel-time matrix's key: the network, the mode and the cutoff (minutes).
+TravelKey = tuple[NetworkSpec, str, float]
+
+
+def travel_keys(network: NetworkSpec, standards: dict[str, Standard]) -> dict[str, TravelKey]:
+    """Per mode, the key of the matrix a scenario needs (:func:`cutoffs` on ``network``).
+
+    A matrix handed from one run to another (a sweep's variants) is reused only under
+    the same key.
+    """
+    return {mode: (network, mode, float(cut)) for mode, cut in cutoffs(standards).items()}
+

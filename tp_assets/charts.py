@@ -70,9 +70,9 @@ _ROWS = "rows"
 
 #: vega-embed's menu: saving the chart as PNG or SVG only (the editor link would send
 #: the data to a web site; the source views are of no use to a reader).
-_EMBED_OPTIONS = {"mode": "vega-lite", "renderer": "svg",
-                  "actions": {"export": True, "source": False, "compiled": False,
-                              "editor": False}}
+EMBED_OPTIONS = {"mode": "vega-lite", "renderer": "svg",
+                 "actions": {"export": True, "source": False, "compiled": False,
+                             "editor": False}}
 
 #: Characters that could end a ``<script>`` or start markup, as JSON escapes.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -533,10 +533,6 @@ def script_json(value: Any) -> str:
                       allow_nan=False).translate(_SCRIPT_SAFE)
 
 
-#: vega-embed's options, for pages that embed charts.
-EMBED_OPTIONS = _EMBED_OPTIONS
-
-
 # --- output -------------------------------------------------------------------------
 
 
@@ -577,8 +573,8 @@ def _page(spec: dict[str, Any], title: str) -> str:
         The HTML document.
     """
     version = _vl_version()
-    data = json.dumps(spec, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    options = json.dumps(_EMBED_OPTIONS, sort_keys=True, separators=(",", ":"))
+    data = script_json(spec)
+    options = script_json(EMBED_OPTIONS)
     shown = html.escape(title, quote=True)
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -593,7 +589,7 @@ def _page(spec: dict[str, Any], title: str) -> str:
 <div id="chart"></div>
 <noscript>{shown}: this chart needs JavaScript; the PNG beside this file shows it.</noscript>
 <script>
-vegaEmbed("#chart", {data.translate(_SCRIPT_SAFE)}, {options}).catch(function (error) {{
+vegaEmbed("#chart", {data}, {options}).catch(function (error) {{
   document.getElementById("chart").textContent = "The chart could not be drawn: " + error;
 }});
 </script>
@@ -602,14 +598,12 @@ vegaEmbed("#chart", {data.translate(_SCRIPT_SAFE)}, {options}).catch(function (e
 """
 
 
-def _write(spec: dict[str, Any], png: Path, html_path: Path, title: str) -> None:
-    import vl_convert as vlc
-
+def _write(spec: dict[str, Any], png_path: Path, html_path: Path, title: str) -> None:
     from tp_assets._tables import atomic_file
 
-    image: bytes = vlc.vegalite_to_png(spec, vl_version=_vl_version(), scale=PNG_SCALE)
+    image = png(spec)
     document = _page(spec, title)
-    with atomic_file(Path(png)) as f:
+    with atomic_file(Path(png_path)) as f:
         f.write(image)
     with atomic_file(Path(html_path), "w") as f:
         f.write(document)

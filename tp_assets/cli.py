@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from tp_assets import __version__, _interrupt
+from tp_assets import __version__, _interrupt, settings
 from tp_assets._errors import TpAssetsError
 from tp_assets._text import terminal_safe
 from tp_assets.finance import format_gbp
@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, help="the local cluster's worker processes "
                        "(default: one per core)")
     sweep.add_argument("--yes", action="store_true", help="run a grid of more than "
-                       "50 variants")
+                       f"{settings.SWEEP_MAX_VARIANTS} variants")
     sweep.add_argument("--out", type=Path, default=Path("results"))
     sweep.add_argument("--cache", type=Path, default=None, help="travel-time cache folder")
     report = sub.add_parser(

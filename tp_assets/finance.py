@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,19 @@ from tp_assets import settings
 
 #: Recurring cost categories of a site, in the order tables show them.
 RECURRING = ("rent", "rates", "fm", "electricity", "heat")
+
+
+def discount_factor(rate: float, year: int | np.ndarray) -> np.ndarray:
+    """Discount factor of appraisal year(s) at a rate: ``1 / (1 + rate) ** year``.
+
+    Parameters
+    ----------
+    rate
+        Discount rate a year (0.035: 3.5 %).
+    year
+        Appraisal year(s), 1-based.
+    """
+    return 1.0 / (1.0 + rate) ** np.asarray(year, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -73,8 +87,8 @@ class Finance:
     optimism_bias: float = settings.OPTIMISM_BIAS
 
     def discount(self, year: int | np.ndarray) -> np.ndarray:
-        """Discount factor of appraisal year(s): ``1 / (1 + rate) ** year``."""
-        return 1.0 / (1.0 + self.discount_rate) ** np.asarray(year, dtype=float)
+        """Discount factor of appraisal year(s) at this rate (:func:`discount_factor`)."""
+        return discount_factor(self.discount_rate, year)
 
     def price_index(self, fuel: str | None, year: int | np.ndarray) -> np.ndarray:
         """A fuel's price in appraisal year(s) ``year`` relative to year 1's.
@@ -115,6 +129,17 @@ def heat_fuel_price_key(heat_fuel: str) -> str | None:
     return {"electric": "electricity", "none": None}.get(heat_fuel, heat_fuel)
 
 
+def vacate_dates(tenure: str, lease_end: Any, vacate_from: Any) -> dict[str, date]:
+    """The dates before which a site cannot be vacated, by the column that sets each.
+
+    ``lease_end`` binds a leasehold, ``vacate_from`` any site; blanks bind nothing.
+    """
+    given = {"lease_end": lease_end if tenure == "leasehold" else None,
+             "vacate_from": vacate_from}
+    return {column: pd.Timestamp(d).date() for column, d in given.items()
+            if d is not None and not pd.isna(d)}
+
+
 def vacate_year(finance: Finance, tenure: str, lease_end: pd.Timestamp | None,
                 vacate_from: pd.Timestamp | None = None) -> int:
     """First appraisal year (1-based) a site can be vacated; ``horizon + 1`` if never within it.
@@ -133,12 +158,10 @@ def vacate_year(finance: Finance, tenure: str, lease_end: pd.Timestamp | None,
     vacate_from
         First date the site can be vacated whatever its tenure.
     """
-    dates = [pd.Timestamp(d).date() for d, applies in
-             ((lease_end, tenure == "leasehold"), (vacate_from, True))
-             if applies and d is not None and not pd.isna(d)]
+    dates = vacate_dates(tenure, lease_end, vacate_from)
     if not dates:
         return 1
-    end = max(dates)
+    end = max(dates.values())
     for year in range(1, finance.horizon_years + 1):
         if finance.year_start(year) >= end:
             return year
@@ -194,10 +217,9 @@ def disposal_values(sites: pd.DataFrame, finance: Finance) -> pd.DataFrame:
     """
     costs = recurring_costs(sites, finance)
     annual = costs.sum(axis=1)
-    vacate_from = sites["vacate_from"] if "vacate_from" in sites.columns else pd.Series(
-        None, index=sites.index)
     years = np.array([vacate_year(finance, t, e, v) for t, e, v in
-                      zip(sites["tenure"], sites["lease_end"], vacate_from, strict=True)])
+                      zip(sites["tenure"], sites["lease_end"], sites["vacate_from"],
+                          strict=True)])
     freehold = (sites["tenure"] == "freehold").to_numpy()
     receipt = np.where(freehold, sites["market_value_gbp"].astype(float), 0.0)
     disposal_cost = receipt * finance.disposal_cost_share

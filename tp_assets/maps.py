@@ -69,7 +69,8 @@ def _label(service_type: str) -> str:
         service_type.replace("_", " ").capitalize()
 
 
-def _lonlat(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+def lonlat(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Geometries in longitude and latitude, rounded to :data:`COORD_DECIMALS` decimals."""
     out = geoms.to_crs("EPSG:4326")
     return out.set_precision(10.0 ** -COORD_DECIMALS)
 
@@ -157,7 +158,7 @@ def build_map(estate: Estate, times: dict[str, access.TravelTimes], scenario: Sc
 
 
 def _boundary(fmap: Any, area: shapely.Geometry, folium: Any) -> None:
-    geo = _lonlat(gpd.GeoSeries([area], crs=settings.WORKING_CRS))
+    geo = lonlat(gpd.GeoSeries([area], crs=settings.WORKING_CRS))
     folium.GeoJson(json.loads(geo.to_json()), name="Place boundary",
                    style_function=lambda _: {"color": "#252525", "weight": 2, "fill": False,
                                              "dashArray": "6 4"}).add_to(fmap)
@@ -176,7 +177,7 @@ def _sites(fmap: Any, estate: Estate, sites: pd.DataFrame, moves: pd.DataFrame,
     services = estate.services.set_index("service_id")
     before = estate.services.groupby("site_id")["service_id"].apply(list)
     names = dict(zip(sites["site_id"], sites["name"], strict=True))
-    pts = _lonlat(sites.geometry)
+    pts = lonlat(sites.geometry)
     groups = {d: plugins.MarkerCluster(
         name=label, icon_create_function=_CLUSTER_ICON.replace("COLOUR", colour),
         options={"maxClusterRadius": 30, "disableClusteringAtZoom": 15})
@@ -256,7 +257,7 @@ def _popup(row: Any, services: pd.DataFrame, before: list[str], moves: pd.DataFr
 
 def _moves(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
     layer = folium.FeatureGroup(name="Service moves (old site to new)", show=True)
-    pts = _lonlat(estate.sites.set_index("site_id").geometry)
+    pts = lonlat(estate.sites.set_index("site_id").geometry)
     names = dict(zip(estate.sites["site_id"], estate.sites["name"], strict=True))
     moves: list[Any] = list(savings.moves.itertuples())
     for m in moves:
@@ -276,7 +277,7 @@ MEASURES_LAYER = "Energy measures fitted"
 def _measures(fmap: Any, estate: Estate, savings: Savings, folium: Any) -> None:
     """A ring at each site that fits measures: what, when, for how much, what it saves."""
     layer = folium.FeatureGroup(name=MEASURES_LAYER, show=True)
-    pts = _lonlat(estate.sites.set_index("site_id").geometry)
+    pts = lonlat(estate.sites.set_index("site_id").geometry)
     table = savings.measures
     for sid, rows in table.groupby("site_id", sort=True):
         first = rows.iloc[0]
@@ -309,7 +310,7 @@ def _access_layers(fmap: Any, estate: Estate, times: dict[str, access.TravelTime
     names = []
     zones = estate.zones[["zone_id", "geometry"]].copy()
     zones["geometry"] = zones.geometry.simplify(SIMPLIFY_M)
-    zones["geometry"] = _lonlat(zones.geometry)
+    zones["geometry"] = lonlat(zones.geometry)
     for t, st in sorted(scenario.standards.items(), key=lambda kv: (kv[0] != "library", kv[0])):
         tt = times[st.mode]
         m_before, m_after = by_type[t]
@@ -425,7 +426,7 @@ def _isochrones(fmap: Any, estate: Estate, times: dict[str, access.TravelTimes],
     if not shapes:
         return
     polys = gpd.GeoSeries(shapes, crs=settings.WORKING_CRS).simplify(SIMPLIFY_M)
-    frame = gpd.GeoDataFrame({"site_id": hosts}, geometry=_lonlat(polys).to_numpy(),
+    frame = gpd.GeoDataFrame({"site_id": hosts}, geometry=lonlat(polys).to_numpy(),
                              crs="EPSG:4326")
     folium.GeoJson(json.loads(frame.to_json()),
                    name=(f"{_label(service)}: areas within "

@@ -24,7 +24,7 @@ import pandas as pd
 from tp_assets import finance as fin
 from tp_assets._errors import InfeasibleError
 from tp_assets.estate import Estate
-from tp_assets.optimise.problem import Plan
+from tp_assets.optimise.problem import Plan, relative_gap
 from tp_assets.scenario import Phasing, Scenario
 
 
@@ -110,8 +110,7 @@ def schedule(estate: Estate, scenario: Scenario, plan: Plan, phasing: Phasing
             plan, work={**plan.work, "phased_max_disposals_per_year": cap, "deferred": 0})
     objective = plan.objective_gbp + float((chosen - best).sum())
     bound = plan.best_bound_gbp
-    gap = (abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound)
-           else np.inf)
+    gap = relative_gap(bound, objective)
     status = "OPTIMAL" if gap <= scenario.solver.relative_gap else "FEASIBLE"
     return phased, dataclasses.replace(
         plan, objective_gbp=objective, gap=gap, status=status,

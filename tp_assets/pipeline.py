@@ -45,7 +45,6 @@ from tp_assets import scenario as scenario_mod
 from tp_assets._errors import InputError, InternalError
 from tp_assets._tables import file_sha256
 from tp_assets.results import compare, plan_warning, standard_text  # noqa: F401 (the API)
-from tp_assets.scenario import NetworkSpec
 
 #: A progress reporter: a context manager entered around each long step.
 Step = Callable[[str], contextlib.AbstractContextManager[None]]
@@ -94,7 +93,6 @@ class RunResult:
     minutes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     sensitivity: pd.DataFrame | None = None
     decision_changes: tuple[pd.DataFrame, pd.DataFrame] | None = None
-    workbook: bool = False
 
     @functools.cached_property
     def access_by_area(self) -> pd.DataFrame:
@@ -105,7 +103,7 @@ class RunResult:
 def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         maps_dir: str | Path | None = "maps", cache_dir: str | Path | None = None,
         step: Step = _silent,
-        given_times: Mapping[tuple[NetworkSpec, str, float], access.TravelTimes] | None = None,
+        given_times: Mapping[access.TravelKey, access.TravelTimes] | None = None,
         workbook: bool = False) -> RunResult:
     """Run a scenario end to end and write its results.
 
@@ -195,7 +193,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
     result = RunResult(scen, est, times, plan, report, money, target, timings, warnings,
                        access_table, minutes=access.minutes_before_after(
                            est, times, scen.standards, plan.assignment), sensitivity=table,
-                       decision_changes=changes, workbook=workbook)
+                       decision_changes=changes)
     page = None
     if maps_dir is not None:
         with timed("Drawing the map", "map"):
@@ -209,7 +207,7 @@ def run(scenario_path: str | Path, *, results_dir: str | Path = "results",
         io.check_space(Path(maps_dir), len(page), option="--maps")
     with timed("Writing results", "write"), io.atomic_folder(target,
                                                              needed_bytes=needed) as tmp:
-        write_results(result, tmp)
+        write_results(result, tmp, workbook=workbook)
         if page is not None and result.map_path is not None:
             with io.machine_limits(result.map_path.parent, needed_bytes=len(page),
                                    option="--maps"):
@@ -303,12 +301,12 @@ def check_output_paths(scen: scenario_mod.Scenario, results_dir: str | Path,
 
 def _times(scen: scenario_mod.Scenario, est: estate_mod.Estate,
            cache_dir: str | Path | None,
-           given: Mapping[tuple[NetworkSpec, str, float], access.TravelTimes] | None = None
+           given: Mapping[access.TravelKey, access.TravelTimes] | None = None
            ) -> dict[str, access.TravelTimes]:
     given = given or {}
-    return {mode: given.get((scen.network, mode, float(cut))) or access.travel_times(
-                est, scen.network, mode=mode, cutoff_minutes=cut, cache_dir=cache_dir)
-            for mode, cut in access.cutoffs(scen.standards).items()}
+    return {mode: given[key] if key in given else access.travel_times(
+                est, key[0], mode=mode, cutoff_minutes=key[2], cache_dir=cache_dir)
+            for mode, key in access.travel_keys(scen.network, scen.standards).items()}
 
 
 def baseline_access(scenario_path: str | Path, *, results_dir: str | Path = "results",
@@ -525,7 +523,7 @@ def write_energy(result: RunResult, folder: Path) -> None:
                             f"{scen.name}: the estate's emissions a year")
 
 
-def write_results(result: RunResult, folder: Path) -> None:
+def write_results(result: RunResult, folder: Path, *, workbook: bool = False) -> None:
     """Write a run's tables, GeoPackage and summary into ``folder``.
 
     Parameters
@@ -534,6 +532,8 @@ def write_results(result: RunResult, folder: Path) -> None:
         The run.
     folder
         An existing (temporary) folder.
+    workbook
+        Also write ``appraisal.xlsx`` (:mod:`tp_assets.workbook`).
     """
     money, scen, est, plan = result.savings, result.scenario, result.estate, result.plan
     for name, frame in (("sites.csv", money.sites), ("moves.csv", money.moves),
@@ -626,7 +626,7 @@ def write_results(result: RunResult, folder: Path) -> None:
                           title=f"{scen.name}: disposals by year (at most "
                                 f"{scen.phasing.max_disposals_per_year} a year)",
                           value_title="sites disposed of")
-    if result.workbook:
+    if workbook:
         from tp_assets.workbook import write_workbook  # XlsxWriter: only where asked for
 
         write_workbook(folder / "appraisal.xlsx", est, scen, money)

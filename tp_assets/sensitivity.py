@@ -12,9 +12,9 @@ the value at which the NPV reaches zero, solved rather than scanned:
 - in the discount rate it is the plan's internal rate of return: the root of
   ``sum_t cash_t / (1 + r)^t`` (Brent's method on the range's ends, where they bracket
   one);
-- in the horizon it is the first whole year by which the discounted cash, summed from
-  year 0, is no longer negative (read from the cash flow of a run at the range's top
-  horizon).
+- in the horizon it is the first whole horizon whose NPV lies on the other side of zero
+  from the shortest's, each horizon appraised afresh (a measure's residual value is
+  taken at the horizon, so no one cash flow gives every horizon's NPV).
 
 Each is reported only within the range (else "none within [low, high]").
 """
@@ -32,6 +32,7 @@ import pandas as pd
 from tp_assets import savings as savings_mod
 from tp_assets.charts import range_text
 from tp_assets.estate import Estate
+from tp_assets.finance import discount_factor
 from tp_assets.optimise.problem import Plan
 from tp_assets.scenario import Scenario
 
@@ -164,7 +165,7 @@ def _irr(cash_by_year: dict[int, float], low: float, high: float) -> float | Non
     cash = np.array([cash_by_year[int(t)] for t in years])
 
     def npv(rate: float) -> float:
-        return float((cash / (1.0 + rate) ** years).sum())
+        return float((cash * discount_factor(rate, years)).sum())
 
     a, b = npv(low), npv(high)
     if a == 0:

@@ -31,13 +31,16 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tp_assets import settings
 from tp_assets._errors import InputError, TpAssetsError
 from tp_assets.scenario import NetworkSpec, Scenario
+
+if TYPE_CHECKING:
+    from tp_assets.estate import Estate
 
 #: Keys a sweep may not vary: they name the run or the place, not a setting.
 FIXED_KEYS = ("name", "place", "extends", "description")
@@ -252,8 +255,7 @@ def variants(base: Scenario, varies: list[Vary], *, limit: int = settings.SWEEP_
                         seen.add(said)
                         problems.append(f"--vary {given}: {said}")
                 continue
-            travel = tuple((loaded.network, mode, float(cut)) for mode, cut in
-                           access.cutoffs(loaded.standards).items())
+            travel = tuple(access.travel_keys(loaded.network, loaded.standards).values())
             out.append(Variant(name, values, text, travel))
     if problems:
         raise InputError(sorted(set(problems), key=problems.index))
@@ -315,6 +317,19 @@ def _done(folder: Path, variant: Variant, hashes: dict[str, str]) -> bool:
     return (inputs.get("scenario", {}).get("sha256") == variant.sha256
             and summary.get("versions", {}).get("tp_assets") == __version__
             and all(inputs.get(role, {}).get("sha256") == h for role, h in hashes.items()))
+
+
+def _network_hash(est: Estate, spec: NetworkSpec | None) -> dict[str, str]:
+    """``{"network": sha256}`` of the network file a variant reads (none: empty).
+
+    A variant may name another network than the base scenario's, or none (straight
+    lines), so the file its results must come from is its own.
+    """
+    from tp_assets import access
+    from tp_assets._tables import file_sha256
+
+    file = None if spec is None else access.network_file(spec, est)
+    return {"network": file_sha256(file)} if file is not None and file.exists() else {}
 
 
 @dataclass(frozen=True)
@@ -394,12 +409,8 @@ def run_sweep(scenario_path: str | Path, varies: list[Vary], *,
     folder = Path(results_dir) / scen.name / "sweep"
     files = folder / "variants"
     hashes = est.file_hashes()
-    network = access.network_file(scen.network, est)
-    if network is not None and network.exists():
-        from tp_assets._tables import file_sha256
-
-        hashes["network"] = file_sha256(network)
-    todo = [v for v in grid if not _done(folder / v.name, v, hashes)]
+    todo = [v for v in grid if not _done(folder / v.name, v, {
+        **hashes, **_network_hash(est, v.travel[0][0] if v.travel else None)})]
     outcome: dict[str, dict[str, Any]] = {}
     client, cluster = connect(scheduler, workers) if todo else (None, None)
     files.mkdir(parents=True, exist_ok=True)

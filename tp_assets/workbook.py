@@ -27,15 +27,14 @@ import pandas as pd
 
 from tp_assets.estate import Estate
 from tp_assets.finance import heat_fuel_price_key
-from tp_assets.savings import Savings
+from tp_assets.savings import ONE_OFF_COSTS, Savings
 from tp_assets.scenario import Scenario
 
 #: Cash-flow categories each input factor multiplies.
 FACTORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "receipts": ("Capital receipts (net of disposal costs)", ("receipt", "disposal_costs")),
     "running": ("Rent, rates and facilities management saved", ("rent", "rates", "fm")),
-    "one_off": ("One-off costs (relocation, fit-out, optimism bias)",
-                ("relocation", "fitout", "optimism_bias")),
+    "one_off": ("One-off costs (relocation, fit-out, optimism bias)", ONE_OFF_COSTS),
 }
 #: Categories whose cash is energy at a fuel's price.
 ENERGY = ("electricity", "heat", "measure_electricity", "measure_heat")

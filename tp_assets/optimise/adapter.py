@@ -165,13 +165,13 @@ def build_problem(estate: Estate, times: dict[str, TravelTimes], scenario: Scena
     for b in np.flatnonzero(locked & (keep_fixed == 0)):
         row = sites.iloc[b]
         if values["vacate_year"].iloc[b] > scenario.finance.horizon_years:
-            late = max(d for d in (row["lease_end"] if row["tenure"] == "leasehold" else None,
-                                   row.get("vacate_from")) if d is not None and not pd.isna(d))
-            what = ("its lease" if row["tenure"] == "leasehold" and late == row["lease_end"]
-                    else "it (vacate_from)")
+            dates = fin.vacate_dates(row["tenure"], row["lease_end"], row["vacate_from"])
+            column = max(dates, key=lambda c: dates[c])  # the lease first, on a tie
+            late = dates[column]
+            what = "its lease" if column == "lease_end" else "it (vacate_from)"
             seen.append(f"site {row['site_id']} ({row['name']}) is to be disposed of "
                         f"({forced_by([row['site_id']], estate, scenario.texts)}), but "
-                        f"{what} cannot be vacated before {late.date()}, after the "
+                        f"{what} cannot be vacated before {late}, after the "
                         f"appraisal's last year (from {last}; [finance] horizon_years"
                         f"{at_line(scenario.texts, 'horizon_years', 'finance')}); extend "
                         "horizon_years or drop the disposal")

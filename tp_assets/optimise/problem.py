@@ -347,6 +347,16 @@ def clean_shares(problem: Problem, share: np.ndarray) -> np.ndarray:
 SHARE_EPS = 1e-7
 
 
+def relative_gap(bound: float, objective: float) -> float:
+    """The gap between a plan's value and the bound proved on it, as a share of the value.
+
+    ``inf`` where no bound is known.
+    """
+    if not np.isfinite(bound):
+        return float(np.inf)
+    return abs(bound - objective) / max(abs(objective), 1e-9)
+
+
 def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:
     """NPV of a plan against the status quo (GBP): disposal values less one-off costs.
 

@@ -51,6 +51,7 @@ from tp_assets.optimise.problem import (
     measures_frame,
     pair_shares,
     plan_value,
+    relative_gap,
 )
 from tp_assets.scenario import SolverSettings
 
@@ -586,8 +587,7 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         found_by = "neighbourhood search"
     elif all(p is not None and p.found_by == "greedy start" for p in plans):
         found_by = "greedy start"
-    gap = (abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound)
-           else np.inf)
+    gap = relative_gap(bound, objective)
     proved = not coupled and all(p is not None and p.status == "OPTIMAL" for p in plans)
     status = "OPTIMAL" if proved or gap <= solver.relative_gap else "FEASIBLE"
     work: dict[str, int | str | None] = {
@@ -631,8 +631,7 @@ def _solve_priced(problem: Problem, solver: SolverSettings, deadline: float) -> 
         return None
     objective = plan_value(problem, plan.keep, share) + chosen[1]
     bound = max(plan.best_bound_gbp, objective)
-    gap = (abs(bound - objective) / max(abs(objective), 1e-9) if np.isfinite(bound)
-           else np.inf)
+    gap = relative_gap(bound, objective)
     status = "OPTIMAL" if gap <= solver.relative_gap else "FEASIBLE"
     prices = ", ".join(f"{row.kind} {price:,.4g}" for row, price in
                        zip(problem.options.rows, priced[1], strict=True)  # type: ignore[union-attr]
@@ -722,8 +721,7 @@ def _combine(branches: Sequence[tuple[int, int] | None], outcomes: list[_Outcome
     bound = max(bounds.values())
     if all(closed.values()) and not np.isfinite(bound):
         bound = best.objective
-    gap = (abs(bound - best.objective) / max(abs(best.objective), 1e-9)
-           if np.isfinite(bound) else np.inf)
+    gap = relative_gap(bound, best.objective)
     status = "OPTIMAL" if all(closed.values()) or gap <= solver.relative_gap else "FEASIBLE"
     if status == "OPTIMAL":
         gap = min(gap, solver.relative_gap)

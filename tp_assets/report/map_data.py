@@ -3,22 +3,23 @@
 One map frame for every scenario: the sites and zones are written once, each with
 its decision (site) or access change (zone) per scenario, so that picking a
 scenario redraws from data already in the page. Zone outlines are simplified to
-:data:`SIMPLIFY_M` metres and coordinates rounded to :data:`DECIMALS` decimal degrees
-(about 1 m), which keeps the demo's three scenarios near 1 MB.
+:data:`~tp_assets.maps.SIMPLIFY_M` metres and coordinates rounded to
+:data:`~tp_assets.maps.COORD_DECIMALS` decimal degrees (about 1 m), as on the leaders'
+map, which keeps the demo's three scenarios near 1 MB.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from tp_assets.maps import COORD_DECIMALS, SIMPLIFY_M, lonlat
 from tp_assets.report.read import Run
-
-SIMPLIFY_M = 10.0
-DECIMALS = 5
+from tp_assets.settings import WORKING_CRS
 
 #: What happens to a zone's access to a service under a plan, as drawn (code, label).
 CHANGES: tuple[tuple[int, str], ...] = (
@@ -26,17 +27,6 @@ CHANGES: tuple[tuple[int, str], ...] = (
     (2, "nearer"), (3, "loses the standard"), (4, "gains the standard"),
     (5, "outside the standard before and after"),
 )
-
-
-def _lonlat(geoms: Any) -> Any:
-    import geopandas as gpd
-
-    series = gpd.GeoSeries(geoms, crs="EPSG:27700")
-    return series.to_crs("EPSG:4326")
-
-
-def _rounded(geom: shapely.Geometry) -> Any:
-    return shapely.geometry.mapping(shapely.set_precision(geom, 10 ** -DECIMALS))
 
 
 def change_codes(before: np.ndarray, after: np.ndarray, limit: float) -> np.ndarray:
@@ -82,7 +72,7 @@ def map_data(runs: list[Run]) -> dict[str, Any]:
     first = runs[0]
     points = first.points
     ids = [str(i) for i in first.sites["site_id"]]
-    lonlat = _lonlat(points.reindex(ids).to_numpy())
+    at = lonlat(gpd.GeoSeries(points.reindex(ids).to_numpy(), crs=WORKING_CRS))
     index = {sid: k for k, sid in enumerate(ids)}
     decisions = [r.sites.set_index("site_id")["decision"].reindex(ids).fillna("").tolist()
                  for r in runs]
@@ -91,17 +81,18 @@ def map_data(runs: list[Run]) -> dict[str, Any]:
         row = first.sites.iloc[k]
         chosen = [d[k] for d in decisions]
         sites.append({"id": sid, "name": str(row["name"]), "owner": str(row["owner"]),
-                      "lat": round(float(lonlat.iloc[k].y), DECIMALS),
-                      "lon": round(float(lonlat.iloc[k].x), DECIMALS), "d": chosen,
+                      "lat": round(float(at.iloc[k].y), COORD_DECIMALS),
+                      "lon": round(float(at.iloc[k].x), COORD_DECIMALS), "d": chosen,
                       "differs": len({"dispose" if c == "dispose" else "keep"
                                       for c in chosen}) > 1})
     moves = [[[index[str(m.from_site)], index[str(m.to_site)], str(m.name)]
               for m in r.moves.itertuples() if str(m.from_site) in index
               and str(m.to_site) in index] for r in runs]
     zones = first.zones
-    shapes = _lonlat(shapely.simplify(zones.geometry.to_numpy(), SIMPLIFY_M))
+    shapes = lonlat(gpd.GeoSeries(zones.geometry.to_numpy(), crs=WORKING_CRS)
+                    .simplify(SIMPLIFY_M))
     features = [{"type": "Feature", "properties": {"zone_id": str(z)},
-                 "geometry": _rounded(g)}
+                 "geometry": shapely.geometry.mapping(g)}
                 for z, g in zip(zones["zone_id"], shapes, strict=True)]
     services: list[dict[str, Any]] = []
     minutes: dict[str, dict[str, list[float | None]]] = {}

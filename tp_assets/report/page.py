@@ -130,7 +130,7 @@ def waterfall_steps(run: Run) -> list[tuple[str, float]]:
     recurring = cash[kinds == "recurring"].groupby("category", sort=False)["gbp"].sum()
     steps += [(STEP_LABELS.get(str(c), str(c)), float(v)) for c, v in recurring.items()]
     steps = [(label, round(v, 2)) for label, v in steps if round(v, 2) != 0]
-    rate = float(run.summary.get("finance", {}).get("discount_rate", 0.035))
+    rate = float(run.summary["finance"]["discount_rate"])  # results format 2 has it
     npv = float(run.summary["totals"]["npv_gbp"])
     steps.append((f"discounting at {rate:.1%} a year", round(npv - sum(v for _, v in steps), 2)))
     return steps
@@ -290,8 +290,8 @@ def build_page(runs: list[Run]) -> str:
     place = str(first["place"])
     specs: dict[str, dict[str, Any]] = {}
     money = _money_section(runs, specs)
-    terms = [(r.name, r.summary.get("finance", {}).get("horizon_years", 10),
-              float(r.summary.get("finance", {}).get("discount_rate", 0.035))) for r in runs]
+    terms = [(r.name, r.summary["finance"]["horizon_years"],
+              float(r.summary["finance"]["discount_rate"])) for r in runs]
     if len({(h, rate) for _, h, rate in terms}) == 1:
         appraisal = (f"Money in £ over {_e(terms[0][1])} years, discounted at "
                      f"{terms[0][2]:.1%} a year")

@@ -13,7 +13,7 @@ from tp_assets._errors import InputError
 from tp_assets.results import RESULTS_FORMAT, read_summary, same_inputs
 
 #: The files of a results folder the report reads.
-FILES = ("sites.csv", "moves.csv", "savings_by_owner.csv", "cashflow.csv", "access.csv",
+FILES = ("sites.csv", "moves.csv", "savings_by_owner.csv", "cashflow.csv",
          "access_by_area.csv", "plan.gpkg")
 
 
@@ -27,9 +27,9 @@ class Run:
         ``results/<scenario>``.
     summary
         summary.json.
-    sites, moves, owners, cashflow, access, by_area
-        sites.csv, moves.csv, savings_by_owner.csv, cashflow.csv, access.csv and
-        access_by_area.csv (ids and areas as text).
+    sites, moves, owners, cashflow, by_area
+        sites.csv, moves.csv, savings_by_owner.csv, cashflow.csv and access_by_area.csv
+        (ids and areas as text); the access standards are in ``summary["access"]``.
     zones
         plan.gpkg's ``zones`` layer: polygons, population, ward, IMD decile and the
         minutes to the nearest site of each standard's service before and after.
@@ -43,7 +43,6 @@ class Run:
     moves: pd.DataFrame
     owners: pd.DataFrame
     cashflow: pd.DataFrame
-    access: pd.DataFrame
     by_area: pd.DataFrame
     zones: gpd.GeoDataFrame
     points: gpd.GeoSeries
@@ -118,7 +117,6 @@ def _read(folder: Path, summary: dict[str, Any]) -> Run:
                sites=_csv(folder / "sites.csv", ids), moves=_csv(folder / "moves.csv", ids),
                owners=_csv(folder / "savings_by_owner.csv", ("owner",)),
                cashflow=_csv(folder / "cashflow.csv", ("owner", "site_id", "category")),
-               access=_csv(folder / "access.csv", ("service_type",)),
                by_area=_csv(folder / "access_by_area.csv", ("area", "service_type")),
                zones=zones, points=sites_layer.set_index(
                    sites_layer["site_id"].astype(str)).geometry)
