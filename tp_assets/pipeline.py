@@ -29,6 +29,7 @@ from tp_assets import (
     __version__,
     access,
     areas,
+    charts,
     check,
     io,
     maps,
@@ -603,8 +604,6 @@ def write_results(result: RunResult, folder: Path, *, workbook: bool = False) ->
         summary["energy"] = _energy_summary(scen)
         write_energy(result, folder)
     if result.sensitivity is not None:
-        from tp_assets import charts  # Altair and vl-convert: only where a chart is drawn
-
         summary["sensitivity"] = sensitivity.summary(result.sensitivity)
         io.write_csv(result.sensitivity, folder / "sensitivity.csv",
                      decimals={"npv_base_gbp": 2, "npv_low_gbp": 2, "npv_high_gbp": 2,
@@ -613,8 +612,6 @@ def write_results(result: RunResult, folder: Path, *, workbook: bool = False) ->
                              folder / "sensitivity.html",
                              f"{scen.name}: the NPV as each input moves alone")
     if scen.phasing is not None:
-        from tp_assets import charts  # Altair and vl-convert: only where a chart is drawn
-
         by_year = phasing.programme(money.sites, scen.finance.horizon_years)
         summary["phasing"] = {"max_disposals_per_year": scen.phasing.max_disposals_per_year,
                               "sites_disposed_by_year": {int(y): int(n) for y, n in zip(

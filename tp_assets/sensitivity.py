@@ -327,7 +327,7 @@ def decision_changes(estate: Estate, scenario: Scenario, plan: Plan, ranges: Ran
                              "reason": str(exc).splitlines()[0]})
                 continue
             kept = dict(zip(other.site_ids, other.keep, strict=True))
-            moved = [s for s in plan.site_ids if bool(kept.get(s, True)) != bool(base[s])]
+            moved = [s for s in plan.site_ids if bool(kept[s]) != bool(base[s])]
             for sid in moved:
                 changes.append({"input": key, "end": end, "value": value, "site_id": sid,
                                 "name": sites.loc[sid, "name"], "owner": sites.loc[sid, "owner"],

@@ -126,7 +126,7 @@ def write_workbook(path: Path, estate: Estate, scenario: Scenario, money: Saving
     for i in range(n):
         r = i + 1
         owner, site, fin_year, category, measure, kind, budget = text[i]
-        fuel = _fuel(category, str(fuel_of_site.get(site, "gas"))) if (
+        fuel = _fuel(category, str(fuel_of_site[site])) if (
             category in ENERGY) else ""
         sheet.write_string(r, 0, owner)
         sheet.write_string(r, 1, site)
