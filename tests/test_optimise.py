@@ -352,6 +352,71 @@ def test_two_boroughs_are_searched_in_parts(tmp_path: Path, coverage: bool) -> N
     assert check.check_plan(est, times, scen, cut_short).ok
 
 
+def _two_boroughs_with_shares(tmp_path: Path, caps: scenario.Caps) -> tuple:
+    """Two boroughs tied by a coverage share and ``caps``, and their parts."""
+    place = two_places(tmp_path, (1, 2), n_sites=5, n_services=6, n_zones=20)
+    scen = make_scenario(place, standards={
+        "library": scenario.Standard("library", 12.0, mode="straight_line"),
+        "gp": scenario.Standard("gp", 15.0, mode="straight_line", rule="coverage",
+                                coverage=0.3)},  # today 39.9 %
+        rules=scenario.Rules(max_move_minutes=60.0, max_candidates=2), caps=caps)
+    est, times = load(place, scen)
+    problem = optimise.build_problem(est, times, scen)
+    return est, times, scen, problem, optimise.parts.parts(problem, 3)
+
+
+def test_a_plan_of_the_whole_shares_out_the_rules_so_each_part_keeps_its_own(
+        tmp_path: Path) -> None:
+    """Shares set from a plan of the whole: the plan keeps every part's share, and the
+    shares add up to the whole's coverage need, caps and minimum."""
+    *_, problem, cut = _two_boroughs_with_shares(tmp_path, scenario.Caps(
+        max_disposals=4, max_one_off_gbp=400_000.0, min_sites_per_owner={"council": 2}))
+    solver = dataclasses.replace(scenario.SolverSettings(), exact_max_pairs=0, decompose=False)
+    plan = optimise.solve(problem, solver)
+    keep, share = plan.keep, optimise.problem.pair_shares(problem, plan.assignment)
+    assert optimise.problem.meets_rules(problem, keep, share)
+    rules, caps = optimise.parts.apportion(problem, cut, (keep, share))
+    for part, part_rules, part_caps in zip(cut, rules, caps, strict=True):
+        sub = optimise.parts.restrict(problem, part, part_rules, part_caps)
+        assert optimise.problem.meets_rules(sub, keep[part.sites], share[part.pairs])
+    gp = [k for k, r in enumerate(problem.rules) if r.rule == "coverage"][0]
+    need = problem.rules[gp].coverage * problem.rules[gp].total_demand
+    given = sum(r[gp].coverage * r[gp].total_demand for r in rules)
+    assert need - 1e-6 <= given <= need * (1 + 1e-9)
+    assert sum(c[1] for c in caps) == 4  # type: ignore[misc]
+    assert sum(c[0] for c in caps) == pytest.approx(400_000.0)  # type: ignore[misc]
+    (owner, minimum), = problem.min_sites_per_owner.items()
+    assert sum(c[2].get(owner, 0) for c in caps) == minimum
+    # a plan that disposes of every free site keeps neither the whole's rules nor a share
+    none = problem.keep_fixed == 1
+    assert not optimise.problem.meets_rules(problem, none, share)
+
+
+@pytest.mark.parametrize("cap", [None, 4], ids=["a coverage share", "and a disposals cap"])
+def test_parts_tied_by_shares_are_bounded_and_planned_by_one_root_search_each(
+        tmp_path: Path, cap: int | None) -> None:
+    """Where rules add up over the parts, each part's root node is searched once, under
+    the least share any plan leaves it: its bound, and a plan. Where those plans keep the
+    whole's rules (a coverage share), nothing is searched again; where they break one (a
+    disposals cap of 4, which each part's least share allows alone), the parts whose
+    plan breaks its status-quo share are searched again under it. Either way the plan
+    keeps every rule and lies within the bound of the optimum."""
+    est, times, scen, problem, cut = _two_boroughs_with_shares(
+        tmp_path, scenario.Caps(max_disposals=cap))
+    assert len(cut) == 2 and optimise.parts.couples(problem, cut)
+    solver = dataclasses.replace(scen.solver, exact_max_pairs=0, part_min_sites=3)
+    plan = optimise.solve(problem, solver)
+    assert plan.work["parts"] == 2
+    assert (plan.work["searches"] == 2) == (cap is None)
+    assert optimise.problem.meets_rules(
+        problem, plan.keep, optimise.problem.pair_shares(problem, plan.assignment))
+    assert check.check_plan(est, times, scen, plan).ok
+    if cap is not None:
+        assert (~plan.keep).sum() <= cap
+    optimum = brute_force(problem)
+    assert plan.objective_gbp <= optimum + 1e-3 <= plan.best_bound_gbp + 2e-3
+
+
 def _two_boroughs_one_site_forced_out(
         tmp_path: Path, site: Callable[[pd.DataFrame], str], immovable: str | None = None
         ) -> tuple[estate.Estate, dict[str, access.TravelTimes], scenario.Scenario,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tp_assets.optimise.problem import AccessRule, Problem
+from tp_assets.optimise.problem import AccessRule, Problem, hosting
 
 #: A part's caps: one-off spend (GBP), disposals, and owner index -> fewest sites kept.
 Caps = tuple[float | None, int | None, dict[int, int]]
@@ -170,7 +170,12 @@ def _served_today(problem: Problem, rule: AccessRule) -> np.ndarray:
     today = p.current[(p.service_type == rule.service_type) & (p.current >= 0)]
     hosts[today] = True
     hosts &= p.keep_fixed != 0
-    return np.array([bool(hosts[g].any()) for g in rule.group_sites], dtype=bool)
+    return _served(hosts, rule)
+
+
+def _served(hosted: np.ndarray, rule: AccessRule) -> np.ndarray:
+    """Per group of a rule: whether one of its sites hosts the type (``hosted``: per site)."""
+    return np.array([bool(hosted[g].any()) for g in rule.group_sites], dtype=bool)
 
 
 def _largest_remainder(total: int, weights: np.ndarray, most: np.ndarray) -> np.ndarray:
@@ -187,14 +192,29 @@ def _largest_remainder(total: int, weights: np.ndarray, most: np.ndarray) -> np.
     return share
 
 
-def apportion(problem: Problem, cut: list[Part]
+def apportion(problem: Problem, cut: list[Part],
+              plan: tuple[np.ndarray, np.ndarray] | None = None
               ) -> tuple[list[list[AccessRule]], list[Caps]] | None:
     """Each part's share of the rules that add up over the whole place.
 
-    A coverage rule's demand to serve is shared in proportion to the demand each part
-    serves today; the disposals cap and the one-off cap in proportion to each part's
-    free sites and services (forced disposals first); an owner's minimum in proportion
-    to the sites it has in each part, at most those. Shares add up to the whole's.
+    Without a plan, the shares follow the status quo: a coverage rule's demand to
+    serve is shared in proportion to the demand each part serves today; the disposals
+    cap and the one-off cap in proportion to each part's free sites and services
+    (forced disposals first); an owner's minimum in proportion to the sites it has in
+    each part, at most those. Given a plan of the whole that keeps every rule, they
+    follow the plan: each part is asked for at most what its own part of the plan
+    serves, keeps, spends and disposes of, the whole's slack shared out the same way,
+    so that the plan keeps every part's share. Shares add up to the whole's.
+
+    Parameters
+    ----------
+    problem
+        The whole problem.
+    cut
+        Its parts (:func:`parts`).
+    plan
+        Keep flag per site and share per candidate pair of a plan of the whole that
+        keeps every rule (:func:`~tp_assets.optimise.problem.meets_rules`).
 
     Returns
     -------
@@ -204,6 +224,15 @@ def apportion(problem: Problem, cut: list[Part]
         is then sure to leave each part a plan).
     """
     p = problem
+    if plan is None:
+        kept = p.keep_fixed != 0
+        spent = np.zeros(len(cut))
+        disposed = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
+    else:
+        kept = np.asarray(plan[0], dtype=bool)
+        spent = np.array([float(plan[1][part.pairs] @ p.pair_cost[part.pairs])
+                          for part in cut])
+        disposed = np.array([(~kept[part.sites]).sum() for part in cut])
     rules: list[list[AccessRule]] = [[] for _ in cut]
     for rule in p.rules:
         mine = [_groups(rule, part, p.n_sites) for part in cut]
@@ -211,31 +240,37 @@ def apportion(problem: Problem, cut: list[Part]
             for k, m in enumerate(mine):
                 rules[k].append(_with_groups(rule, m, 0.0))
             continue
-        served = _served_today(p, rule)
-        today = np.array([rule.group_demand[m & served].sum() for m in mine])
+        served = (_served_today(p, rule) if plan is None
+                  else _served(hosting(p, plan[1])[rule.service_type], rule))
+        held = np.array([rule.group_demand[m & served].sum() for m in mine])
         need = rule.coverage * rule.total_demand
-        if today.sum() < need:  # the status quo falls short: no share is sure to hold
+        if held.sum() < need:  # the status quo falls short: no share is sure to hold
             return None
-        shares = today * (need / today.sum()) if today.sum() > 0 else np.zeros(len(cut))
+        shares = held * (need / held.sum()) if held.sum() > 0 else np.zeros(len(cut))
+        # a hair over, so that the shares surely add up; never over what a plan serves
+        shares = shares * (1.0 + 1e-12) if plan is None else np.minimum(
+            shares * (1.0 + 1e-12), held)
         for k, m in enumerate(mine):
-            rules[k].append(_with_groups(rule, m, shares[k] * (1.0 + 1e-12)))
+            rules[k].append(_with_groups(rule, m, shares[k]))
     free = np.array([(p.keep_fixed[part.sites] == -1).sum() for part in cut], dtype=float)
-    forced = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
     disposals: list[int | None] = [None] * len(cut)
     if p.max_disposals is not None:
-        spare = max(0, p.max_disposals - int(forced.sum()))
-        extra = _largest_remainder(spare, free, free.astype(int))
-        disposals = [int(forced[k] + extra[k]) for k in range(len(cut))]
+        forced = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
+        spare = max(0, p.max_disposals - int(disposed.sum()))
+        extra = _largest_remainder(spare, free, free.astype(int) - (disposed - forced))
+        disposals = [int(disposed[k] + extra[k]) for k in range(len(cut))]
     one_off: list[float | None] = [None] * len(cut)
     if p.max_one_off_gbp is not None:
         n = np.array([len(part.services) for part in cut], dtype=float)
-        one_off = [p.max_one_off_gbp * n[k] / max(n.sum(), 1.0) for k in range(len(cut))]
+        left = p.max_one_off_gbp - float(spent.sum())
+        one_off = [float(spent[k]) + left * n[k] / max(n.sum(), 1.0) for k in range(len(cut))]
     minimums: list[dict[int, int]] = [{} for _ in cut]
     for owner, minimum in p.min_sites_per_owner.items():
         assert p.site_owner is not None
-        held = np.array([((p.site_owner[part.sites] == owner)
-                          & (p.keep_fixed[part.sites] != 0)).sum() for part in cut])
-        for k, n_k in enumerate(_largest_remainder(minimum, held.astype(float), held)):
+        held_sites = np.array([(kept[part.sites] & (p.site_owner[part.sites] == owner)).sum()
+                               for part in cut])
+        for k, n_k in enumerate(_largest_remainder(minimum, held_sites.astype(float),
+                                                   held_sites)):
             if n_k:
                 minimums[k][owner] = int(n_k)
     return rules, list(zip(one_off, disposals, minimums, strict=True))
@@ -246,8 +281,9 @@ def relax(problem: Problem, cut: list[Part]) -> tuple[list[list[AccessRule]], li
 
     A coverage rule's demand to serve in a part is the whole's need less what every
     other part could serve at most (every group with a site); an owner's minimum
-    likewise less the sites it could keep elsewhere; the caps are dropped. A plan of
-    the whole meets every part's relaxed rules, so the parts' bounds add up to a
+    likewise less the sites it could keep elsewhere; the one-off cap is the whole's, the
+    disposals cap the whole's less the disposals forced elsewhere. A plan of the whole
+    meets every part's relaxed rules, so the parts' bounds add up to a
     bound of the whole.
     """
     p = problem
@@ -267,7 +303,11 @@ def relax(problem: Problem, cut: list[Part]) -> tuple[list[list[AccessRule]], li
             least = minimum - int(held.sum() - held[k])
             if least > 0:
                 minimums[k][owner] = least
-    return rules, [(None, None, m) for m in minimums]
+    disposals: list[int | None] = [None] * len(cut)
+    if p.max_disposals is not None:
+        forced = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
+        disposals = [p.max_disposals - int(forced.sum() - forced[k]) for k in range(len(cut))]
+    return rules, [(p.max_one_off_gbp, d, m) for d, m in zip(disposals, minimums, strict=True)]
 
 
 def couples(problem: Problem, cut: list[Part]) -> bool:

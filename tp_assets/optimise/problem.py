@@ -6,6 +6,7 @@ What :mod:`tp_assets.check`, :mod:`tp_assets.savings` and :mod:`tp_assets.maps` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -355,6 +356,71 @@ def relative_gap(bound: float, objective: float) -> float:
     if not np.isfinite(bound):
         return float(np.inf)
     return abs(bound - objective) / max(abs(objective), 1e-9)
+
+
+def rule_incidence(problem: Problem) -> list[Any]:
+    """Per access rule, its groups x sites incidence (a SciPy CSR matrix of ones)."""
+    from scipy import sparse
+
+    out = []
+    for rule in problem.rules:
+        rows = np.repeat(np.arange(len(rule.group_sites)), [len(g) for g in rule.group_sites])
+        cols = (np.concatenate(rule.group_sites) if rule.group_sites
+                else np.zeros(0, dtype=int))
+        out.append(sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                     shape=(len(rule.group_sites), problem.n_sites)))
+    return out
+
+
+def hosting(problem: Problem, share: np.ndarray) -> np.ndarray:
+    """Per service type and site: whether the plan places some of that type there."""
+    p = problem
+    hosted = np.zeros((len(p.type_names), p.n_sites), dtype=bool)
+    on = share > 0
+    hosted[p.service_type[p.pair_service[on]], p.pair_site[on]] = True
+    return hosted
+
+
+def meets_rules(problem: Problem, keep: np.ndarray, share: np.ndarray,
+                incidence: list[Any] | None = None) -> bool:
+    """Whether a plan keeps every rule: room, conflicts, access, caps and minimums.
+
+    Every service's shares are taken to add up to 1 and to lie on its candidate pairs
+    (as any plan built from the problem's pairs does); measures are not checked.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    keep, share
+        Keep flag per site and share per candidate pair.
+    incidence
+        :func:`rule_incidence` of the problem, where already built.
+    """
+    p = problem
+    keep = np.asarray(keep, dtype=bool)
+    used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=p.n_sites)
+    if (used > p.capacity * keep + 1e-6).any():  # (m2: within any solver's tolerance)
+        return False
+    hosted = hosting(p, share)
+    if any((hosted[t1] & hosted[t2]).any() for t1, t2 in p.conflicts):
+        return False
+    for rule, inc in zip(p.rules, incidence or rule_incidence(p), strict=True):
+        served = inc @ hosted[rule.service_type].astype(float) > 0
+        if rule.rule == "no_loss" and (rule.group_required & ~served).any():
+            return False
+        if rule.rule == "coverage" and (
+                rule.group_demand @ served < rule.coverage * rule.total_demand - 1e-9):
+            return False
+    if p.max_one_off_gbp is not None and share @ p.pair_cost > p.max_one_off_gbp + 1e-6:
+        return False
+    if p.max_disposals is not None and (~keep).sum() > p.max_disposals:
+        return False
+    if p.site_owner is not None:
+        for owner, minimum in p.min_sites_per_owner.items():
+            if (keep & (p.site_owner == owner)).sum() < minimum:
+                return False
+    return True
 
 
 def plan_value(problem: Problem, keep: np.ndarray, share: np.ndarray) -> float:

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -49,9 +50,11 @@ from tp_assets.optimise.problem import (
     Problem,
     assignment_frame,
     measures_frame,
+    meets_rules,
     pair_shares,
     plan_value,
     relative_gap,
+    rule_incidence,
 )
 from tp_assets.scenario import SolverSettings
 
@@ -132,12 +135,7 @@ def greedy(problem: Problem, start: np.ndarray | None = None,
         share = start.copy()
     else:
         share = (p.current[p.pair_service] == p.pair_site).astype(float)
-    incidence = []
-    for rule in p.rules:
-        rows = np.repeat(np.arange(len(rule.group_sites)), [len(g) for g in rule.group_sites])
-        cols = np.concatenate(rule.group_sites) if rule.group_sites else np.zeros(0, int)
-        incidence.append(sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                                           shape=(len(rule.group_sites), n_b)))
+    incidence = rule_incidence(p)
     # together[t][b, d]: groups (demand) of type t's rules that sites b and d both serve
     # (sparse: a site shares groups with its neighbours only)
     together = {t: sparse.csr_matrix((n_b, n_b)) for t in range(len(p.type_names))}
@@ -147,31 +145,7 @@ def greedy(problem: Problem, start: np.ndarray | None = None,
                                        + inc.T @ weight @ inc).tocsr()
 
     def feasible(share: np.ndarray, keep: np.ndarray) -> bool:
-        used = np.bincount(p.pair_site, weights=share * p.area[p.pair_service], minlength=n_b)
-        if (used > p.capacity * keep + 1e-9).any():
-            return False
-        hosted = np.zeros((len(p.type_names), n_b), dtype=bool)
-        on = share > 0
-        hosted[p.service_type[p.pair_service[on]], p.pair_site[on]] = True
-        for t1, t2 in p.conflicts:
-            if (hosted[t1] & hosted[t2]).any():
-                return False
-        for rule, inc in zip(p.rules, incidence, strict=True):
-            served = inc @ hosted[rule.service_type].astype(float) > 0
-            if rule.rule == "no_loss" and (rule.group_required & ~served).any():
-                return False
-            if rule.rule == "coverage" and (
-                    rule.group_demand @ served < rule.coverage * rule.total_demand - 1e-9):
-                return False
-        if p.max_one_off_gbp is not None and share @ p.pair_cost > p.max_one_off_gbp + 1e-6:
-            return False
-        if p.max_disposals is not None and (~keep).sum() > p.max_disposals:
-            return False
-        if p.site_owner is not None:
-            for owner, minimum in p.min_sites_per_owner.items():
-                if (keep & (p.site_owner == owner)).sum() < minimum:
-                    return False
-        return True
+        return meets_rules(p, keep, share, incidence)
 
     def rehome(s: int, share: np.ndarray, keep: np.ndarray) -> bool:
         """Move service s off closed sites onto kept candidates; False if no room."""
@@ -527,82 +501,192 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
                     deadline: float) -> Plan | None:
     """A plan of the whole from plans of its parts, then rounds across their seams.
 
-    Each part is searched with its share of the rules that add up over the whole
-    (:func:`~tp_assets.optimise.parts.apportion`), ``solver.threads`` parts at a time;
-    where such rules exist, each part's bound comes from a second search, of its root
-    node, under the least share any plan of the whole leaves it
-    (:func:`~tp_assets.optimise.parts.relax`), run before the parts' searches so that a
-    safety stop reached during the searches still leaves a bound (a search the stop cuts
-    still has its start; a bound's search not begun by then is skipped). The parts'
-    plans make a plan of the whole, which ``solver.seam_rounds`` neighbourhood rounds
-    over the whole improve.
+    Where no rule adds up over more than one part, each part is searched in full
+    (:func:`_solve`), ``solver.threads`` parts at a time, and the parts' bounds add up
+    to the whole's. Where some do (:func:`~tp_assets.optimise.parts.couples`), see
+    :func:`_coupled_parts`. The parts' plans make a plan of the whole, which
+    ``solver.seam_rounds`` neighbourhood rounds over the whole improve.
 
     Returns
     -------
     Plan or None
         ``None`` where the shares cannot be set (the status quo falls short of a
-        coverage rule) or some part finds no plan under its share: the whole is then
-        searched as one.
+        coverage rule) or some part finds no plan: the whole is then searched as one.
     """
     shared = apportion(problem, cut)
     if shared is None:
         return None
-    jobs = [(restrict(problem, part, rules, caps), dataclasses.replace(
-        solver, threads=1, decompose=False)) for part, rules, caps in zip(cut, *shared,
-                                                                        strict=True)]
+    one = dataclasses.replace(solver, threads=1, decompose=False)
+    subs = [restrict(problem, part, rules, caps)
+            for part, rules, caps in zip(cut, *shared, strict=True)]
     coupled = couples(problem, cut)
-    n_bounds = len(cut) if coupled else 0
-    if coupled:  # the bounds' root searches first: the plans have starts to fall back on
-        root = dataclasses.replace(solver, threads=1, decompose=False, rounds=0, split=False)
-        relaxed = relax(problem, cut)
-        jobs = [(restrict(problem, part, rules, caps), root)
-                for part, rules, caps in zip(cut, *relaxed, strict=True)] + jobs
-    bound_only = [True] * n_bounds + [False] * len(cut)
-    if solver.threads > 1:
-        # a fresh process per part: a part's solver memory is not carried to the next
-        with _interrupt.worker_pool(min(solver.threads, len(jobs)), tasks_per_worker=1) as pool:
-            answers = list(pool.map(_part_plan, *zip(*jobs, strict=True),
-                                    [deadline] * len(jobs), bound_only))
+    proved, kept = False, []
+    if coupled:
+        found = _coupled_parts(problem, solver, cut, subs, deadline)
+        if found is None:
+            return None
+        keep, share, bounds, work, clock, found_by, variables = found
     else:
-        answers = [_part_plan(*job, deadline, only)
-                   for job, only in zip(jobs, bound_only, strict=True)]
-    plans = answers[n_bounds:]
-    bounds = answers[:n_bounds] if coupled else plans
-    if any(plan is None for plan in plans):
-        return None
-    keep = problem.keep_fixed != 0
-    share = np.zeros(len(problem.pair_site))
-    for part, (sub, _), plan in zip(cut, jobs[n_bounds:], plans, strict=True):
-        assert plan is not None
-        keep[part.sites] = plan.keep
-        share[part.pairs] = pair_shares(sub, plan.assignment)  # restrict() keeps pair order
-    bound = sum(b.best_bound_gbp if b is not None else np.inf for b in bounds)
-    found_by = "solver"
+        plans = _in_workers(_part_plan, [(sub, one, deadline) for sub in subs], solver.threads)
+        if any(plan is None for plan in plans):
+            return None
+        keep = problem.keep_fixed != 0
+        share = np.zeros(len(problem.pair_site))
+        for part, sub, plan in zip(cut, subs, plans, strict=True):
+            assert plan is not None
+            keep[part.sites] = plan.keep
+            share[part.pairs] = pair_shares(sub, plan.assignment)  # restrict() keeps order
+        bounds = [plan.best_bound_gbp for plan in plans if plan is not None]
+        work = {"nodes": sum(_count(p, "nodes") for p in plans),
+                "rounds": sum(_count(p, "rounds") for p in plans),
+                "searches": sum(_count(p, "searches") for p in plans)}
+        clock = any(p.stopped_by_clock for p in plans if p)
+        found_by = ("greedy start" if all(p is not None and p.found_by == "greedy start"
+                                          for p in plans) else "solver")
+        proved = all(p is not None and p.status == "OPTIMAL" for p in plans)
+        kept = [sid for p in plans if p is not None for sid in p.proved_kept]
+        variables = sum(p.model_size.get("variables", 0) for p in plans if p)
+    bound = sum(bounds)
     before = plan_value(problem, keep, share)
-    keep, share, rounds, clock, _ = improve(
+    keep, share, rounds, seam_clock, _ = improve(
         problem, keep, share, dataclasses.replace(solver, rounds=solver.seam_rounds,
                                                   seed=solver.seed + 7919), deadline)
     objective = plan_value(problem, keep, share)
     if objective > before + 1e-6:
         found_by = "neighbourhood search"
-    elif all(p is not None and p.found_by == "greedy start" for p in plans):
-        found_by = "greedy start"
     gap = relative_gap(bound, objective)
-    proved = not coupled and all(p is not None and p.status == "OPTIMAL" for p in plans)
     status = "OPTIMAL" if proved or gap <= solver.relative_gap else "FEASIBLE"
-    work: dict[str, int | str | None] = {
-        "parts": len(cut), "nodes": sum(_count(p, "nodes") for p in answers),
-        "rounds": rounds + sum(_count(p, "rounds") for p in plans),
-        "searches": sum(_count(p, "searches") for p in answers),
-        "split_site": None}
-    kept = [sid for p in plans if p is not None for sid in p.proved_kept]
+    work = {"parts": len(cut), **work, "rounds": int(work["rounds"] or 0) + rounds,
+            "split_site": None}
     return Plan(problem.site_ids, keep, assignment_frame(problem, share), status, objective,
                 bound, min(gap, solver.relative_gap) if status == "OPTIMAL" else gap, 0.0,
-                f"{solver_name(solver.backend)}, {len(cut)} parts",
-                {"variables": sum(p.model_size.get("variables", 0) for p in plans if p)},
-                kept, found_by=found_by,
-                stopped_by_clock=clock or any(p.stopped_by_clock for p in answers if p),
-                work=work)
+                f"{solver_name(solver.backend)}, {len(cut)} parts", {"variables": variables},
+                kept, found_by=found_by, stopped_by_clock=clock or seam_clock, work=work)
+
+
+def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
+                   subs: list[Problem], deadline: float
+                   ) -> tuple[np.ndarray, np.ndarray, list[float], dict[str, int | str | None],
+                              bool, str, int] | None:
+    """Plans and bounds of parts that rules adding up over the whole tie together.
+
+    1. Each part's root node is searched under the least share any plan of the whole
+       leaves it (:func:`~tp_assets.optimise.parts.relax`): its bound is the part's
+       share of a bound of the whole. The search is hinted with the part's start under
+       its status-quo share (``subs``), so that its plan tends to keep that share.
+    2. Where the parts' root plans together break a rule of the whole, each part whose
+       root plan breaks its status-quo share (:func:`~tp_assets.optimise.parts.apportion`)
+       is searched in full under that share (:func:`_solve`); the plans then keep every
+       rule of the whole, as each part keeps its share.
+    3. Each part is given the share the plan of the whole leaves it (``apportion`` with
+       the plan), and the parts not searched again are improved by ``solver.rounds``
+       neighbourhood rounds within their share.
+
+    The parts are searched ``solver.threads`` at a time, in fresh processes.
+
+    Returns
+    -------
+    keep, share, bounds, work, clock, found_by, variables
+        The plan of the whole, each part's bound (GBP), the work done, whether the
+        safety stop cut a search short, what found the plan and the variables of the
+        parts' root models; ``None`` where some part finds no plan.
+    """
+    one = dataclasses.replace(solver, threads=1, decompose=False)
+    root = dataclasses.replace(one, rounds=0, split=False)
+    relaxed = [restrict(problem, part, rules, caps)
+               for part, rules, caps in zip(cut, *relax(problem, cut), strict=True)]
+    roots = _in_workers(_part_root, [(r, sub, root, deadline)
+                                     for r, sub in zip(relaxed, subs, strict=True)],
+                        solver.threads)
+    if any(o.keep is None for o in roots):
+        return None
+    keep = problem.keep_fixed != 0
+    share = np.zeros(len(problem.pair_site))
+    for part, o in zip(cut, roots, strict=True):
+        keep[part.sites], share[part.pairs] = o.keep, o.y  # restrict() keeps pair order
+    bounds = [o.bound for o in roots]
+    work: dict[str, int | str | None] = {
+        "nodes": sum(o.nodes for o in roots), "searches": len(roots), "rounds": 0}
+    clock = any(o.clock for o in roots)
+    found_by = ("greedy start" if all(o.found_by == "greedy start" for o in roots)
+                else "solver")
+    variables = sum(o.size.get("variables", 0) for o in roots)
+    searched = np.zeros(len(cut), dtype=bool)
+    if not meets_rules(problem, keep, share):
+        # the parts whose root plan breaks their status-quo share are searched under it
+        searched = np.array([not meets_rules(sub, o.keep, o.y)
+                             for sub, o in zip(subs, roots, strict=True)])
+        plans = _in_workers(_part_plan, [(sub, one, deadline) for sub, again in
+                                         zip(subs, searched, strict=True) if again],
+                            solver.threads)
+        if any(plan is None for plan in plans):
+            return None
+        for k, plan in zip(np.flatnonzero(searched), plans, strict=True):
+            assert plan is not None
+            keep[cut[k].sites] = plan.keep
+            share[cut[k].pairs] = pair_shares(subs[k], plan.assignment)
+        work["nodes"] = int(work["nodes"] or 0) + sum(_count(p, "nodes") for p in plans)
+        work["searches"] = len(roots) + sum(_count(p, "searches") for p in plans)
+        work["rounds"] = sum(_count(p, "rounds") for p in plans)
+        clock = clock or any(p.stopped_by_clock for p in plans if p)
+        if any(p is not None and p.found_by != "greedy start" for p in plans):
+            found_by = "solver"
+    # each part's share as the plan leaves it: any better plans of the parts that keep
+    # theirs make a better plan of the whole that keeps its rules
+    shared = apportion(problem, cut, (keep, share))
+    assert shared is not None  # the plan serves what the whole needs
+    jobs = [(restrict(problem, part, rules, caps), keep[part.sites], share[part.pairs],
+             one, deadline)
+            for part, rules, caps, again in zip(cut, *shared, searched, strict=True)
+            if not again]  # (a part searched again has had its rounds)
+    before = plan_value(problem, keep, share)
+    improved = _in_workers(_part_rounds, jobs, solver.threads)
+    for part, (k_keep, k_share, n, k_clock) in zip(
+            [part for part, again in zip(cut, searched, strict=True) if not again], improved,
+            strict=True):
+        keep[part.sites], share[part.pairs] = k_keep, k_share
+        work["rounds"] = int(work["rounds"] or 0) + n
+        clock = clock or k_clock
+    if plan_value(problem, keep, share) > before + 1e-6:
+        found_by = "neighbourhood search"
+    return keep, share, bounds, work, clock, found_by, variables
+
+
+def _in_workers(function: Callable[..., Any], jobs: list[tuple[Any, ...]],
+                threads: int) -> list[Any]:
+    """``function`` over ``jobs`` (argument tuples), in order.
+
+    ``threads`` at a time in fresh processes (a part's solver memory is not carried to
+    the next), or one after the other where ``threads`` is 1: the same answers.
+    """
+    if threads > 1 and len(jobs) > 1:
+        with _interrupt.worker_pool(min(threads, len(jobs)), tasks_per_worker=1) as pool:
+            return list(pool.map(function, *zip(*jobs, strict=True)))
+    return [function(*job) for job in jobs]
+
+
+def _part_root(relaxed: Problem, sub: Problem, solver: SolverSettings,
+               deadline: float) -> _Outcome:
+    """One part's root search under its least share, hinted with a start under ``sub``'s.
+
+    Module level, for parallel processes; ``solver`` has no rounds and no split.
+    """
+    start = feasible_start(sub, solver)
+    exact = len(relaxed.pair_site) < solver.exact_max_pairs
+    return _search(relaxed, solver, deadline, None, exact, start)
+
+
+def _part_rounds(sub: Problem, keep: np.ndarray, share: np.ndarray, solver: SolverSettings,
+                 deadline: float) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """One part's plan improved by ``solver.rounds`` rounds (module level, for processes).
+
+    Returns
+    -------
+    keep, share, rounds, clock
+        The plan, the rounds run and whether the safety stop cut them short.
+    """
+    keep, share, rounds, clock, _ = improve(sub, keep, share, solver, deadline)
+    return keep, share, rounds, clock
 
 
 def _solve_priced(problem: Problem, solver: SolverSettings, deadline: float) -> Plan | None:
