@@ -196,7 +196,7 @@ def our_matrix(network: StreetNetwork, zone_xy: np.ndarray, site_xy: np.ndarray,
     t1 = time.perf_counter()
     csr = network.csr("walk", reverse=True)
     t2 = time.perf_counter()
-    minutes = access.shortest_minutes(csr, site_nodes, zone_nodes, cutoff).T.copy()
+    minutes = access.shortest_minutes(csr, site_nodes, zone_nodes, cutoff, transposed=True)
     t3 = time.perf_counter()
     return minutes, OurTimes(t1 - t0, t2 - t1, t3 - t2), zone_nodes, site_nodes
 

@@ -571,11 +571,11 @@ def scale_child(place: Path, cache: Path, report_path: Path, quick: bool) -> int
                                     cache_dir=cache)
              for m, c in access.cutoffs(scen.standards).items()}
     t2 = time.perf_counter()
-    report.update(travel_s=t2 - t1, step="build")
+    report.update(travel_s=t2 - t1, step="build", rss_travel_mb=_peak_mb())
     write_report(report_path, report)
     problem = optimise.build_problem(est, times, scen)
     t3 = time.perf_counter()
-    report.update(build_s=t3 - t2, step="solve", sites=problem.n_sites,
+    report.update(build_s=t3 - t2, step="solve", rss_build_mb=_peak_mb(), sites=problem.n_sites,
                   services=len(problem.service_ids), pairs=len(problem.pair_service))
     write_report(report_path, report)
     solver = budget(scen.solver, quick)
@@ -589,11 +589,16 @@ def scale_child(place: Path, cache: Path, report_path: Path, quick: bool) -> int
                       found_by=plan.found_by, work=plan.work)
     t4 = time.perf_counter()
     report.update(solve_s=t4 - t3, step="done",
-                  rss_self_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                  rss_self_mb=_peak_mb(),
                   rss_workers_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                   / 1024.0)
     write_report(report_path, report)
     return 0
+
+
+def _peak_mb() -> float:
+    """The peak resident memory of this process so far (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def place_for(k: int, places: Path, timeout: float, logs: Path) -> tuple[Path, str, float]:
@@ -678,7 +683,10 @@ def bench_scale(copies: list[int], places_dir: Path | None, timeout: float,
                 status = str(rep.get("status", ""))
             if "rss_self_mb" in rep:
                 workers = rep["rss_workers_mb"]
-                notes.append(f"K = {k}: peak RSS {rep['rss_self_mb']:,.0f} MB in the child, "
+                notes.append(f"K = {k}: peak RSS {rep['rss_self_mb']:,.0f} MB in the child "
+                             f"({rep.get('rss_travel_mb', 0):,.0f} MB by the end of the travel "
+                             f"times, {rep.get('rss_build_mb', 0):,.0f} MB by the end of the "
+                             "build), "
                              + (f"{workers:,.0f} MB in its largest worker" if workers >= 1
                                 else "no worker processes") + "; "
                              f"search work: {work_text(rep.get('work') or {})}; found by "

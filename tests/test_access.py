@@ -23,6 +23,8 @@ import osmnx as ox
 import pytest
 import shapely
 from conftest import TEST_DATA
+from scipy import sparse
+from scipy.sparse.csgraph import dijkstra
 
 from tp_assets import access, estate, scenario, settings
 from tp_assets._errors import InputError
@@ -137,6 +139,49 @@ def test_parsed_network_is_cached(place: estate.Estate, spec: scenario.NetworkSp
     assert again.fingerprint == first.fingerprint
 
 
+def test_graphml_is_read_as_a_stream_into_the_network_osmnx_would_give(
+        tmp_path: Path) -> None:
+    """An osmnx GraphML file in EPSG:27700 is read without networkx (it took over 6 GB at
+    20 times the demo's network), into the very arrays osmnx's reading and projecting
+    give: nodes (isolated ones too) and edges in the same order, so zones and sites snap
+    to the same nodes."""
+    graph = nx.MultiDiGraph(crs="EPSG:27700")
+    rng = np.random.default_rng(5)
+    for node in (7, 3, 11, 2, 40, 5, 9, 31, 1000):  # 40, 31 and 1000 have no edges
+        graph.add_node(node, x=float(rng.uniform(0, 500)), y=float(rng.uniform(0, 500)))
+    for a, b in [(3, 7), (11, 2), (7, 3), (3, 7), (2, 5), (9, 11), (5, 5), (3, 2), (7, 9)]:
+        graph.add_edge(a, b, length=float(rng.uniform(10, 90)))
+    path = tmp_path / "g.graphml"
+    ox.save_graphml(graph, path)
+    osmnx_way = access.from_graph(ox.projection.project_graph(ox.load_graphml(path),
+                                                               to_crs=settings.WORKING_CRS),
+                                  description="g", fingerprint="f")
+    arrays = access._graphml_arrays(path)
+    assert arrays is not None
+    for ours, theirs in zip(arrays[:6], (osmnx_way.node_ids, osmnx_way.x, osmnx_way.y,
+                                         osmnx_way.tail, osmnx_way.head,
+                                         osmnx_way.length_m), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert arrays[6] == "EPSG:27700"
+    # a file in another CRS, or not plain osmnx GraphML, is left to osmnx
+    ox.save_graphml(ox.projection.project_graph(ox.load_graphml(path), to_crs="EPSG:3857"),
+                    tmp_path / "other.graphml")
+    assert access._graphml_arrays(tmp_path / "other.graphml") is None
+    (tmp_path / "bad.graphml").write_text("<graphml><graph edgedefault='directed'>")
+    assert access._graphml_arrays(tmp_path / "bad.graphml") is None
+
+
+def test_a_graphml_network_in_the_working_crs_is_read_without_networkx(
+        place: estate.Estate, spec: scenario.NetworkSpec, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read as a stream, not by osmnx")
+
+    monkeypatch.setattr(ox, "load_graphml", no_parse)
+    network = access.read_network(spec, place, cache_dir="")
+    assert network.n_nodes == 8 and network.description == "tiny.graphml"
+
+
 def test_changed_network_file_misses_cache(place: estate.Estate, tmp_path: Path) -> None:
     graph = tmp_path / "g.graphml"
     shutil.copy(ACCESS / "tiny.graphml", graph)
@@ -220,6 +265,26 @@ def test_cli_access_writes_tables(tmp_path: Path) -> None:
 
     layers = [name for name, _ in pyogrio.list_layers(folder / "access.gpkg")]
     assert layers == ["zones", "sites", "overlaps"]
+
+
+def test_shortest_minutes_in_batches_with_repeated_sources_either_way_round() -> None:
+    """Sources snapped to one node, and batches of a few rows: every entry equals one
+    Dijkstra over all sources, and the transposed matrix is its transpose."""
+    rng = np.random.default_rng(3)
+    n = 60
+    heads, tails = rng.integers(0, n, 400), rng.integers(0, n, 400)
+    graph = sparse.csr_matrix((rng.uniform(0.5, 4.0, 400), (heads, tails)), shape=(n, n))
+    sources = np.array([5, 17, 5, 40, 2, 17, 59, 0])
+    targets = np.array([3, 9, 5, 33, 58, 21, 40])
+    expected = dijkstra(graph, directed=True, indices=sources, limit=6.0)[:, targets]
+    assert np.isinf(expected).any() and np.isfinite(expected).any()
+    for batch_bytes in (8 * n, 3 * 8 * n, None):  # rows of 1 source, of 3, all at once
+        ours = access.shortest_minutes(graph, sources, targets, 6.0, batch_bytes=batch_bytes)
+        np.testing.assert_array_equal(ours, expected)
+        flipped = access.shortest_minutes(graph, sources, targets, 6.0, transposed=True,
+                                          batch_bytes=batch_bytes)
+        assert flipped.flags.c_contiguous
+        np.testing.assert_array_equal(flipped, expected.T)
 
 
 # --------------------------------------------------------------------------- real OSM data

@@ -306,6 +306,12 @@ def _parse_network(spec: NetworkSpec, estate: Estate, path: Path | None, mode: s
         check_network_file(spec, estate)
         assert path is not None
         description = path.name
+        if spec.source == "graphml" and mode != "drive":
+            arrays = _graphml_arrays(path)
+            if arrays is not None:  # plain osmnx GraphML in the working CRS: no networkx
+                node_ids, x, y, tail, head, length, crs = arrays
+                return StreetNetwork(node_ids, x, y, tail, head, length, None, description,
+                                     fingerprint), crs
         try:
             if spec.source == "graphml":
                 graph = ox.load_graphml(path)
@@ -327,6 +333,126 @@ def _parse_network(spec: NetworkSpec, estate: Estate, path: Path | None, mode: s
                          "graph's crs attribute to the CRS its x/y are in") from None
     network = from_graph(graph, description=description, fingerprint=fingerprint, mode=mode)
     return network, str(crs)
+
+
+#: The GraphML namespace, as element tags carry it.
+_GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
+
+
+def _graphml_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                         np.ndarray, np.ndarray, str] | None:
+    """An osmnx GraphML file read as a stream into arrays, without networkx.
+
+    osmnx reads the whole document into a networkx graph first, at about 5 KB an edge
+    (over 6 GB for 20 times the demo's network); this keeps only the arrays. The
+    network is the same: the nodes in the file's order, every edge (their order does not
+    change the travel times: :meth:`StreetNetwork.csr` sorts them).
+
+    Returns
+    -------
+    node_ids, x, y, tail, head, length_m, crs
+        ``None`` where the file is not plain osmnx GraphML already in the working CRS
+        (directed, integer node ids declared before the edges, ``x``, ``y`` and
+        ``length`` on every node and edge): the caller then reads it with osmnx, which
+        projects it or names what is wrong.
+    """
+    import gzip
+    from xml.etree import ElementTree
+
+    names: dict[str | None, str | None] = {}
+    crs = ""
+    ids: list[int] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    ends: list[tuple[int, int]] = []
+    lengths: list[float] = []
+    graph: ElementTree.Element | None = None
+    try:
+        with (gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")) as f:
+            for event, el in ElementTree.iterparse(f, events=("start", "end")):
+                tag = el.tag
+                if event == "start":
+                    if tag == _GRAPHML + "graph":
+                        if el.get("edgedefault") != "directed" or graph is not None:
+                            return None
+                        graph = el
+                    continue
+                if tag == _GRAPHML + "key":
+                    names[el.get("id")] = el.get("attr.name")
+                elif tag == _GRAPHML + "node":
+                    if ends:  # a node after an edge: networkx would order nodes otherwise
+                        return None
+                    data = {names.get(d.get("key")): d.text for d in el}
+                    ids.append(int(el.get("id", "")))
+                    xs.append(float(data["x"] or ""))
+                    ys.append(float(data["y"] or ""))
+                elif tag == _GRAPHML + "edge":
+                    data = {names.get(d.get("key")): d.text for d in el}
+                    ends.append((int(el.get("source", "")), int(el.get("target", ""))))
+                    lengths.append(float(data["length"] or ""))
+                elif tag == _GRAPHML + "data" and names.get(el.get("key")) == "crs":
+                    crs = el.text or ""
+                if graph is not None and tag in (_GRAPHML + "node", _GRAPHML + "edge"):
+                    el.clear()
+                    if len(graph) > 10_000:  # the finished elements, kept by their parent
+                        del graph[:-1]
+    except (OSError, ElementTree.ParseError, KeyError, ValueError, TypeError, EOFError):
+        return None
+    if crs.strip().upper() != settings.WORKING_CRS.upper() or not ids:
+        return None
+    index = {node: i for i, node in enumerate(ids)}
+    if len(index) != len(ids):
+        return None
+    try:
+        u = np.fromiter((index[a] for a, _ in ends), dtype=np.int64, count=len(ends))
+        v = np.fromiter((index[b] for _, b in ends), dtype=np.int64, count=len(ends))
+    except KeyError:  # an edge to an undeclared node
+        return None
+    nodes, edges = _osmnx_order(ids, u, v)
+    rank = np.empty(len(nodes), dtype=np.int64)
+    rank[nodes] = np.arange(len(nodes))
+    return (np.array(ids, dtype=np.int64)[nodes], np.array(xs)[nodes], np.array(ys)[nodes],
+            rank[u[edges]], rank[v[edges]], np.array(lengths, dtype=float)[edges], crs)
+
+
+def _osmnx_order(ids: list[int], u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The order of nodes and edges osmnx gives a GraphML file it reads and projects.
+
+    networkx reads the nodes in the file's order and iterates edges by tail node, then
+    by the first edge of each (tail, head) pair, then in the file's order; projecting,
+    osmnx rebuilds the graph edge by edge (the nodes in order of first appearance, then
+    the nodes without edges, as a set difference orders them). The same node order
+    snaps zones and sites to the same nodes where two are equally near.
+
+    Parameters
+    ----------
+    ids
+        Node ids in the file's order.
+    u, v
+        Tail and head of each edge, as positions in ``ids``, in the file's order.
+
+    Returns
+    -------
+    nodes, edges
+        Positions in ``ids`` and in the edges, in osmnx's order.
+    """
+    n, m = len(ids), len(u)
+    _, inverse = np.unique(u * n + v, return_inverse=True)
+    first = np.full(inverse.max() + 1 if m else 0, m, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(m))
+    read = np.lexsort((np.arange(m), first[inverse], u))  # networkx's iteration
+    seen = np.column_stack([u[read], v[read]]).ravel()
+    _, at = np.unique(seen, return_index=True)
+    linked = seen[np.sort(at)]
+    ranked = set(np.asarray(ids)[linked].tolist())
+    alone = list(set(ids) - ranked)  # (osmnx: set(nodes) - set(G.nodes))
+    index = {node: i for i, node in enumerate(ids)}
+    nodes = np.r_[linked, np.array([index[a] for a in alone], dtype=np.int64)].astype(np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[nodes] = np.arange(n)
+    position = np.empty(m, dtype=np.int64)
+    position[read] = np.arange(m)
+    return nodes, np.lexsort((position, rank[u]))
 
 
 def _check_overlap(network: StreetNetwork, estate: Estate, crs: str) -> None:
@@ -372,7 +498,8 @@ def _download(spec: NetworkSpec, estate: Estate, cache_dir: Path) -> nx.MultiDiG
 
 
 def shortest_minutes(graph: sparse.csr_matrix, sources: np.ndarray, targets: np.ndarray,
-                     limit: float) -> np.ndarray:
+                     limit: float, *, transposed: bool = False,
+                     batch_bytes: int | None = None) -> np.ndarray:
     """Shortest-path minutes from each source node to each target node, up to ``limit``.
 
     The pure-array core of the matrix: multi-source Dijkstra over a CSR matrix, in
@@ -389,23 +516,33 @@ def shortest_minutes(graph: sparse.csr_matrix, sources: np.ndarray, targets: np.
         Node indices.
     limit
         Cutoff in minutes; longer paths are ``inf``.
+    transposed
+        Return the ``targets x sources`` matrix instead, filled as it is computed (no
+        second copy of the matrix: 730 MB at 20 times the demo's sites).
+    batch_bytes
+        Memory of one batch of full rows (bytes; default :data:`DIJKSTRA_BATCH_BYTES`).
 
     Returns
     -------
     numpy.ndarray
-        ``len(sources) x len(targets)`` minutes (float64), ``inf`` beyond ``limit``
-        or unreachable.
+        ``len(sources) x len(targets)`` minutes (float64; C order either way), ``inf``
+        beyond ``limit`` or unreachable.
     """
+    shape = (len(targets), len(sources)) if transposed else (len(sources), len(targets))
     if len(sources) == 0 or len(targets) == 0:
-        return np.full((len(sources), len(targets)), np.inf)
+        return np.full(shape, np.inf)
     unique, inverse = np.unique(sources, return_inverse=True)
-    batch = max(1, DIJKSTRA_BATCH_BYTES // (8 * graph.shape[0]))
-    out = np.empty((len(unique), len(targets)))
+    batch = max(1, (batch_bytes or DIJKSTRA_BATCH_BYTES) // (8 * graph.shape[0]))
+    out = np.empty(shape)
     for first in range(0, len(unique), batch):
         rows = dijkstra(graph, directed=True, indices=unique[first:first + batch],
-                        limit=limit)
-        out[first:first + batch] = rows[:, targets]
-    return out[inverse]
+                        limit=limit)[:, targets]
+        cols = np.flatnonzero((inverse >= first) & (inverse < first + batch))
+        if transposed:
+            out[:, cols] = rows[inverse[cols] - first].T
+        else:
+            out[cols] = rows[inverse[cols] - first]
+    return out
 
 
 #: Memory (bytes) of one batch of Dijkstra rows in :func:`shortest_minutes`.
@@ -546,7 +683,8 @@ def travel_times(estate: Estate, network: StreetNetwork | NetworkSpec | None, *,
     zone_nodes, zone_snap = snap(network, zone_xy[:, 0], zone_xy[:, 1])
     site_nodes, site_snap = snap(network, site_xy[:, 0], site_xy[:, 1])
     graph = network.csr(mode, reverse=True)
-    minutes = shortest_minutes(graph, site_nodes, zone_nodes, cutoff_minutes).T.copy()
+    minutes = shortest_minutes(graph, site_nodes, zone_nodes, cutoff_minutes,
+                               transposed=True)
     times = TravelTimes(zone_ids, site_ids, minutes, mode, cutoff_minutes, "network",
                         zone_snap, site_snap, network.description)
     times.warnings = _snap_warnings(times)
