@@ -419,7 +419,8 @@ def memory_needed(estate: Estate, scenario: Scenario, problem: Problem | None = 
     """About how much memory a run of the scenario needs, before the big arrays are built.
 
     The largest arrays: the travel-time matrix of each mode (zones x sites, 8 bytes
-    each, twice over while the problem is built) and the site-to-site walking minutes
+    each, and 2 bytes more for the flags of who reaches what while the problem is
+    built) and the site-to-site walking minutes
     (sites x sites, twice), on top of :data:`BASE_BYTES`; given the ``problem``, also
     the models the searches hold at once (:data:`MODEL_BYTES_PER_PAIR` per candidate
     pair of the largest part, or of the whole, times the searches run at once).
@@ -431,7 +432,7 @@ def memory_needed(estate: Estate, scenario: Scenario, problem: Problem | None = 
     """
     n_zones, n_sites = len(estate.zones), len(estate.sites)
     modes = len({st.mode for st in scenario.standards.values()}) or 1
-    times = 2 * 8 * n_zones * n_sites * modes
+    times = (8 + 2) * n_zones * n_sites * modes
     apart = 2 * 8 * n_sites * n_sites
     gb = 2.0**30
     words = (f"travel times {times / gb:.1f} GB ({n_zones:,} zones x {n_sites:,} sites x "
