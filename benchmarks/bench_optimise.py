@@ -586,7 +586,7 @@ def scale_child(place: Path, cache: Path, report_path: Path, quick: bool) -> int
     else:
         report.update(npv=plan.objective_gbp, bound=plan.best_bound_gbp, gap=plan.gap,
                       status=plan.status, stopped_by_clock=plan.stopped_by_clock,
-                      found_by=plan.found_by, work=plan.work)
+                      found_by=plan.found_by, work=plan.work, hash=plan_hash(plan))
     t4 = time.perf_counter()
     report.update(solve_s=t4 - t3, step="done",
                   rss_self_mb=_peak_mb(),
@@ -631,7 +631,7 @@ def place_for(k: int, places: Path, timeout: float, logs: Path) -> tuple[Path, s
 
 
 def bench_scale(copies: list[int], places_dir: Path | None, timeout: float,
-                quick: bool) -> None:
+                quick: bool, n_burners: int = 0) -> None:
     """Section 2: generate, load, time, build and solve sub-regions of K demo copies.
 
     Parameters
@@ -645,12 +645,16 @@ def bench_scale(copies: list[int], places_dir: Path | None, timeout: float,
         Seconds each K's ``make_place.py`` and each K's child may take.
     quick
         Put :data:`QUICK_BUDGET` in place of the scenarios' budget.
+    n_burners
+        CPU burner processes running beside every child (0: a quiet machine).
     """
     print("\n## 2. Scale: K copies of the demo place (benchmarks/make_place.py)\n")
     print(f"each K in a child process (timeout {timeout:g} s); travel times computed "
           "afresh (empty cache); solver settings: "
           + ("the --quick budget" if quick else "each place's colocation.toml [solver]")
-          + "; peak RSS: the largest process (the child or a search worker)\n")
+          + "; peak RSS: the largest process (the child or a search worker); "
+          + (f"beside {n_burners} CPU burner{'s' * (n_burners > 1)}\n" if n_burners
+             else "a quiet machine\n"))
     print("| K | make_place (s) | sites | services | candidate pairs | travel times (s) "
           "| build (s) | solve (s) | total (s) | peak RSS (MB) | NPV (GBP) | bound (GBP) "
           "| gap | status | stopped by clock |")
@@ -670,7 +674,8 @@ def bench_scale(copies: list[int], places_dir: Path | None, timeout: float,
             cmd = [sys.executable, str(Path(__file__).resolve()), "--scale-child", str(place),
                    "--child-cache", str(tmp / f"cache_x{k}"), "--child-report",
                    str(report_path)] + (["--quick"] if quick else [])
-            result = run_child(cmd, timeout, tmp / f"child_x{k}.log")
+            with burners(n_burners):
+                result = run_child(cmd, timeout, tmp / f"child_x{k}.log")
             rep: dict[str, Any] = (json.loads(report_path.read_text())
                                    if report_path.exists() else {})
             if result.outcome != "ok" or rep.get("step") != "done":
@@ -690,7 +695,7 @@ def bench_scale(copies: list[int], places_dir: Path | None, timeout: float,
                              + (f"{workers:,.0f} MB in its largest worker" if workers >= 1
                                 else "no worker processes") + "; "
                              f"search work: {work_text(rep.get('work') or {})}; found by "
-                             f"{rep.get('found_by', '')}")
+                             f"{rep.get('found_by', '')}; plan hash {rep.get('hash', '')}")
             clock = rep.get("stopped_by_clock")
             print(f"| {k} | {generated} | {rep.get('sites', '')} | {rep.get('services', '')} "
                   f"| {rep.get('pairs', '')} | {secs(rep.get('travel_s'))} "
@@ -808,6 +813,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale-timeout", type=float, default=1800.0,
                         help="seconds each K's make_place and each K's run may take "
                              "(default 1800)")
+    parser.add_argument("--scale-burners", type=int, default=0,
+                        help="CPU burner processes beside each scale run (default 0: quiet)")
     parser.add_argument("--quick", action="store_true",
                         help="a tiny solver budget (2 rounds, the root node, no split) for "
                              "smoke-testing this script; the figures then mean nothing")
@@ -826,7 +833,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_demo:
         bench_demo(max(args.runs, 0), max(args.burners, 0), args.quick)
     if not args.skip_scale:
-        bench_scale(args.scale, args.places_dir, args.scale_timeout, args.quick)
+        bench_scale(args.scale, args.places_dir, args.scale_timeout, args.quick,
+                    max(args.scale_burners, 0))
     if not args.skip_orlib:
         bench_orlib(args.quick)
     print(f"\nwhole run {time.perf_counter() - started:.0f} s. Informational: exit status 0.\n")
