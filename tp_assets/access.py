@@ -346,15 +346,16 @@ def _graphml_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     osmnx reads the whole document into a networkx graph first, at about 5 KB an edge
     (over 6 GB for 20 times the demo's network); this keeps only the arrays. The
     network is the same: the nodes in the file's order, every edge (their order does not
-    change the travel times: :meth:`StreetNetwork.csr` sorts them).
+    change the travel times: :meth:`StreetNetwork.csr` sorts them). Like networkx, it
+    takes every node before any edge, wherever they lie in the file.
 
     Returns
     -------
     node_ids, x, y, tail, head, length_m, crs
         ``None`` where the file is not plain osmnx GraphML already in the working CRS
-        (directed, integer node ids declared before the edges, ``x``, ``y`` and
-        ``length`` on every node and edge): the caller then reads it with osmnx, which
-        projects it or names what is wrong.
+        (one directed graph, integer node ids, each edge's ends declared as nodes,
+        ``x``, ``y`` and ``length`` on every node and edge): the caller then reads it
+        with osmnx, which projects it or names what is wrong.
     """
     import gzip
     from xml.etree import ElementTree
@@ -380,8 +381,6 @@ def _graphml_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
                 if tag == _GRAPHML + "key":
                     names[el.get("id")] = el.get("attr.name")
                 elif tag == _GRAPHML + "node":
-                    if ends:  # a node after an edge: networkx would order nodes otherwise
-                        return None
                     data = {names.get(d.get("key")): d.text for d in el}
                     ids.append(int(el.get("id", "")))
                     xs.append(float(data["x"] or ""))
@@ -418,7 +417,8 @@ def _graphml_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 def _osmnx_order(ids: list[int], u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The order of nodes and edges osmnx gives a GraphML file it reads and projects.
 
-    networkx reads the nodes in the file's order and iterates edges by tail node, then
+    networkx reads the nodes in the file's order (all of them before the edges) and
+    iterates edges by tail node, then
     by the first edge of each (tail, head) pair, then in the file's order; projecting,
     osmnx rebuilds the graph edge by edge (the nodes in order of first appearance, then
     the nodes without edges, as a set difference orders them). The same node order
