@@ -606,7 +606,7 @@ def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         keep[part.sites], share[part.pairs] = o.keep, o.y  # restrict() keeps pair order
     bounds = [o.bound for o in roots]
     work: dict[str, int | str | None] = {
-        "nodes": sum(o.nodes for o in roots), "searches": len(roots), "rounds": 0}
+        "nodes": sum(o.nodes for o in roots), "rounds": 0, "searches": len(roots)}
     clock = any(o.clock for o in roots)
     found_by = ("greedy start" if all(o.found_by == "greedy start" for o in roots)
                 else "solver")
@@ -625,9 +625,9 @@ def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
             assert plan is not None
             keep[cut[k].sites] = plan.keep
             share[cut[k].pairs] = pair_shares(subs[k], plan.assignment)
-        work["nodes"] = int(work["nodes"] or 0) + sum(_count(p, "nodes") for p in plans)
-        work["searches"] = len(roots) + sum(_count(p, "searches") for p in plans)
-        work["rounds"] = sum(_count(p, "rounds") for p in plans)
+        work = {"nodes": int(work["nodes"] or 0) + sum(_count(p, "nodes") for p in plans),
+                "rounds": sum(_count(p, "rounds") for p in plans),
+                "searches": len(roots) + sum(_count(p, "searches") for p in plans)}
         clock = clock or any(p.stopped_by_clock for p in plans if p)
         if any(p is not None and p.found_by != "greedy start" for p in plans):
             found_by = "solver"
