@@ -379,7 +379,7 @@ def test_a_plan_of_the_whole_shares_out_the_rules_so_each_part_keeps_its_own(
     for part, part_rules, part_caps in zip(cut, rules, caps, strict=True):
         sub = optimise.parts.restrict(problem, part, part_rules, part_caps)
         assert optimise.problem.meets_rules(sub, keep[part.sites], share[part.pairs])
-    gp = [k for k, r in enumerate(problem.rules) if r.rule == "coverage"][0]
+    gp = next(k for k, r in enumerate(problem.rules) if r.rule == "coverage")
     need = problem.rules[gp].coverage * problem.rules[gp].total_demand
     given = sum(r[gp].coverage * r[gp].total_demand for r in rules)
     assert need - 1e-6 <= given <= need * (1 + 1e-9)
