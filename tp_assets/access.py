@@ -407,14 +407,13 @@ def _graphml_arrays(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         v = np.fromiter((index[b] for _, b in ends), dtype=np.int64, count=len(ends))
     except KeyError:  # an edge to an undeclared node
         return None
-    nodes, edges = _osmnx_order(ids, u, v)
-    rank = np.empty(len(nodes), dtype=np.int64)
-    rank[nodes] = np.arange(len(nodes))
+    nodes, rank, edges = _osmnx_order(ids, index, u, v)
     return (np.array(ids, dtype=np.int64)[nodes], np.array(xs)[nodes], np.array(ys)[nodes],
             rank[u[edges]], rank[v[edges]], np.array(lengths, dtype=float)[edges], crs)
 
 
-def _osmnx_order(ids: list[int], u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _osmnx_order(ids: list[int], index: dict[int, int], u: np.ndarray, v: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The order of nodes and edges osmnx gives a GraphML file it reads and projects.
 
     networkx reads the nodes in the file's order (all of them before the edges) and
@@ -426,33 +425,31 @@ def _osmnx_order(ids: list[int], u: np.ndarray, v: np.ndarray) -> tuple[np.ndarr
 
     Parameters
     ----------
-    ids
-        Node ids in the file's order.
+    ids, index
+        Node ids in the file's order, and each id's position in it.
     u, v
         Tail and head of each edge, as positions in ``ids``, in the file's order.
 
     Returns
     -------
-    nodes, edges
-        Positions in ``ids`` and in the edges, in osmnx's order.
+    nodes, rank, edges
+        Positions in ``ids`` in osmnx's order, each node's place in that order (by
+        position in ``ids``), and the edges' positions in osmnx's order.
     """
     n, m = len(ids), len(u)
-    _, inverse = np.unique(u * n + v, return_inverse=True)
-    first = np.full(inverse.max() + 1 if m else 0, m, dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(m))
+    _, first, inverse = np.unique(u * n + v, return_index=True, return_inverse=True)
     read = np.lexsort((np.arange(m), first[inverse], u))  # networkx's iteration
     seen = np.column_stack([u[read], v[read]]).ravel()
     _, at = np.unique(seen, return_index=True)
     linked = seen[np.sort(at)]
     ranked = set(np.asarray(ids)[linked].tolist())
     alone = list(set(ids) - ranked)  # (osmnx: set(nodes) - set(G.nodes))
-    index = {node: i for i, node in enumerate(ids)}
     nodes = np.r_[linked, np.array([index[a] for a in alone], dtype=np.int64)].astype(np.int64)
     rank = np.empty(n, dtype=np.int64)
     rank[nodes] = np.arange(n)
     position = np.empty(m, dtype=np.int64)
     position[read] = np.arange(m)
-    return nodes, np.lexsort((position, rank[u]))
+    return nodes, rank, np.lexsort((position, rank[u]))
 
 
 def _check_overlap(network: StreetNetwork, estate: Estate, crs: str) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tp_assets.optimise.problem import AccessRule, Problem, hosting
+from tp_assets.optimise.problem import AccessRule, Problem, hosting, served_groups
 
 #: A part's caps: one-off spend (GBP), disposals, and owner index -> fewest sites kept.
 Caps = tuple[float | None, int | None, dict[int, int]]
@@ -170,12 +170,12 @@ def _served_today(problem: Problem, rule: AccessRule) -> np.ndarray:
     today = p.current[(p.service_type == rule.service_type) & (p.current >= 0)]
     hosts[today] = True
     hosts &= p.keep_fixed != 0
-    return _served(hosts, rule)
+    return served_groups(hosts, rule)
 
 
-def _served(hosted: np.ndarray, rule: AccessRule) -> np.ndarray:
-    """Per group of a rule: whether one of its sites hosts the type (``hosted``: per site)."""
-    return np.array([bool(hosted[g].any()) for g in rule.group_sites], dtype=bool)
+def _per_part(cut: list[Part], flags: np.ndarray) -> np.ndarray:
+    """How many of each part's sites are flagged (``flags``: per site of the whole)."""
+    return np.array([int(flags[part.sites].sum()) for part in cut], dtype=int)
 
 
 def _largest_remainder(total: int, weights: np.ndarray, most: np.ndarray) -> np.ndarray:
@@ -227,12 +227,13 @@ def apportion(problem: Problem, cut: list[Part],
     if plan is None:
         kept = p.keep_fixed != 0
         spent = np.zeros(len(cut))
-        disposed = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
+        disposed = _per_part(cut, p.keep_fixed == 0)
     else:
         kept = np.asarray(plan[0], dtype=bool)
         spent = np.array([float(plan[1][part.pairs] @ p.pair_cost[part.pairs])
                           for part in cut])
-        disposed = np.array([(~kept[part.sites]).sum() for part in cut])
+        disposed = _per_part(cut, ~kept)
+    hosted = None if plan is None else hosting(p, plan[1])
     rules: list[list[AccessRule]] = [[] for _ in cut]
     for rule in p.rules:
         mine = [_groups(rule, part, p.n_sites) for part in cut]
@@ -240,8 +241,8 @@ def apportion(problem: Problem, cut: list[Part],
             for k, m in enumerate(mine):
                 rules[k].append(_with_groups(rule, m, 0.0))
             continue
-        served = (_served_today(p, rule) if plan is None
-                  else _served(hosting(p, plan[1])[rule.service_type], rule))
+        served = (_served_today(p, rule) if hosted is None
+                  else served_groups(hosted[rule.service_type], rule))
         held = np.array([rule.group_demand[m & served].sum() for m in mine])
         need = rule.coverage * rule.total_demand
         if held.sum() < need:  # the status quo falls short: no share is sure to hold
@@ -252,12 +253,12 @@ def apportion(problem: Problem, cut: list[Part],
             shares * (1.0 + 1e-12), held)
         for k, m in enumerate(mine):
             rules[k].append(_with_groups(rule, m, shares[k]))
-    free = np.array([(p.keep_fixed[part.sites] == -1).sum() for part in cut], dtype=float)
+    free = _per_part(cut, p.keep_fixed == -1)
     disposals: list[int | None] = [None] * len(cut)
     if p.max_disposals is not None:
-        forced = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
+        forced = _per_part(cut, p.keep_fixed == 0)
         spare = max(0, p.max_disposals - int(disposed.sum()))
-        extra = _largest_remainder(spare, free, free.astype(int) - (disposed - forced))
+        extra = _largest_remainder(spare, free.astype(float), free - (disposed - forced))
         disposals = [int(disposed[k] + extra[k]) for k in range(len(cut))]
     one_off: list[float | None] = [None] * len(cut)
     if p.max_one_off_gbp is not None:
@@ -267,8 +268,7 @@ def apportion(problem: Problem, cut: list[Part],
     minimums: list[dict[int, int]] = [{} for _ in cut]
     for owner, minimum in p.min_sites_per_owner.items():
         assert p.site_owner is not None
-        held_sites = np.array([(kept[part.sites] & (p.site_owner[part.sites] == owner)).sum()
-                               for part in cut])
+        held_sites = _per_part(cut, kept & (p.site_owner == owner))
         for k, n_k in enumerate(_largest_remainder(minimum, held_sites.astype(float),
                                                    held_sites)):
             if n_k:
@@ -297,15 +297,14 @@ def relax(problem: Problem, cut: list[Part]) -> tuple[list[list[AccessRule]], li
     minimums: list[dict[int, int]] = [{} for _ in cut]
     for owner, minimum in p.min_sites_per_owner.items():
         assert p.site_owner is not None
-        held = np.array([((p.site_owner[part.sites] == owner)
-                          & (p.keep_fixed[part.sites] != 0)).sum() for part in cut])
+        held = _per_part(cut, (p.site_owner == owner) & (p.keep_fixed != 0))
         for k in range(len(cut)):
             least = minimum - int(held.sum() - held[k])
             if least > 0:
                 minimums[k][owner] = least
     disposals: list[int | None] = [None] * len(cut)
     if p.max_disposals is not None:
-        forced = np.array([(p.keep_fixed[part.sites] == 0).sum() for part in cut])
+        forced = _per_part(cut, p.keep_fixed == 0)
         disposals = [p.max_disposals - int(forced.sum() - forced[k]) for k in range(len(cut))]
     return rules, [(p.max_one_off_gbp, d, m) for d, m in zip(disposals, minimums, strict=True)]
 

@@ -381,6 +381,11 @@ def hosting(problem: Problem, share: np.ndarray) -> np.ndarray:
     return hosted
 
 
+def served_groups(hosted: np.ndarray, rule: AccessRule) -> np.ndarray:
+    """Per group of a rule: whether one of its sites hosts the type (``hosted``: per site)."""
+    return np.array([bool(hosted[g].any()) for g in rule.group_sites], dtype=bool)
+
+
 def meets_rules(problem: Problem, keep: np.ndarray, share: np.ndarray,
                 incidence: list[Any] | None = None) -> bool:
     """Whether a plan keeps every rule: room, conflicts, access, caps and minimums.

@@ -49,12 +49,14 @@ from tp_assets.optimise.problem import (
     Plan,
     Problem,
     assignment_frame,
+    hosting,
     measures_frame,
     meets_rules,
     pair_shares,
     plan_value,
     relative_gap,
     rule_incidence,
+    served_groups,
 )
 from tp_assets.scenario import SolverSettings
 
@@ -323,8 +325,7 @@ def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside:
     fixed_load = np.bincount(p.pair_site[fixed], minlength=p.n_sites,
                              weights=share[fixed] * p.area[p.pair_service[fixed]])
     keep_fixed = np.where((p.keep_fixed == -1) & ~inside, keep.astype(int), p.keep_fixed)
-    hosted = np.zeros((len(p.type_names), p.n_sites), dtype=bool)
-    hosted[p.service_type[p.pair_service[fixed]], p.pair_site[fixed]] = True
+    hosted = hosting(p, np.where(fixed, share, 0.0))
     pair_type = p.service_type[p.pair_service]
     usable = is_loose[p.pair_service] & (keep_fixed[p.pair_site] != 0)
     for t1, t2 in p.conflicts:
@@ -335,8 +336,7 @@ def neighbourhood(problem: Problem, keep: np.ndarray, share: np.ndarray, inside:
     code[loose] = np.arange(len(loose))
     rules = []
     for rule in p.rules:
-        served = np.array([hosted[rule.service_type, g].any() for g in rule.group_sites],
-                          dtype=bool)
+        served = served_groups(hosted[rule.service_type], rule)
         coverage = rule.coverage
         if rule.rule == "coverage" and rule.total_demand > 0:
             still = rule.coverage * rule.total_demand - rule.group_demand[served].sum()
@@ -527,25 +527,19 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
             return None
         keep, share, bounds, work, clock, found_by, variables = found
     else:
-        plans = _in_workers(_part_plan, [(sub, one, deadline) for sub in subs], solver.threads)
-        if any(plan is None for plan in plans):
+        found_plans = _in_workers(_part_plan, [(sub, one, deadline) for sub in subs],
+                                  solver.threads)
+        plans = [plan for plan in found_plans if plan is not None]
+        if len(plans) < len(cut):
             return None
         keep = problem.keep_fixed != 0
         share = np.zeros(len(problem.pair_site))
-        for part, sub, plan in zip(cut, subs, plans, strict=True):
-            assert plan is not None
-            keep[part.sites] = plan.keep
-            share[part.pairs] = pair_shares(sub, plan.assignment)  # restrict() keeps order
-        bounds = [plan.best_bound_gbp for plan in plans if plan is not None]
-        work = {"nodes": sum(_count(p, "nodes") for p in plans),
-                "rounds": sum(_count(p, "rounds") for p in plans),
-                "searches": sum(_count(p, "searches") for p in plans)}
-        clock = any(p.stopped_by_clock for p in plans if p)
-        found_by = ("greedy start" if all(p is not None and p.found_by == "greedy start"
-                                          for p in plans) else "solver")
-        proved = all(p is not None and p.status == "OPTIMAL" for p in plans)
-        kept = [sid for p in plans if p is not None for sid in p.proved_kept]
-        variables = sum(p.model_size.get("variables", 0) for p in plans if p)
+        work, clock, greedy_only = _put(cut, subs, plans, keep, share)
+        bounds = [plan.best_bound_gbp for plan in plans]
+        found_by = "greedy start" if greedy_only else "solver"
+        proved = all(p.status == "OPTIMAL" for p in plans)
+        kept = [sid for p in plans for sid in p.proved_kept]
+        variables = sum(p.model_size.get("variables", 0) for p in plans)
     bound = sum(bounds)
     before = plan_value(problem, keep, share)
     keep, share, rounds, seam_clock, _ = improve(
@@ -556,18 +550,18 @@ def _solve_in_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         found_by = "neighbourhood search"
     gap = relative_gap(bound, objective)
     status = "OPTIMAL" if proved or gap <= solver.relative_gap else "FEASIBLE"
-    work = {"parts": len(cut), **work, "rounds": int(work["rounds"] or 0) + rounds,
-            "split_site": None}
+    done: dict[str, int | str | None] = {"parts": len(cut), **work,
+                                         "rounds": work["rounds"] + rounds, "split_site": None}
     return Plan(problem.site_ids, keep, assignment_frame(problem, share), status, objective,
                 bound, min(gap, solver.relative_gap) if status == "OPTIMAL" else gap, 0.0,
                 f"{solver_name(solver.backend)}, {len(cut)} parts", {"variables": variables},
-                kept, found_by=found_by, stopped_by_clock=clock or seam_clock, work=work)
+                kept, found_by=found_by, stopped_by_clock=clock or seam_clock, work=done)
 
 
 def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
                    subs: list[Problem], deadline: float
-                   ) -> tuple[np.ndarray, np.ndarray, list[float], dict[str, int | str | None],
-                              bool, str, int] | None:
+                   ) -> tuple[np.ndarray, np.ndarray, list[float], dict[str, int], bool, str,
+                              int] | None:
     """Plans and bounds of parts that rules adding up over the whole tie together.
 
     1. Each part's root node is searched under the least share any plan of the whole
@@ -605,8 +599,7 @@ def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
     for part, o in zip(cut, roots, strict=True):
         keep[part.sites], share[part.pairs] = o.keep, o.y  # restrict() keeps pair order
     bounds = [o.bound for o in roots]
-    work: dict[str, int | str | None] = {
-        "nodes": sum(o.nodes for o in roots), "rounds": 0, "searches": len(roots)}
+    work = {"nodes": sum(o.nodes for o in roots), "rounds": 0, "searches": len(roots)}
     clock = any(o.clock for o in roots)
     found_by = ("greedy start" if all(o.found_by == "greedy start" for o in roots)
                 else "solver")
@@ -616,20 +609,17 @@ def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
         # the parts whose root plan breaks their status-quo share are searched under it
         searched = np.array([not meets_rules(sub, o.keep, o.y)
                              for sub, o in zip(subs, roots, strict=True)])
-        plans = _in_workers(_part_plan, [(sub, one, deadline) for sub, again in
-                                         zip(subs, searched, strict=True) if again],
-                            solver.threads)
-        if any(plan is None for plan in plans):
+        again = np.flatnonzero(searched)
+        found_plans = _in_workers(_part_plan, [(subs[k], one, deadline) for k in again],
+                                  solver.threads)
+        plans = [plan for plan in found_plans if plan is not None]
+        if len(plans) < len(again):
             return None
-        for k, plan in zip(np.flatnonzero(searched), plans, strict=True):
-            assert plan is not None
-            keep[cut[k].sites] = plan.keep
-            share[cut[k].pairs] = pair_shares(subs[k], plan.assignment)
-        work = {"nodes": int(work["nodes"] or 0) + sum(_count(p, "nodes") for p in plans),
-                "rounds": sum(_count(p, "rounds") for p in plans),
-                "searches": len(roots) + sum(_count(p, "searches") for p in plans)}
-        clock = clock or any(p.stopped_by_clock for p in plans if p)
-        if any(p is not None and p.found_by != "greedy start" for p in plans):
+        more, more_clock, greedy_only = _put([cut[k] for k in again], [subs[k] for k in again],
+                                             plans, keep, share)
+        work = {key: work[key] + more[key] for key in more}
+        clock = clock or more_clock
+        if not greedy_only:
             found_by = "solver"
     # each part's share as the plan leaves it: any better plans of the parts that keep
     # theirs make a better plan of the whole that keeps its rules
@@ -645,11 +635,30 @@ def _coupled_parts(problem: Problem, solver: SolverSettings, cut: list[Part],
             [part for part, again in zip(cut, searched, strict=True) if not again], improved,
             strict=True):
         keep[part.sites], share[part.pairs] = k_keep, k_share
-        work["rounds"] = int(work["rounds"] or 0) + n
+        work["rounds"] += n
         clock = clock or k_clock
     if plan_value(problem, keep, share) > before + 1e-6:
         found_by = "neighbourhood search"
     return keep, share, bounds, work, clock, found_by, variables
+
+
+def _put(cut: list[Part], subs: list[Problem], plans: list[Plan], keep: np.ndarray,
+         share: np.ndarray) -> tuple[dict[str, int], bool, bool]:
+    """Parts' plans written into a plan of the whole (``keep``, ``share``, in place).
+
+    Returns
+    -------
+    work, clock, greedy_only
+        The parts' work summed (nodes, rounds, searches), whether the safety stop cut
+        one short, and whether every one is its greedy start.
+    """
+    for part, sub, plan in zip(cut, subs, plans, strict=True):
+        keep[part.sites] = plan.keep
+        share[part.pairs] = pair_shares(sub, plan.assignment)  # restrict() keeps pair order
+    work = {key: sum(_count(plan, key) for plan in plans)
+            for key in ("nodes", "rounds", "searches")}
+    return (work, any(plan.stopped_by_clock for plan in plans),
+            all(plan.found_by == "greedy start" for plan in plans))
 
 
 def _in_workers(function: Callable[..., Any], jobs: list[tuple[Any, ...]],
